@@ -1,0 +1,46 @@
+//! The local shells around zabota-core: long polling, a plain HTTP webhook server, and the scheduled jobs
+//! on an interval. The `zabota` binary (main.rs) is a thin CLI over these.
+
+pub mod poll;
+pub mod serve;
+
+use std::time::Duration;
+
+use zabota_core::{App, maintenance};
+
+/// How often `poll` and `serve` run the maintenance jobs.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Runs the maintenance jobs every `interval` until the task is dropped.
+pub async fn maintenance_loop(app: App, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        maintenance::run_all(&app).await;
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,149 @@
+//! `zabota`: the whole bot on one machine — poll | serve | migrate | maintain | set-webhook | delete-webhook.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use zabota_core::config::DatabaseConfig;
+use zabota_core::telegram::{SetWebhook, allowed_updates};
+use zabota_core::{App, Config, db, maintenance, telemetry};
+use zabota_local::{MAINTENANCE_INTERVAL, maintenance_loop, poll, serve, shutdown_signal};
+
+#[derive(Parser)]
+#[command(name = "zabota", version, about = "Zabota («Служба Заботы»): Telegram support desk, run locally")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending database migrations.
+    Migrate,
+    /// Run the bot with long polling, plus the maintenance jobs every few minutes.
+    Poll,
+    /// Run an HTTP webhook endpoint (POST / or /webhook), plus the maintenance jobs.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "LISTEN_ADDR")]
+        listen: SocketAddr,
+    },
+    /// Run the maintenance jobs once and print what each did.
+    Maintain,
+    /// Point Telegram at a webhook URL, with WEBHOOK_SECRET as the secret token.
+    SetWebhook {
+        /// Public HTTPS URL of the webhook (the Lambda Function URL, or your server).
+        url: String,
+        /// Drop updates Telegram has queued so far.
+        #[arg(long)]
+        drop_pending: bool,
+        /// Concurrent connections Telegram may open (1-100).
+        #[arg(long, default_value_t = 40)]
+        max_connections: u32,
+    },
+    /// Remove the webhook (needed before `poll`).
+    DeleteWebhook {
+        /// Drop updates Telegram has queued so far.
+        #[arg(long)]
+        drop_pending: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("error: .env cannot be read: {e}");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command {
+        Command::Migrate => migrate().await,
+        command => match Config::from_env() {
+            Ok(config) => {
+                telemetry::init(config.log_format);
+                run(command, config).await
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "zabota failed");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Needs only the database settings, so deploy steps can run it without the bot token.
+async fn migrate() -> anyhow::Result<()> {
+    let config = DatabaseConfig::from_env()?;
+    let mut client = db::connect(&config).await.context("connecting to the database")?;
+    let applied = db::migrate(&mut client).await?;
+    if applied.is_empty() {
+        println!("database is up to date");
+    } else {
+        println!("applied: {}", applied.join(", "));
+    }
+    Ok(())
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate => migrate().await?,
+        Command::Poll => {
+            let app = App::new(config, 4)?;
+            let me = app.telegram.get_me().await.context("checking BOT_TOKEN with getMe")?;
+            tracing::info!(bot = me.username.as_deref().unwrap_or_default(), "bot is up");
+            let jobs = tokio::spawn(maintenance_loop(app.clone(), MAINTENANCE_INTERVAL));
+            poll::run(&app, shutdown_signal()).await;
+            jobs.abort();
+        }
+        Command::Serve { listen } => {
+            anyhow::ensure!(
+                config.webhook_secret.is_some(),
+                "WEBHOOK_SECRET is not set: `serve` refuses every call without it (generate one with `openssl rand -hex 32`)"
+            );
+            let app = App::new(config, 16)?;
+            let jobs = tokio::spawn(maintenance_loop(app.clone(), MAINTENANCE_INTERVAL));
+            serve::run(app, listen, shutdown_signal()).await.context("webhook server")?;
+            jobs.abort();
+        }
+        Command::Maintain => {
+            let app = App::new(config, 2)?;
+            let reports = maintenance::run_all(&app).await;
+            println!("{}", serde_json::to_string_pretty(&reports)?);
+            anyhow::ensure!(reports.iter().all(|r| r.error.is_none()), "some maintenance jobs failed");
+        }
+        Command::SetWebhook { url, drop_pending, max_connections } => {
+            use secrecy::ExposeSecret;
+            let secret = config
+                .webhook_secret
+                .as_ref()
+                .context("WEBHOOK_SECRET is not set; Telegram must send it with every update")?;
+            let app = App::new(config.clone(), 1)?;
+            let params = SetWebhook {
+                url: url.clone(),
+                secret_token: Some(secret.expose_secret().to_owned()),
+                allowed_updates: allowed_updates(),
+                max_connections: Some(max_connections),
+                drop_pending_updates: drop_pending,
+            };
+            app.telegram.set_webhook(&params).await.context("setWebhook")?;
+            println!("webhook set to {url}");
+        }
+        Command::DeleteWebhook { drop_pending } => {
+            let app = App::new(config, 1)?;
+            app.telegram.delete_webhook(drop_pending).await.context("deleteWebhook")?;
+            println!("webhook removed; `zabota poll` can run now");
+        }
+    }
+    Ok(())
+}

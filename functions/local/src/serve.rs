@@ -1,0 +1,47 @@
+//! A plain HTTP webhook server (axum) for running without Lambda: POST / or /webhook, GET /healthz.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use zabota_core::App;
+use zabota_core::webhook::{self, MAX_BODY_BYTES, SECRET_HEADER};
+
+/// The webhook routes over `app`.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", post(receive))
+        .route("/webhook", post(receive))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(app)
+}
+
+async fn receive(State(app): State<App>, headers: HeaderMap, body: Body) -> impl IntoResponse {
+    let secret = headers.get(SECRET_HEADER).map(|v| v.as_bytes());
+    // The secret is checked before the body is read: strangers learn nothing, not even the size limit.
+    if !webhook::secret_matches(&app, secret) {
+        tracing::warn!(secret_present = secret.is_some(), "webhook call with a wrong or missing secret");
+        return (StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+        tracing::warn!("webhook body too large or cut off");
+        return (StatusCode::PAYLOAD_TOO_LARGE, "payload too large");
+    };
+    let reply = webhook::handle(&app, secret, &bytes).await;
+    (StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), reply.body)
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn run(
+    app: App,
+    listen: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "webhook server listening");
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+}

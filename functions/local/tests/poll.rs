@@ -1,0 +1,73 @@
+//! Long polling against the emulator: offsets are confirmed only after processing; failures are fetched again.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use zabota_local::poll::poll_once;
+use zabota_testkit::{TgUser, spawn_app, updates};
+
+#[tokio::test]
+async fn updates_are_processed_in_order_and_confirmed_only_afterwards() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    let ids: Vec<i64> = (0..3)
+        .map(|i| {
+            let update = updates::private_text(&customer, &format!("message {i}"));
+            let id = update["update_id"].as_i64().unwrap();
+            t.telegram.push_update(update);
+            id
+        })
+        .collect();
+
+    let round = poll_once(&t.app, None, 0).await.unwrap();
+    assert_eq!(round.handled, 3);
+    assert_eq!(round.next_offset, Some(ids[2] + 1));
+    assert_eq!(t.db.count("processed_updates").await, 3);
+    assert_eq!(t.telegram.pending_updates(), 3, "not confirmed until the next getUpdates carries the offset");
+
+    let next = poll_once(&t.app, round.next_offset, 0).await.unwrap();
+    assert_eq!(next.handled, 0);
+    assert_eq!(t.telegram.pending_updates(), 0);
+}
+
+#[tokio::test]
+async fn a_malformed_update_is_skipped_and_the_rest_processed() {
+    let t = spawn_app().await;
+    t.telegram.push_update(serde_json::json!({ "update_id": 1, "message": "not an object" }));
+    t.telegram.push_update(updates::with_update_id(updates::command(&TgUser::customer(1), "/start"), 2));
+    let round = poll_once(&t.app, None, 0).await.unwrap();
+    assert_eq!((round.handled, round.malformed, round.next_offset), (1, 1, Some(3)));
+    assert_eq!(t.db.count("processed_updates").await, 1);
+}
+
+#[tokio::test]
+async fn a_database_outage_stalls_polling_without_confirming_the_update() {
+    let mut t = spawn_app().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("postgres://postgres@{}/nowhere", closed.local_addr().unwrap());
+    drop(closed);
+    let good = t.app.db.clone();
+    t.app.db = zabota_core::db::build_pool(&zabota_core::config::DatabaseConfig { url: dead.into(), ca_file: None }, 1)
+        .unwrap();
+    t.telegram.push_update(updates::with_update_id(updates::command(&TgUser::customer(1), "/start"), 40));
+
+    let round = poll_once(&t.app, None, 0).await.unwrap();
+    assert!(round.stalled);
+    assert_eq!(round.next_offset, None);
+
+    t.app.db = good;
+    let round = poll_once(&t.app, round.next_offset, 0).await.unwrap();
+    assert_eq!((round.handled, round.next_offset), (1, Some(41)));
+    assert_eq!(t.db.count("processed_updates").await, 1);
+}
+
+#[tokio::test]
+async fn a_long_poll_wakes_up_when_an_update_arrives() {
+    let t = spawn_app().await;
+    let emulator = t.telegram.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        emulator.push_update(updates::command(&TgUser::customer(2), "/start"));
+    });
+    let round = poll_once(&t.app, None, 10).await.unwrap();
+    assert_eq!(round.handled, 1);
+}

@@ -1,0 +1,65 @@
+//! `zabota serve`'s HTTP endpoint over real TCP: 401 before anything else, 413, 200 for junk, dedup.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use zabota_core::webhook::{MAX_BODY_BYTES, SECRET_HEADER};
+use zabota_local::serve;
+use zabota_testkit::{TestApp, TgUser, WEBHOOK_SECRET, spawn_app, updates};
+
+async fn start(t: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = serve::router(t.app.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}")
+}
+
+async fn post(url: &str, secret: Option<&str>, body: Vec<u8>) -> (u16, String) {
+    let mut request = reqwest::Client::new().post(url).body(body);
+    if let Some(secret) = secret {
+        request = request.header(SECRET_HEADER, secret);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_server_answers_401_413_and_200_as_telegram_expects() {
+    let t = spawn_app().await;
+    let base = start(&t).await;
+    let webhook = format!("{base}/webhook");
+    let update = serde_json::to_vec(&updates::command(&TgUser::customer(1), "/start")).unwrap();
+
+    assert_eq!(post(&webhook, None, update.clone()).await.0, 401);
+    assert_eq!(post(&webhook, Some("forged"), update.clone()).await.0, 401);
+    // A stranger with a huge body learns nothing but 401.
+    assert_eq!(post(&webhook, Some("forged"), vec![b'x'; MAX_BODY_BYTES * 2]).await.0, 401);
+    assert_eq!(post(&webhook, Some(WEBHOOK_SECRET), vec![b' '; MAX_BODY_BYTES * 2]).await.0, 413);
+    assert_eq!(post(&webhook, Some(WEBHOOK_SECRET), b"{oops".to_vec()).await, (200, "ignored".into()));
+    assert_eq!(post(&webhook, Some(WEBHOOK_SECRET), update.clone()).await, (200, "ok".into()));
+    assert_eq!(post(&format!("{base}/"), Some(WEBHOOK_SECRET), update).await, (200, "duplicate".into()));
+    assert_eq!(t.db.count("processed_updates").await, 1);
+
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn telegram_webhook_delivery_reaches_the_server_with_its_secret() {
+    let t = spawn_app().await;
+    let base = start(&t).await;
+    let set = zabota_core::telegram::SetWebhook {
+        url: format!("{base}/webhook"),
+        secret_token: Some(WEBHOOK_SECRET.into()),
+        allowed_updates: zabota_core::telegram::allowed_updates(),
+        max_connections: Some(40),
+        drop_pending_updates: false,
+    };
+    t.app.telegram.set_webhook(&set).await.unwrap();
+    let customer = TgUser::customer(7);
+    t.telegram.push_update(updates::command(&customer, "/start"));
+    t.telegram.push_update(updates::private_text(&customer, "Здравствуйте"));
+    assert_eq!(t.telegram.deliver_webhook().await, vec![200, 200]);
+    assert_eq!(t.telegram.pending_updates(), 0);
+    assert_eq!(t.db.count("processed_updates").await, 2);
+}

@@ -1,0 +1,17 @@
+//! AWS Lambda on an EventBridge schedule: runs every maintenance job and returns what each did.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use zabota_core::{App, Config, maintenance, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format);
+    let app = App::new(config, 2)?;
+    let app = &app;
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| async move {
+        let reports = maintenance::run_all(app).await;
+        Ok::<_, Error>(serde_json::json!({ "jobs": reports }))
+    }))
+    .await
+}

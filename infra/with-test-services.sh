@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# infra/with-test-services.sh — run a command with throwaway test services.
+#
+# Usage:
+#   infra/with-test-services.sh CMD [ARGS...]
+#   e.g. infra/with-test-services.sh cargo nextest run --workspace
+#
+# If TEST_DATABASE_URL is already set, CMD is simply exec'd with it.
+# Otherwise a fresh PostgreSQL cluster is created in a temp dir under /tmp
+# (via infra/pg.sh start DIR PORT --fast) on a free port of 127.0.0.1, and CMD
+# runs with TEST_DATABASE_URL=postgres://postgres@127.0.0.1:PORT/postgres
+# exported (tests create their own databases from it).  When CMD exits, fails,
+# or the script gets INT/TERM, the cluster is stopped and the temp dir removed;
+# the script exits with CMD's exit status (130/143 on INT/TERM).
+#
+# Needs the PostgreSQL server binaries (see infra/pg.sh) and python3 (to pick
+# a free port; falls back to probing random ports).  Works as root (the server
+# then runs as the `postgres` OS user) and without stdin (CI=true).
+set -euo pipefail
+
+if [[ $# -eq 0 ]]; then
+    echo "usage: $0 CMD [ARGS...]" >&2
+    exit 2
+fi
+
+if [[ -n "${TEST_DATABASE_URL:-}" ]]; then
+    exec "$@"
+fi
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+PG_SH="$SCRIPT_DIR/pg.sh"
+PG_OS_USER="${PG_OS_USER:-postgres}"
+
+log() { printf 'with-test-services: %s\n' "$*" >&2; }
+
+# Print a TCP port on 127.0.0.1 that is free right now.
+free_port() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+        return
+    fi
+    local port i
+    for i in $(seq 1 50); do
+        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        # A refused connection means nobody listens there.
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            printf '%s\n' "$port"
+            return
+        fi
+        : "$i"
+    done
+    log "could not find a free TCP port"
+    return 1
+}
+
+TMP_DIR=""
+PG_DIR=""
+# shellcheck disable=SC2317  # invoked via trap
+cleanup() {
+    if [[ -n "$PG_DIR" ]]; then
+        "$PG_SH" stop "$PG_DIR" || log "warning: could not stop PostgreSQL in $PG_DIR"
+        PG_DIR=""
+    fi
+    stop_s3 || true
+    if [[ -n "$TMP_DIR" ]]; then
+        rm -rf -- "$TMP_DIR" || log "warning: could not remove $TMP_DIR"
+        TMP_DIR=""
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_postgres() {
+    TMP_DIR="$(mktemp -d /tmp/zabota-test-pg.XXXXXX)"
+    chmod 755 "$TMP_DIR"
+    if [[ "$(id -u)" -eq 0 ]] && id -u "$PG_OS_USER" >/dev/null 2>&1; then
+        chown "$PG_OS_USER:" "$TMP_DIR"
+    fi
+    PG_DIR="$TMP_DIR"
+    local port rc attempt
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        rc=0
+        PG_SH_QUIET=1 "$PG_SH" start "$PG_DIR" "$port" --fast || rc=$?
+        if [[ $rc -eq 0 ]]; then
+            break
+        fi
+        # 75 = port taken between picking and binding: try another one.
+        if [[ $rc -ne 75 || $attempt -eq 3 ]]; then
+            exit "$rc"
+        fi
+        log "port $port was taken, retrying with another port"
+    done
+    TEST_DATABASE_URL="$("$PG_SH" url "$port" postgres)"
+    export TEST_DATABASE_URL
+    local bindir version
+    bindir="$("$PG_SH" bindir "$PG_DIR")"
+    version="$("$bindir/pg_ctl" --version | awk '{print $3}')"
+    log "PostgreSQL $version running at $TEST_DATABASE_URL (data dir $PG_DIR, removed on exit)"
+}
+
+start_s3() {
+    # TODO(media issue): start moto_server here and export TEST_S3_ENDPOINT
+    :
+}
+
+# shellcheck disable=SC2317  # invoked from cleanup (trap)
+stop_s3() {
+    # TODO(media issue): stop the S3 server started by start_s3
+    :
+}
+
+start_postgres
+start_s3
+
+status=0
+"$@" || status=$?
+exit "$status"

@@ -1,0 +1,25 @@
+//! PostgreSQL: connections (TLS when asked), the migration runner, and one file of free functions per table.
+
+mod connect;
+mod migrate;
+pub mod updates;
+
+pub use connect::{Pool, build_pool, connect, pg_config};
+pub use migrate::{MIGRATION_LOCK_KEY, migrate};
+
+/// A database failure. Messages never include the password.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The connection string or TLS settings are unusable.
+    #[error("database configuration: {0}")]
+    Config(String),
+    /// PostgreSQL or the connection failed.
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No pooled connection could be had.
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migration(String),
+}

@@ -1,0 +1,14 @@
+//! Zabota core: everything that is not a process shell. Configuration, Bot API client, database,
+//! update processing and the webhook logic shared by the Lambda functions and the local `zabota` binary.
+
+pub mod app;
+pub mod bot;
+pub mod config;
+pub mod db;
+pub mod maintenance;
+pub mod telegram;
+pub mod telemetry;
+pub mod webhook;
+
+pub use app::App;
+pub use config::Config;

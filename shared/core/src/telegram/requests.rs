@@ -1,0 +1,226 @@
+//! Bot API request parameters and keyboards, serialized exactly as the Bot API expects.
+
+use serde::{Deserialize, Serialize};
+
+/// An inline keyboard under a message.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InlineKeyboardMarkup {
+    /// Rows of buttons.
+    pub inline_keyboard: Vec<Vec<InlineKeyboardButton>>,
+}
+
+impl InlineKeyboardMarkup {
+    /// One button per row, each `(label, callback_data)`.
+    pub fn column<'a>(buttons: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        InlineKeyboardMarkup {
+            inline_keyboard: buttons
+                .into_iter()
+                .map(|(text, data)| vec![InlineKeyboardButton::callback(text, data)])
+                .collect(),
+        }
+    }
+}
+
+/// A button that sends callback data back to the bot.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InlineKeyboardButton {
+    /// Label.
+    pub text: String,
+    /// 1-64 bytes returned in the callback query.
+    pub callback_data: String,
+}
+
+impl InlineKeyboardButton {
+    /// A callback button.
+    pub fn callback(text: &str, data: &str) -> Self {
+        InlineKeyboardButton { text: text.to_owned(), callback_data: data.to_owned() }
+    }
+}
+
+/// A custom keyboard replacing the user's keyboard.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReplyKeyboardMarkup {
+    /// Rows of buttons.
+    pub keyboard: Vec<Vec<KeyboardButton>>,
+    /// Fit the keyboard to its buttons.
+    pub resize_keyboard: bool,
+    /// Hide after one use.
+    pub one_time_keyboard: bool,
+}
+
+/// A reply-keyboard button; with `request_contact` it shares the user's own phone number.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeyboardButton {
+    /// Label, sent as text when pressed.
+    pub text: String,
+    /// Share the user's contact instead of sending the label.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub request_contact: bool,
+}
+
+/// Any reply markup a message can carry.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum ReplyMarkup {
+    /// Buttons under the message.
+    Inline(InlineKeyboardMarkup),
+    /// A custom keyboard.
+    Keyboard(ReplyKeyboardMarkup),
+    /// Remove a custom keyboard.
+    Remove {
+        /// Always true.
+        remove_keyboard: bool,
+    },
+}
+
+impl ReplyMarkup {
+    /// Removes the custom keyboard.
+    pub fn remove_keyboard() -> Self {
+        ReplyMarkup::Remove { remove_keyboard: true }
+    }
+}
+
+/// sendMessage.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SendMessage {
+    /// Target chat.
+    pub chat_id: i64,
+    /// 1-4096 characters.
+    pub text: String,
+    /// "HTML" or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parse_mode: Option<String>,
+    /// Keyboard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<ReplyMarkup>,
+}
+
+impl SendMessage {
+    /// Plain text, no markup.
+    pub fn new(chat_id: i64, text: impl Into<String>) -> Self {
+        SendMessage { chat_id, text: text.into(), parse_mode: None, reply_markup: None }
+    }
+
+    /// With a keyboard.
+    pub fn with_markup(mut self, markup: ReplyMarkup) -> Self {
+        self.reply_markup = Some(markup);
+        self
+    }
+}
+
+/// copyMessage: re-sends any message without a "forwarded from" header.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CopyMessage {
+    /// Target chat.
+    pub chat_id: i64,
+    /// Source chat.
+    pub from_chat_id: i64,
+    /// Source message.
+    pub message_id: i64,
+    /// Keyboard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<ReplyMarkup>,
+}
+
+/// forwardMessage.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ForwardMessage {
+    /// Target chat.
+    pub chat_id: i64,
+    /// Source chat.
+    pub from_chat_id: i64,
+    /// Source message.
+    pub message_id: i64,
+}
+
+/// editMessageText.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EditMessageText {
+    /// Chat of the message.
+    pub chat_id: i64,
+    /// The message.
+    pub message_id: i64,
+    /// New text.
+    pub text: String,
+    /// New inline keyboard; none removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<InlineKeyboardMarkup>,
+}
+
+/// editMessageReplyMarkup.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EditMessageReplyMarkup {
+    /// Chat of the message.
+    pub chat_id: i64,
+    /// The message.
+    pub message_id: i64,
+    /// New inline keyboard; none removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_markup: Option<InlineKeyboardMarkup>,
+}
+
+/// answerCallbackQuery.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AnswerCallbackQuery {
+    /// The query.
+    pub callback_query_id: String,
+    /// 0-200 characters shown to the presser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// A modal alert instead of a toast.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub show_alert: bool,
+}
+
+/// deleteMessage.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DeleteMessage {
+    /// Chat of the message.
+    pub chat_id: i64,
+    /// The message.
+    pub message_id: i64,
+}
+
+/// getUpdates.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GetUpdates {
+    /// First update to return; confirms every update before it.
+    pub offset: Option<i64>,
+    /// 1-100.
+    pub limit: u32,
+    /// Long-polling timeout in seconds.
+    pub timeout: u32,
+    /// Update kinds wanted.
+    pub allowed_updates: Vec<String>,
+}
+
+/// setWebhook.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SetWebhook {
+    /// HTTPS URL Telegram will POST updates to.
+    pub url: String,
+    /// Sent back in `X-Telegram-Bot-Api-Secret-Token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_token: Option<String>,
+    /// Update kinds wanted.
+    pub allowed_updates: Vec<String>,
+    /// Concurrent connections Telegram may open (1-100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// Drop updates queued so far.
+    pub drop_pending_updates: bool,
+}
+
+/// One entry of the bot's command menu.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BotCommand {
+    /// Without the slash.
+    pub command: String,
+    /// Shown in the menu.
+    pub description: String,
+}
+
+/// The update kinds the bot handles; everything else is not even sent to us.
+pub fn allowed_updates() -> Vec<String> {
+    ["message", "edited_message", "callback_query"].into_iter().map(String::from).collect()
+}

@@ -1,0 +1,151 @@
+//! Configuration: clear refusals that name the variable, sane defaults, secrets that cannot be printed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use zabota_core::Config;
+use zabota_core::config::{ConfigError, LogFormat, MediaBackend};
+
+const TOKEN: &str = "123456789:AAE-secret_TOKEN_value";
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut map: HashMap<String, String> = [
+        ("BOT_TOKEN", TOKEN),
+        ("OPERATORS_CHAT_ID", "-1001234567890"),
+        ("DATABASE_URL", "postgres://bot:pw@db.example:5432/care?sslmode=require"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    for (k, v) in pairs {
+        if v.is_empty() {
+            map.remove(*k);
+        } else {
+            map.insert((*k).to_owned(), (*v).to_owned());
+        }
+    }
+    map
+}
+
+fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map = env(pairs);
+    Config::from_lookup(|k| map.get(k).cloned())
+}
+
+fn error_of(pairs: &[(&str, &str)]) -> String {
+    match load(pairs) {
+        Ok(_) => panic!("config {pairs:?} should have been refused"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_complete_environment_gives_the_documented_defaults() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.operators_chat_id, -1001234567890);
+    assert_eq!(config.default_region, "RU");
+    assert_eq!(config.telegram_api_url, "https://api.telegram.org");
+    assert_eq!(config.history_retention_days, 365);
+    assert_eq!(config.ticket_idle_close_after, Duration::from_secs(24 * 3600));
+    assert_eq!(config.media, MediaBackend::Fs { root: "media".into() });
+    assert_eq!(config.log_format, LogFormat::Pretty);
+    assert!(config.webhook_secret.is_none());
+}
+
+#[test]
+fn a_missing_bot_token_is_refused_with_how_to_get_one() {
+    let message = error_of(&[("BOT_TOKEN", "")]);
+    assert!(message.starts_with("BOT_TOKEN is not set"), "{message}");
+    assert!(message.contains("@BotFather"), "{message}");
+}
+
+#[test]
+fn a_malformed_bot_token_is_refused_without_echoing_it() {
+    let message = error_of(&[("BOT_TOKEN", "not a token, secret123")]);
+    assert!(message.contains("BOT_TOKEN is invalid"), "{message}");
+    assert!(!message.contains("secret123"), "{message}");
+}
+
+#[test]
+fn a_retention_of_30_days_is_refused_because_history_is_kept_six_months() {
+    let message = error_of(&[("HISTORY_RETENTION_DAYS", "30")]);
+    assert!(message.contains("HISTORY_RETENTION_DAYS"), "{message}");
+    assert!(message.contains("183"), "{message}");
+    assert_eq!(load(&[("HISTORY_RETENTION_DAYS", "183")]).unwrap().history_retention_days, 183);
+}
+
+#[test]
+fn the_operators_chat_must_be_a_group() {
+    assert!(error_of(&[("OPERATORS_CHAT_ID", "12345")]).contains("OPERATORS_CHAT_ID is invalid"));
+    assert!(error_of(&[("OPERATORS_CHAT_ID", "abc")]).contains("OPERATORS_CHAT_ID is invalid"));
+    assert!(error_of(&[("OPERATORS_CHAT_ID", "")]).starts_with("OPERATORS_CHAT_ID is not set"));
+}
+
+#[test]
+fn the_seeds_postgres_variables_are_used_when_database_url_is_absent() {
+    let config = load(&[
+        ("DATABASE_URL", ""),
+        ("POSTGRES_HOST", "db"),
+        ("POSTGRES_PORT", "5433"),
+        ("POSTGRES_DB", "care"),
+        ("POSTGRES_USER", "admin"),
+        ("POSTGRES_PASSWORD", "p@ss word"),
+    ])
+    .unwrap();
+    let pg = zabota_core::db::pg_config(&config.database).unwrap();
+    assert_eq!(pg.get_dbname(), Some("care"));
+    assert_eq!(pg.get_user(), Some("admin"));
+    assert_eq!(pg.get_ports(), &[5433]);
+    assert_eq!(pg.get_password(), Some(&b"p@ss word"[..]));
+}
+
+#[test]
+fn database_url_wins_over_the_postgres_variables() {
+    let config = load(&[("POSTGRES_HOST", "ignored")]).unwrap();
+    let pg = zabota_core::db::pg_config(&config.database).unwrap();
+    assert_eq!(pg.get_dbname(), Some("care"));
+    assert_eq!(pg.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
+}
+
+#[test]
+fn no_database_at_all_is_refused_naming_database_url() {
+    assert!(error_of(&[("DATABASE_URL", "")]).starts_with("DATABASE_URL is not set"));
+}
+
+#[test]
+fn media_backends_are_parsed_and_s3_needs_a_bucket() {
+    assert!(error_of(&[("MEDIA_BACKEND", "s3")]).starts_with("MEDIA_BUCKET is not set"));
+    assert!(error_of(&[("MEDIA_BACKEND", "ftp")]).contains("MEDIA_BACKEND is invalid"));
+    let s3 = load(&[("MEDIA_BACKEND", "s3"), ("MEDIA_BUCKET", "b"), ("S3_ENDPOINT", "http://127.0.0.1:9000")]).unwrap();
+    assert_eq!(s3.media, MediaBackend::S3 { bucket: "b".into(), endpoint: Some("http://127.0.0.1:9000".into()) });
+    assert_eq!(load(&[("MEDIA_BACKEND", "off")]).unwrap().media, MediaBackend::Off);
+}
+
+#[test]
+fn durations_regions_urls_and_formats_are_validated() {
+    assert_eq!(load(&[("TICKET_IDLE_CLOSE_AFTER", "90m")]).unwrap().ticket_idle_close_after, Duration::from_secs(5400));
+    assert!(error_of(&[("TICKET_IDLE_CLOSE_AFTER", "soon")]).contains("TICKET_IDLE_CLOSE_AFTER is invalid"));
+    assert!(error_of(&[("DEFAULT_REGION", "Russia")]).contains("DEFAULT_REGION is invalid"));
+    assert_eq!(load(&[("DEFAULT_REGION", "kz")]).unwrap().default_region, "KZ");
+    assert!(error_of(&[("TELEGRAM_API_URL", "ftp://x")]).contains("TELEGRAM_API_URL is invalid"));
+    assert_eq!(
+        load(&[("TELEGRAM_API_URL", "http://127.0.0.1:8081/")]).unwrap().telegram_api_url,
+        "http://127.0.0.1:8081"
+    );
+    assert!(error_of(&[("LOG_FORMAT", "xml")]).contains("LOG_FORMAT is invalid"));
+    assert_eq!(load(&[("AWS_LAMBDA_FUNCTION_NAME", "webhook")]).unwrap().log_format, LogFormat::Json);
+    assert!(error_of(&[("WEBHOOK_SECRET", "has spaces")]).contains("WEBHOOK_SECRET is invalid"));
+}
+
+#[test]
+fn secrets_never_appear_when_the_config_is_printed() {
+    let config = load(&[("WEBHOOK_SECRET", "webhook_SECRET_42")]).unwrap();
+    let printed = format!("{config:?}");
+    assert!(!printed.contains("AAE-secret_TOKEN_value"), "{printed}");
+    assert!(!printed.contains("webhook_SECRET_42"), "{printed}");
+    assert!(!printed.contains(":pw@"), "{printed}");
+    assert_eq!(config.bot_token.expose_secret(), TOKEN);
+}

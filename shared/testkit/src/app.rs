@@ -1,0 +1,53 @@
+//! `TestApp`: a real `App` wired to a fresh database and the Bot API emulator.
+
+use std::collections::HashMap;
+
+use zabota_core::{App, Config};
+
+use crate::emulator::BotApiEmulator;
+use crate::pg::TestDb;
+
+/// The operators' group in tests.
+pub const OPERATORS_CHAT_ID: i64 = -1001234567890;
+/// The webhook secret in tests.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret_0123456789";
+
+/// A running app with its own database and emulator.
+pub struct TestApp {
+    /// The app, as the shells build it.
+    pub app: App,
+    /// Its database.
+    pub db: TestDb,
+    /// The Bot API it talks to.
+    pub telegram: BotApiEmulator,
+}
+
+/// Environment-style settings for a test app; tests may change entries before building the config.
+pub fn test_env(api_url: &str, db_url: &str) -> HashMap<String, String> {
+    [
+        ("BOT_TOKEN", crate::emulator::TEST_BOT_TOKEN),
+        ("OPERATORS_CHAT_ID", &OPERATORS_CHAT_ID.to_string()),
+        ("DATABASE_URL", db_url),
+        ("TELEGRAM_API_URL", api_url),
+        ("WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("MEDIA_BACKEND", "off"),
+        ("LOG_FORMAT", "pretty"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Builds a `Config` from a map, through the same parser as production.
+pub fn config_from(env: &HashMap<String, String>) -> Config {
+    Config::from_lookup(|k| env.get(k).cloned()).unwrap_or_else(|e| panic!("test config: {e}"))
+}
+
+/// Starts an emulator, creates a database, and builds the app over both.
+pub async fn spawn_app() -> TestApp {
+    let telegram = BotApiEmulator::start().await;
+    let db = TestDb::new().await;
+    let config = config_from(&test_env(&telegram.base_url(), &db.url));
+    let app = App::new(config, 8).unwrap_or_else(|e| panic!("app: {e}"));
+    TestApp { app, db, telegram }
+}

@@ -1,0 +1,186 @@
+//! A Telegram Bot API emulator: a real HTTP server on 127.0.0.1 that answers like api.telegram.org,
+//! records every call, and injects faults on demand. Point `TELEGRAM_API_URL` at [`BotApiEmulator::base_url`].
+
+mod edits;
+mod files;
+mod messages;
+mod methods;
+mod polling;
+mod server;
+mod state;
+mod types;
+pub mod updates;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use files::MAX_DOWNLOAD_BYTES;
+pub use types::{CallbackAnswer, Fault, Received, RecordedCall, WebhookSettings};
+pub use webhook::SECRET_HEADER;
+
+use state::Shared;
+
+/// The token the emulator accepts; any other gets 401.
+pub const TEST_BOT_TOKEN: &str = "123456789:TEST-token_ABCdefGHIjkl";
+/// The bot's user id, as getMe reports it.
+pub const BOT_USER_ID: i64 = 123456789;
+
+/// A running emulator. Cheap to clone; the server stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct BotApiEmulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    _server: Arc<ServerTask>,
+}
+
+/// Aborts the server task when the last handle goes away.
+struct ServerTask(tokio::task::JoinHandle<()>);
+
+impl Drop for ServerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl BotApiEmulator {
+    /// Binds 127.0.0.1 on a random port and serves in a tokio task.
+    ///
+    /// # Panics
+    /// When no local port can be bound: the test cannot run without one.
+    pub async fn start() -> BotApiEmulator {
+        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(listener) => listener,
+            Err(error) => panic!("the Bot API emulator cannot bind 127.0.0.1: {error}"),
+        };
+        let addr = match listener.local_addr() {
+            Ok(addr) => addr,
+            Err(error) => panic!("the Bot API emulator has no local address: {error}"),
+        };
+        let shared = Arc::new(Shared::new());
+        let task = tokio::spawn(server::serve(listener, server::router(shared.clone())));
+        BotApiEmulator { shared, addr, _server: Arc::new(ServerTask(task)) }
+    }
+
+    /// The API root, e.g. "http://127.0.0.1:40123": the value for `TELEGRAM_API_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The token the emulator accepts: [`TEST_BOT_TOKEN`].
+    pub fn token(&self) -> &'static str {
+        TEST_BOT_TOKEN
+    }
+
+    /// Every call in arrival order, failed and faulted ones included.
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.shared.lock().calls.clone()
+    }
+
+    /// The calls of `method` (case-insensitive), in arrival order.
+    pub fn calls_to(&self, method: &str) -> Vec<RecordedCall> {
+        let state = self.shared.lock();
+        state.calls.iter().filter(|c| c.method.eq_ignore_ascii_case(method)).cloned().collect()
+    }
+
+    /// The bot's messages that reached `chat_id` and were not deleted, in order, as they are now.
+    pub fn received(&self, chat_id: i64) -> Vec<Received> {
+        let state = self.shared.lock();
+        state.sent.iter().filter(|m| m.received.chat_id == chat_id).map(|m| m.received.clone()).collect()
+    }
+
+    /// The text (or caption) of each message in [`received`](Self::received); "" when it has neither.
+    pub fn texts(&self, chat_id: i64) -> Vec<String> {
+        self.received(chat_id).into_iter().map(|m| m.text.or(m.caption).unwrap_or_default()).collect()
+    }
+
+    /// Every successful answerCallbackQuery, in order.
+    pub fn callback_answers(&self) -> Vec<CallbackAnswer> {
+        self.shared.lock().callback_answers.clone()
+    }
+
+    /// Sets what getChatMember answers for the pair: "creator", "administrator", "member", "restricted",
+    /// "left" or "kicked". Pairs never set are "left".
+    pub fn set_chat_member(&self, chat_id: i64, user_id: i64, status: &str) {
+        self.shared.lock().members.insert((chat_id, user_id), status.to_owned());
+    }
+
+    /// Every send to `chat_id` fails with 403 "Forbidden: bot was blocked by the user".
+    pub fn block_chat(&self, chat_id: i64) {
+        self.shared.lock().blocked.insert(chat_id, "Forbidden: bot was blocked by the user");
+    }
+
+    /// Every send to `chat_id` fails with 403 "Forbidden: bot can't initiate conversation with a user".
+    pub fn never_started(&self, chat_id: i64) {
+        self.shared.lock().blocked.insert(chat_id, "Forbidden: bot can't initiate conversation with a user");
+    }
+
+    /// Lets sends to `chat_id` through again.
+    pub fn unblock_chat(&self, chat_id: i64) {
+        self.shared.lock().blocked.remove(&chat_id);
+    }
+
+    /// The next `times` calls of `method` ("*" for any Bot API method) get `fault` instead of their answer.
+    /// Faults are consumed in the order they were added. File downloads are method "downloadFile",
+    /// and only faults named so apply to them.
+    pub fn fail_next(&self, method: &str, fault: Fault, times: usize) {
+        let mut state = self.shared.lock();
+        state.scripted_faults.extend(std::iter::repeat_n((method.to_owned(), fault), times));
+    }
+
+    /// Each call of `method` ("*" for any) gets `fault` with probability `rate`, from a seeded generator,
+    /// so runs repeat. A rate of 0.0 clears it.
+    pub fn set_fault_rate(&self, method: &str, rate: f64, fault: Fault) {
+        let mut state = self.shared.lock();
+        let key = method.to_ascii_lowercase();
+        if rate <= 0.0 {
+            state.fault_rates.remove(&key);
+        } else {
+            state.fault_rates.insert(key, (rate, fault));
+        }
+    }
+
+    /// Registers a downloadable file and returns its file_path, e.g. "documents/file_7.pdf".
+    pub fn add_file(&self, file_id: &str, file_unique_id: &str, bytes: Vec<u8>) -> String {
+        let size = bytes.len() as u64;
+        files::register(&self.shared, file_id, file_unique_id, size, Some(bytes))
+    }
+
+    /// Registers a file known only by size. Over 20 MB, getFile refuses it with 400
+    /// "Bad Request: file is too big", like Telegram; smaller ones download as zero bytes.
+    pub fn add_file_with_size(&self, file_id: &str, file_unique_id: &str, reported_size: u64) {
+        files::register(&self.shared, file_id, file_unique_id, reported_size, None);
+    }
+
+    /// Queues an update for getUpdates or webhook delivery; one without `update_id` gets a fresh one.
+    /// Messages in it are remembered, so copies and forwards of them carry their text and media.
+    pub fn push_update(&self, mut update: Value) {
+        if update.get("update_id").and_then(Value::as_i64).is_none() {
+            update["update_id"] = Value::from(updates::next_update_id());
+        }
+        let mut state = self.shared.lock();
+        state.learn(&update);
+        state.updates.push_back(update);
+        drop(state);
+        self.shared.update_pushed.notify_waiters();
+    }
+
+    /// Updates not yet confirmed (by a getUpdates offset or a 2xx webhook answer).
+    pub fn pending_updates(&self) -> usize {
+        self.shared.lock().updates.len()
+    }
+
+    /// POSTs each pending update, in order, to the webhook URL with the secret header (if a secret
+    /// was set). An update answered 2xx is dropped; otherwise it stays pending. Returns the statuses
+    /// (0 for a connection error); empty when no webhook is set.
+    pub async fn deliver_webhook(&self) -> Vec<u16> {
+        webhook::deliver(&self.shared).await
+    }
+
+    /// The webhook as last set, or `None` when none is set.
+    pub fn webhook(&self) -> Option<WebhookSettings> {
+        self.shared.lock().webhook.clone()
+    }
+}

@@ -1,0 +1,242 @@
+//! The HTTP side: routes, request parsing, call recording, fault injection and dropped connections.
+
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::serve::{IncomingStream, Listener};
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::TEST_BOT_TOKEN;
+use super::state::Shared;
+use super::types::{ApiError, Fault, Reply};
+use super::{files, methods};
+
+/// The router serving the Bot API and file downloads.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/file/{bot}/{*path}", any(download))
+        .route("/{bot}/{method}", any(call_method))
+        .fallback(|| async { error_response(&ApiError::new(404, "Not Found")) })
+        .with_state(shared)
+}
+
+/// Serves `router` on `listener` until the task is aborted.
+pub(crate) async fn serve(listener: TcpListener, router: Router) {
+    let service = router.into_make_service_with_connect_info::<ConnectionKill>();
+    if let Err(error) = axum::serve(KillableListener(listener), service).await {
+        tracing::warn!(%error, "the Bot API emulator stopped serving");
+    }
+}
+
+async fn call_method(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(kill): ConnectInfo<ConnectionKill>,
+    Path((bot, method)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = parse_params(query.as_deref(), &headers, &body);
+    let index = shared.lock().record(&method, params.clone().unwrap_or_else(|_| json!({})));
+    let reply = if bot != format!("bot{TEST_BOT_TOKEN}") {
+        Err(ApiError::new(401, "Unauthorized"))
+    } else {
+        match params {
+            Err(error) => Err(error),
+            Ok(params) => match apply_fault(&shared, &method, true).await {
+                Some(FaultOutcome::Answer(error)) => Err(error),
+                Some(FaultOutcome::DropConnection) => return drop_connection(&shared, index, &kill),
+                None => methods::dispatch(&shared, &method.to_ascii_lowercase(), &params).await,
+            },
+        }
+    };
+    finish(&shared, index, reply)
+}
+
+async fn download(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(kill): ConnectInfo<ConnectionKill>,
+    Path((bot, path)): Path<(String, String)>,
+) -> Response {
+    let index = shared.lock().record("downloadFile", json!({ "file_path": path }));
+    if bot != format!("bot{TEST_BOT_TOKEN}") {
+        return finish(&shared, index, Err(ApiError::new(401, "Unauthorized")));
+    }
+    match apply_fault(&shared, "downloadFile", false).await {
+        Some(FaultOutcome::Answer(error)) => finish(&shared, index, Err(error)),
+        Some(FaultOutcome::DropConnection) => drop_connection(&shared, index, &kill),
+        None => match files::content(&shared, &path) {
+            Some(bytes) => {
+                set_status(&shared, index, 200);
+                ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+            }
+            None => finish(&shared, index, Err(ApiError::new(404, "Not Found"))),
+        },
+    }
+}
+
+/// What an injected fault turns a call into.
+enum FaultOutcome {
+    Answer(ApiError),
+    DropConnection,
+}
+
+/// Applies the next fault for `method`, if any; a delay is served here and then the call goes on.
+async fn apply_fault(shared: &Shared, method: &str, wildcard: bool) -> Option<FaultOutcome> {
+    let fault = shared.lock().take_fault(method, wildcard)?;
+    let prefixed = |prefix: &str, text: String| if text.starts_with(prefix) { text } else { format!("{prefix}{text}") };
+    Some(match fault {
+        Fault::ServerError => FaultOutcome::Answer(ApiError::new(500, "Internal Server Error")),
+        Fault::TooManyRequests { retry_after } => FaultOutcome::Answer(ApiError {
+            code: 429,
+            description: format!("Too Many Requests: retry after {retry_after}"),
+            retry_after: Some(retry_after),
+        }),
+        Fault::Forbidden(text) => FaultOutcome::Answer(ApiError::new(403, prefixed("Forbidden: ", text))),
+        Fault::BadRequest(text) => FaultOutcome::Answer(ApiError::new(400, prefixed("Bad Request: ", text))),
+        Fault::Delay(duration) => {
+            tokio::time::sleep(duration).await;
+            return None;
+        }
+        Fault::Drop => FaultOutcome::DropConnection,
+    })
+}
+
+/// Marks the connection so that writing the answer fails and hyper closes it with nothing sent.
+fn drop_connection(shared: &Shared, index: usize, kill: &ConnectionKill) -> Response {
+    kill.0.store(true, Ordering::SeqCst);
+    set_status(shared, index, 0);
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// Records the status of call `index` and renders the Bot API envelope.
+fn finish(shared: &Shared, index: usize, reply: Reply) -> Response {
+    let response = match reply {
+        Ok(result) => (StatusCode::OK, axum::Json(json!({ "ok": true, "result": result }))).into_response(),
+        Err(error) => error_response(&error),
+    };
+    set_status(shared, index, response.status().as_u16());
+    response
+}
+
+fn set_status(shared: &Shared, index: usize, status: u16) {
+    if let Some(call) = shared.lock().calls.get_mut(index) {
+        call.status = status;
+    }
+}
+
+fn error_response(error: &ApiError) -> Response {
+    let status = StatusCode::from_u16(error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(error.body())).into_response()
+}
+
+/// Merges the query string and the body (JSON or form-urlencoded) into one JSON object.
+fn parse_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let mut params = Map::new();
+    if let Some(query) = query {
+        params.extend(form_fields(query)?);
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(params));
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid form data"))?;
+        params.extend(form_fields(text)?);
+    } else if content_type.starts_with("multipart/") {
+        return Err(ApiError::bad_request("multipart uploads are not supported by the emulator"));
+    } else {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(fields)) => params.extend(fields),
+            _ => return Err(ApiError::bad_request("can't parse JSON object")),
+        }
+    }
+    Ok(Value::Object(params))
+}
+
+/// Decodes `a=1&b=x` into string fields.
+fn form_fields(encoded: &str) -> Result<Map<String, Value>, ApiError> {
+    let uri: Uri = format!("/?{encoded}").parse().map_err(|_| ApiError::bad_request("invalid query string"))?;
+    let Query(fields) = Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map_err(|_| ApiError::bad_request("invalid query string"))?;
+    Ok(fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+}
+
+/// A TCP listener whose connections can be cut from inside a handler.
+struct KillableListener(TcpListener);
+
+/// A TCP stream that fails every read and write once its flag is set.
+struct KillableStream {
+    inner: TcpStream,
+    killed: Arc<AtomicBool>,
+}
+
+/// The kill flag of the connection a request arrived on.
+#[derive(Clone)]
+struct ConnectionKill(Arc<AtomicBool>);
+
+impl Listener for KillableListener {
+    type Io = KillableStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (inner, addr) = Listener::accept(&mut self.0).await;
+        (KillableStream { inner, killed: Arc::new(AtomicBool::new(false)) }, addr)
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+impl Connected<IncomingStream<'_, KillableListener>> for ConnectionKill {
+    fn connect_info(stream: IncomingStream<'_, KillableListener>) -> Self {
+        ConnectionKill(stream.io().killed.clone())
+    }
+}
+
+impl KillableStream {
+    fn check(&self) -> io::Result<()> {
+        if self.killed.load(Ordering::SeqCst) {
+            Err(io::Error::new(io::ErrorKind::ConnectionAborted, "dropped by a Fault::Drop"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AsyncRead for KillableStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.check()?;
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,11 @@
+//! Zabota test harness (dev only): a Telegram Bot API emulator on loopback, a fresh PostgreSQL database
+//! per test, and `spawn_app()` that wires a real `App` to both.
+
+pub mod app;
+pub mod emulator;
+pub mod pg;
+
+pub use app::{OPERATORS_CHAT_ID, TestApp, WEBHOOK_SECRET, spawn_app};
+pub use emulator::updates::{self, TgUser};
+pub use emulator::*;
+pub use pg::TestDb;
