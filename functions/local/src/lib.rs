@@ -21,6 +21,29 @@ pub async fn maintenance_loop(app: App, interval: Duration) {
     }
 }
 
+/// How often `poll` and `serve` retry outbox calls that failed transiently (429, 5xx, network).
+pub const OUTBOX_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Sends due outbox calls every `interval` until the task is dropped.
+pub async fn outbox_loop(app: App, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = zabota_core::bot::deliver_due(&app).await {
+            tracing::warn!(error = %e, "outbox redelivery failed");
+        }
+    }
+}
+
+/// Starts the background work `poll` and `serve` share: outbox redelivery and the maintenance jobs.
+pub fn spawn_background(app: &App) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(outbox_loop(app.clone(), OUTBOX_INTERVAL)),
+        tokio::spawn(maintenance_loop(app.clone(), MAINTENANCE_INTERVAL)),
+    ]
+}
+
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use zabota_core::config::DatabaseConfig;
 use zabota_core::telegram::{SetWebhook, allowed_updates};
 use zabota_core::{App, Config, db, maintenance, telemetry};
-use zabota_local::{MAINTENANCE_INTERVAL, maintenance_loop, poll, serve, shutdown_signal};
+use zabota_local::{poll, serve, shutdown_signal, spawn_background};
 
 #[derive(Parser)]
 #[command(name = "zabota", version, about = "Zabota («Служба Заботы»): Telegram support desk, run locally")]
@@ -102,9 +102,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let app = App::new(config, 4)?;
             let me = app.telegram.get_me().await.context("checking BOT_TOKEN with getMe")?;
             tracing::info!(bot = me.username.as_deref().unwrap_or_default(), "bot is up");
-            let jobs = tokio::spawn(maintenance_loop(app.clone(), MAINTENANCE_INTERVAL));
+            let background = spawn_background(&app);
             poll::run(&app, shutdown_signal()).await;
-            jobs.abort();
+            background.iter().for_each(|task| task.abort());
         }
         Command::Serve { listen } => {
             anyhow::ensure!(
@@ -112,9 +112,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "WEBHOOK_SECRET is not set: `serve` refuses every call without it (generate one with `openssl rand -hex 32`)"
             );
             let app = App::new(config, 16)?;
-            let jobs = tokio::spawn(maintenance_loop(app.clone(), MAINTENANCE_INTERVAL));
+            let background = spawn_background(&app);
             serve::run(app, listen, shutdown_signal()).await.context("webhook server")?;
-            jobs.abort();
+            background.iter().for_each(|task| task.abort());
         }
         Command::Maintain => {
             let app = App::new(config, 2)?;

@@ -5,9 +5,12 @@ pub mod app;
 pub mod bot;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod maintenance;
+pub mod outbox;
 pub mod telegram;
 pub mod telemetry;
+pub mod texts;
 pub mod webhook;
 
 pub use app::App;

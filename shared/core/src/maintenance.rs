@@ -21,7 +21,10 @@ pub struct JobReport {
 
 /// Runs every job once and reports each.
 pub async fn run_all(app: &App) -> Vec<JobReport> {
-    vec![report("prune_processed_updates", prune_processed_updates(app).await)]
+    vec![
+        report("outbox_redelivery", crate::bot::deliver_due(app).await.map_err(anyhow::Error::from)),
+        report("prune_processed_updates", prune_processed_updates(app).await),
+    ]
 }
 
 fn report(job: &'static str, result: anyhow::Result<u64>) -> JobReport {

@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 
+use zabota_core::bot::{self, Outcome};
+use zabota_core::telegram::Update;
 use zabota_core::{App, Config};
 
-use crate::emulator::BotApiEmulator;
+use crate::emulator::{BotApiEmulator, Received};
 use crate::pg::TestDb;
 
 /// The operators' group in tests.
@@ -20,6 +22,37 @@ pub struct TestApp {
     pub db: TestDb,
     /// The Bot API it talks to.
     pub telegram: BotApiEmulator,
+}
+
+impl TestApp {
+    /// Delivers an update straight to the core, as the webhook would, and sends what it decided.
+    pub async fn send(&self, update: serde_json::Value) -> Outcome {
+        self.telegram.observe(&update);
+        let update: Update = serde_json::from_value(update).unwrap_or_else(|e| panic!("not an update: {e}"));
+        bot::process(&self.app, &update).await.unwrap_or_else(|e| panic!("processing failed: {e}"))
+    }
+
+    /// Like `send`, but returns the error instead of panicking.
+    pub async fn try_send(&self, update: serde_json::Value) -> Result<Outcome, bot::ProcessError> {
+        self.telegram.observe(&update);
+        let update: Update = serde_json::from_value(update).unwrap_or_else(|e| panic!("not an update: {e}"));
+        bot::process(&self.app, &update).await
+    }
+
+    /// Sends every outbox call that is due (what the periodic redelivery does).
+    pub async fn redeliver(&self) {
+        bot::deliver_due(&self.app).await.unwrap_or_else(|e| panic!("redelivery failed: {e}"));
+    }
+
+    /// The last message a chat received.
+    pub fn last(&self, chat_id: i64) -> Received {
+        self.telegram.received(chat_id).pop().unwrap_or_else(|| panic!("chat {chat_id} received nothing"))
+    }
+
+    /// Makes `user_id` a member of the operators' chat.
+    pub fn make_operator(&self, user_id: i64) {
+        self.telegram.set_chat_member(OPERATORS_CHAT_ID, user_id, "member");
+    }
 }
 
 /// Environment-style settings for a test app; tests may change entries before building the config.

@@ -1,8 +1,24 @@
 //! Update processing: one entry point, `process`, that every shell (Lambda, local server, polling) calls.
+//! One transaction per update: record its id (duplicates stop here), lock the sender's conversation, decide,
+//! write state and the Bot API calls to make (the outbox), commit; then send those calls.
+
+mod blocked;
+mod ctx;
+mod intake;
+mod keyboards;
+mod menu;
+mod proxy;
+mod route;
+mod tickets;
+
+use std::collections::VecDeque;
 
 use crate::app::App;
 use crate::db::{DbError, updates};
-use crate::telegram::Update;
+use crate::outbox;
+use crate::telegram::{TelegramError, Update};
+
+pub use route::Route;
 
 /// What processing an update did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,17 +27,20 @@ pub enum Outcome {
     Processed,
     /// Telegram redelivered an update that had already taken effect; nothing was done.
     Duplicate,
-    /// An update kind we do not handle; nothing was stored.
+    /// An update we do not act on (group chatter, unknown kinds); nothing was stored.
     Ignored,
 }
 
-/// Why an update could not be processed. Every variant is transient from Telegram's point of view:
-/// nothing was committed, so the update must be delivered again (webhook 500, polling offset not confirmed).
+/// Why an update could not be processed. Nothing was committed, so the update must be delivered again
+/// (webhook 500, polling offset not confirmed); deduplication makes the retry safe.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A Bot API call the decision depends on failed transiently.
+    #[error(transparent)]
+    Telegram(#[from] TelegramError),
 }
 
 impl From<tokio_postgres::Error> for ProcessError {
@@ -36,20 +55,67 @@ impl From<deadpool_postgres::PoolError> for ProcessError {
     }
 }
 
-/// Processes one update: records its id (duplicates stop here) and applies its effects in one transaction.
+/// Processes one update and sends the calls it decided on.
 pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError> {
-    let kind = update.kind();
-    if kind == "other" {
-        tracing::info!(update_id = update.update_id, "update of a kind we do not handle, ignored");
+    let Some(route) = Route::of(app, update) else {
+        tracing::debug!(update_id = update.update_id, kind = update.kind(), "update ignored");
         return Ok(Outcome::Ignored);
-    }
+    };
     let mut client = app.db.get().await?;
     let tx = client.transaction().await?;
-    if !updates::record_update(&*tx, update.update_id, kind).await? {
-        tracing::info!(update_id = update.update_id, kind, "redelivered update, already processed");
+    if !updates::record_update(&*tx, update.update_id, update.kind()).await? {
+        tracing::info!(update_id = update.update_id, "redelivered update, already processed");
         return Ok(Outcome::Duplicate);
     }
-    tracing::info!(update_id = update.update_id, kind, "update processed");
+    lock_conversation(&*tx, route.sender_id()).await?;
+    let mut ctx = ctx::Ctx::new(app, &tx);
+    route.dispatch(&mut ctx).await?;
+    let chats = ctx.into_chats();
     tx.commit().await?;
+    drop(client);
+    tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
+    deliver(app, chats).await;
     Ok(Outcome::Processed)
+}
+
+/// Serializes the updates of one conversation (one sender) until the transaction ends.
+async fn lock_conversation(
+    db: &impl tokio_postgres::GenericClient,
+    sender_id: i64,
+) -> Result<(), tokio_postgres::Error> {
+    db.execute("SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))", &[&sender_id]).await?;
+    Ok(())
+}
+
+/// Sends the outbox of `chats`, in order per chat. A 403 from a chat triggers the blocked-bot handling, whose own
+/// messages are sent too. Failures are logged and left pending for the next flush or the maintenance job.
+pub async fn deliver(app: &App, chats: Vec<i64>) {
+    let mut queue: VecDeque<i64> = VecDeque::new();
+    for chat in chats {
+        if !queue.contains(&chat) {
+            queue.push_back(chat);
+        }
+    }
+    let mut budget = 16;
+    while let Some(chat) = queue.pop_front() {
+        match outbox::flush_chat(app, chat).await {
+            Ok(flush) if flush.forbidden && budget > 0 => {
+                budget -= 1;
+                match blocked::chat_blocked(app, chat).await {
+                    Ok(more) => queue.extend(more.into_iter().filter(|c| *c != chat)),
+                    Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(chat_id = chat, error = %e, "outbox not sent now; it stays pending"),
+        }
+    }
+}
+
+/// Sends every chat's due outbox calls (periodic redelivery after 429/5xx/network failures).
+pub async fn deliver_due(app: &App) -> Result<u64, DbError> {
+    let chats = outbox::due_chats(app, 500).await?;
+    let n = chats.len() as u64;
+    deliver(app, chats).await;
+    Ok(n)
 }

@@ -1,8 +1,11 @@
 //! PostgreSQL: connections (TLS when asked), the migration runner, and one file of free functions per table.
 
 mod connect;
+pub mod messages;
 mod migrate;
+pub mod tickets;
 pub mod updates;
+pub mod users;
 
 pub use connect::{Pool, build_pool, connect, pg_config};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};

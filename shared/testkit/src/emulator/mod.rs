@@ -167,6 +167,12 @@ impl BotApiEmulator {
         self.shared.update_pushed.notify_waiters();
     }
 
+    /// Remembers the messages in an update delivered some other way (a test calling the bot directly), so copies
+    /// and forwards of them carry their text and media, as Telegram's would.
+    pub fn observe(&self, update: &Value) {
+        self.shared.lock().learn(update);
+    }
+
     /// Updates not yet confirmed (by a getUpdates offset or a 2xx webhook answer).
     pub fn pending_updates(&self) -> usize {
         self.shared.lock().updates.len()

@@ -1,0 +1,37 @@
+//! A chat answered 403: a customer who blocked the bot loses their ticket (the operator is told why);
+//! an operator who blocked it gives the ticket back to the queue with a fresh card.
+
+use super::ProcessError;
+use super::ctx::Ctx;
+use super::intake;
+use crate::app::App;
+use crate::db::tickets::{self, Status};
+use crate::telegram::SendMessage;
+use crate::texts;
+
+/// Handles a chat that Telegram refuses; returns the chats with new outbox calls.
+pub async fn chat_blocked(app: &App, chat_id: i64) -> Result<Vec<i64>, ProcessError> {
+    let mut client = app.db.get().await?;
+    let tx = client.transaction().await?;
+    super::lock_conversation(&*tx, chat_id).await?;
+    let mut ctx = Ctx::new(app, &tx);
+    if let Some(ticket) = tickets::lock_open_ticket_of_customer(ctx.db, chat_id).await? {
+        tracing::info!(ticket = ticket.id, "customer blocked the bot; ticket closed");
+        tickets::close_ticket(ctx.db, ticket.id, "customer_blocked").await?;
+        if let (Status::Assigned, Some(operator)) = (ticket.status, ticket.operator_tg_id) {
+            if let Some(message_id) = ticket.operator_message_id {
+                ctx.remove_buttons(operator, message_id).await?;
+            }
+            ctx.send(SendMessage::new(operator, texts::customer_blocked(ticket.id))).await?;
+        }
+    }
+    if let Some(ticket) = tickets::lock_active_ticket_of_operator(ctx.db, chat_id).await? {
+        tracing::info!(ticket = ticket.id, "operator blocked the bot; ticket back in the queue");
+        tickets::requeue_ticket(ctx.db, ticket.id).await?;
+        let requeued = tickets::lock_ticket(ctx.db, ticket.id).await?.unwrap_or(ticket);
+        intake::post_card(&mut ctx, &requeued).await?;
+    }
+    let chats = ctx.into_chats();
+    tx.commit().await?;
+    Ok(chats)
+}

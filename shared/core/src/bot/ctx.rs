@@ -1,0 +1,82 @@
+//! The context a handler works in: the app, the update's transaction, and the outbox calls it queues.
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::db::DbError;
+use crate::outbox::{self, OnResult};
+use crate::telegram::*;
+
+/// A handler's view of the world. Every call to Telegram it decides on goes through here into the outbox.
+pub(crate) struct Ctx<'a, 't> {
+    pub app: &'a App,
+    pub db: &'a tokio_postgres::Transaction<'t>,
+    chats: Vec<i64>,
+}
+
+impl<'a, 't> Ctx<'a, 't> {
+    pub fn new(app: &'a App, db: &'a tokio_postgres::Transaction<'t>) -> Self {
+        Ctx { app, db, chats: Vec::new() }
+    }
+
+    /// The chats with queued calls, to flush after commit.
+    pub fn into_chats(self) -> Vec<i64> {
+        self.chats
+    }
+
+    async fn queue(
+        &mut self,
+        chat: i64,
+        method: &str,
+        params: &impl Serialize,
+        on_result: Option<OnResult>,
+    ) -> Result<(), DbError> {
+        outbox::enqueue(self.db, chat, method, params, on_result).await?;
+        self.chats.push(chat);
+        Ok(())
+    }
+
+    /// sendMessage.
+    pub async fn send(&mut self, message: SendMessage) -> Result<(), DbError> {
+        self.queue(message.chat_id, "sendMessage", &message, None).await
+    }
+
+    /// sendMessage whose result is recorded.
+    pub async fn send_tracked(&mut self, message: SendMessage, on_result: OnResult) -> Result<(), DbError> {
+        self.queue(message.chat_id, "sendMessage", &message, Some(on_result)).await
+    }
+
+    /// copyMessage, recording where it was delivered.
+    pub async fn copy(
+        &mut self,
+        to: i64,
+        from_chat_id: i64,
+        message_id: i64,
+        ticket_message_id: i64,
+    ) -> Result<(), DbError> {
+        let params = CopyMessage { chat_id: to, from_chat_id, message_id, reply_markup: None };
+        self.queue(to, "copyMessage", &params, Some(OnResult::Delivered { ticket_message_id })).await
+    }
+
+    /// editMessageText.
+    pub async fn edit_text(&mut self, params: EditMessageText) -> Result<(), DbError> {
+        self.queue(params.chat_id, "editMessageText", &params, None).await
+    }
+
+    /// editMessageReplyMarkup with no markup: removes the buttons.
+    pub async fn remove_buttons(&mut self, chat_id: i64, message_id: i64) -> Result<(), DbError> {
+        let params = EditMessageReplyMarkup { chat_id, message_id, reply_markup: None };
+        self.queue(chat_id, "editMessageReplyMarkup", &params, None).await
+    }
+
+    /// answerCallbackQuery; queued on the presser's chat so it keeps its place in line.
+    pub async fn answer(
+        &mut self,
+        query: &CallbackQuery,
+        text: Option<String>,
+        show_alert: bool,
+    ) -> Result<(), DbError> {
+        let params = AnswerCallbackQuery { callback_query_id: query.id.clone(), text, show_alert };
+        self.queue(query.from.id, "answerCallbackQuery", &params, None).await
+    }
+}

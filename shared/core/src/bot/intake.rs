@@ -1,0 +1,124 @@
+//! Intake: from «Обратиться к оператору» to a ticket in the queue and its card in the operators' chat.
+
+use super::ProcessError;
+use super::ctx::Ctx;
+use super::keyboards;
+use crate::db::tickets::{self, TicketRow};
+use crate::db::users::{self, UserRow};
+use crate::domain::phone::Phone;
+use crate::domain::{DialogState, Topic};
+use crate::outbox::OnResult;
+use crate::telegram::{CallbackQuery, Message, ReplyMarkup, SendMessage};
+use crate::texts;
+
+/// «Обратиться к оператору» / «Да»: ask for the phone (or confirm the known one), unless a ticket is open.
+pub async fn request_operator(
+    ctx: &mut Ctx<'_, '_>,
+    query: &CallbackQuery,
+    user: &UserRow,
+    topic: Topic,
+) -> Result<(), ProcessError> {
+    ctx.answer(query, None, false).await?;
+    if let Some(open) = tickets::lock_open_ticket_of_customer(ctx.db, user.tg_id).await? {
+        ctx.send(SendMessage::new(user.tg_id, texts::already_open(open.id))).await?;
+        return Ok(());
+    }
+    let known = user.phone.as_deref().and_then(|p| Phone::parse(p, &ctx.app.config.default_region).ok());
+    match known {
+        Some(phone) => {
+            users::set_dialog_state(ctx.db, user.id, DialogState::ConfirmPhone(topic)).await?;
+            let text = texts::confirm_phone(&phone.display());
+            ctx.send(SendMessage::new(user.tg_id, text).with_markup(keyboards::confirm_phone())).await?;
+        }
+        None => ask_phone(ctx, user, topic).await?,
+    }
+    Ok(())
+}
+
+async fn ask_phone(ctx: &mut Ctx<'_, '_>, user: &UserRow, topic: Topic) -> Result<(), ProcessError> {
+    users::set_dialog_state(ctx.db, user.id, DialogState::AwaitingPhone(topic)).await?;
+    ctx.send(SendMessage::new(user.tg_id, texts::ASK_PHONE).with_markup(keyboards::share_phone())).await?;
+    Ok(())
+}
+
+/// «Да, этот номер»: the ticket is created with the phone we have.
+pub async fn keep_phone(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
+    ctx.answer(query, None, false).await?;
+    let (DialogState::ConfirmPhone(topic), Some(phone)) = (user.state, user.phone.as_deref()) else {
+        // A stale confirmation (already used, or the menu was reset): show the menu.
+        return super::menu::start(ctx, user).await;
+    };
+    let phone = phone.to_owned();
+    create_ticket(ctx, user, topic, &phone).await
+}
+
+/// «Другой номер»: ask for a new one.
+pub async fn other_phone(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
+    ctx.answer(query, None, false).await?;
+    match user.state {
+        DialogState::ConfirmPhone(topic) | DialogState::AwaitingPhone(topic) => ask_phone(ctx, user, topic).await,
+        DialogState::Menu => super::menu::start(ctx, user).await,
+    }
+}
+
+/// A message while we wait for a phone: a typed number or the user's own shared contact creates the ticket;
+/// anything else gets a reply saying what is expected.
+pub async fn phone_input(
+    ctx: &mut Ctx<'_, '_>,
+    user: &UserRow,
+    topic: Topic,
+    message: &Message,
+) -> Result<(), ProcessError> {
+    let region = ctx.app.config.default_region.clone();
+    let reply = match (&message.contact, message.text.as_deref()) {
+        (Some(contact), _) if contact.user_id == Some(user.tg_id) => {
+            match Phone::from_contact(&contact.phone_number, &region) {
+                Ok(phone) => return create_ticket(ctx, user, topic, phone.as_e164()).await,
+                Err(_) => texts::PHONE_INVALID,
+            }
+        }
+        (Some(_), _) => texts::CONTACT_NOT_OWN,
+        (None, Some(text)) => match Phone::parse(text, &region) {
+            Ok(phone) => return create_ticket(ctx, user, topic, phone.as_e164()).await,
+            Err(e) => {
+                tracing::info!(user = user.tg_id, reason = %e, "typed phone refused");
+                texts::PHONE_INVALID
+            }
+        },
+        (None, None) => texts::PHONE_EXPECTED,
+    };
+    ctx.send(SendMessage::new(user.tg_id, reply).with_markup(keyboards::share_phone())).await?;
+    Ok(())
+}
+
+async fn create_ticket(ctx: &mut Ctx<'_, '_>, user: &UserRow, topic: Topic, e164: &str) -> Result<(), ProcessError> {
+    users::set_phone(ctx.db, user.id, e164).await?;
+    let Some(ticket_id) = tickets::insert_ticket(ctx.db, user.id, topic, e164).await? else {
+        let open = tickets::lock_open_ticket_of_customer(ctx.db, user.tg_id).await?.map_or(0, |t| t.id);
+        ctx.send(SendMessage::new(user.tg_id, texts::already_open(open)).with_markup(ReplyMarkup::remove_keyboard()))
+            .await?;
+        return Ok(());
+    };
+    ctx.send(SendMessage::new(user.tg_id, texts::queued(ticket_id)).with_markup(ReplyMarkup::remove_keyboard()))
+        .await?;
+    if let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? {
+        post_card(ctx, &ticket).await?;
+    }
+    Ok(())
+}
+
+/// Posts the ticket's card with «Взять в работу» to the operators' chat.
+pub async fn post_card(ctx: &mut Ctx<'_, '_>, ticket: &TicketRow) -> Result<(), ProcessError> {
+    let profile = users::profile(ctx.db, ticket.user_id).await?;
+    let earlier = tickets::count_earlier_tickets(ctx.db, ticket.user_id, ticket.id).await?;
+    let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
+        .map_or_else(|_| ticket.phone.clone(), |p| p.display());
+    let text = texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, earlier);
+    let chat = ctx.app.config.operators_chat_id;
+    ctx.send_tracked(
+        SendMessage::new(chat, text).with_markup(keyboards::claim(ticket.id)),
+        OnResult::Card { ticket_id: ticket.id },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Routing: one `match` over the update's kind and, inside each handler, the stored state.
+
+use super::ProcessError;
+use super::ctx::Ctx;
+use super::{intake, menu, proxy, tickets};
+use crate::app::App;
+use crate::db::users;
+use crate::domain::Callback;
+use crate::telegram::{CallbackQuery, Message, Update, User};
+use crate::texts;
+
+/// An update we act on.
+pub enum Route<'u> {
+    /// A message in a private chat with the bot.
+    Private(&'u Message, &'u User),
+    /// An edited message in a private chat.
+    EditedPrivate(&'u Message, &'u User),
+    /// A button press.
+    Button(&'u CallbackQuery),
+}
+
+impl<'u> Route<'u> {
+    /// Decides whether an update is ours to handle. Group chatter (the operators' chat included) never is.
+    pub fn of(_app: &App, update: &'u Update) -> Option<Route<'u>> {
+        let private = |m: &'u Message| m.chat.as_ref().is_some_and(|c| c.is_private()) && m.from.is_some();
+        if let Some(m) = update.message.as_ref().filter(|m| private(m)) {
+            return m.from.as_ref().map(|from| Route::Private(m, from));
+        }
+        if let Some(m) = update.edited_message.as_ref().filter(|m| private(m)) {
+            return m.from.as_ref().map(|from| Route::EditedPrivate(m, from));
+        }
+        update.callback_query.as_ref().map(Route::Button)
+    }
+
+    /// Whose conversation this is: updates of one sender are serialized.
+    pub fn sender_id(&self) -> i64 {
+        match self {
+            Route::Private(_, from) | Route::EditedPrivate(_, from) => from.id,
+            Route::Button(query) => query.from.id,
+        }
+    }
+
+    pub(crate) async fn dispatch(self, ctx: &mut Ctx<'_, '_>) -> Result<(), ProcessError> {
+        match self {
+            Route::Private(message, from) => {
+                let user = users::upsert_user(ctx.db, from).await?;
+                if is_start(message) {
+                    menu::start(ctx, &user).await
+                } else {
+                    proxy::private_message(ctx, &user, message).await
+                }
+            }
+            Route::EditedPrivate(_, from) => proxy::edited(ctx, from.id).await,
+            Route::Button(query) => {
+                let user = users::upsert_user(ctx.db, &query.from).await?;
+                match query.data.as_deref().and_then(Callback::parse) {
+                    None => Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?),
+                    Some(Callback::Topic(topic)) => menu::topic(ctx, query, topic).await,
+                    Some(Callback::Understood) => menu::understood(ctx, query).await,
+                    Some(Callback::Home) => menu::home(ctx, query, &user).await,
+                    Some(Callback::Operator(topic)) => intake::request_operator(ctx, query, &user, topic).await,
+                    Some(Callback::PhoneKeep) => intake::keep_phone(ctx, query, &user).await,
+                    Some(Callback::PhoneOther) => intake::other_phone(ctx, query, &user).await,
+                    Some(Callback::Claim(ticket_id)) => tickets::claim(ctx, query, ticket_id).await,
+                    Some(Callback::Close(ticket_id)) => tickets::close(ctx, query, ticket_id).await,
+                }
+            }
+        }
+    }
+}
+
+/// `/start`, `/start payload` or `/start@bot`.
+fn is_start(message: &Message) -> bool {
+    message.text.as_deref().is_some_and(|t| {
+        let command = t.split_whitespace().next().unwrap_or_default();
+        command == "/start" || command.starts_with("/start@")
+    })
+}

@@ -1,0 +1,93 @@
+//! Operators' buttons: «Взять в работу» (the atomic claim) and «Завершить диалог».
+
+use super::ProcessError;
+use super::ctx::Ctx;
+use super::keyboards;
+use crate::db::messages;
+use crate::db::tickets::{self, Status};
+use crate::telegram::{CallbackQuery, EditMessageText, SendMessage};
+use crate::texts;
+
+/// «Взять в работу». Only members of the operators' chat; one active dialog per operator; the first
+/// `UPDATE … WHERE status = 'WAITING'` wins. The operator's summary is sent before commit: if Telegram refuses
+/// (the operator never started the bot), the claim is undone in the same transaction.
+pub async fn claim(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
+    let operator = &query.from;
+    let card = query.message.as_ref().filter(|m| m.chat_id() == ctx.app.config.operators_chat_id);
+    let Some(card) = card else {
+        ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?;
+        return Ok(());
+    };
+    let member = ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, operator.id).await;
+    match member {
+        Ok(m) if m.is_present() => {}
+        Ok(_) => return Ok(ctx.answer(query, Some(texts::ALERT_NOT_OPERATOR.into()), true).await?),
+        Err(e) if e.is_transient() => return Err(e.into()),
+        Err(_) => return Ok(ctx.answer(query, Some(texts::ALERT_NOT_OPERATOR.into()), true).await?),
+    }
+    if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db, operator.id).await? {
+        let text = if active.id == ticket_id { texts::claimed(ticket_id) } else { texts::alert_busy(active.id) };
+        return Ok(ctx.answer(query, Some(text), true).await?);
+    }
+    if !tickets::claim_ticket(ctx.db, ticket_id, operator.id).await? {
+        let text = match tickets::lock_ticket(ctx.db, ticket_id).await?.map(|t| t.status) {
+            Some(Status::Assigned) => texts::alert_taken(ticket_id),
+            Some(Status::Closed) => texts::alert_closed(ticket_id),
+            _ => texts::ALERT_STALE.into(),
+        };
+        return Ok(ctx.answer(query, Some(text), true).await?);
+    }
+    let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? else {
+        return Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?);
+    };
+    let backlog = messages::undelivered_from_customer(ctx.db, ticket_id).await?;
+    let card_text = card.text.clone().unwrap_or_default();
+    let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len()))
+        .with_markup(keyboards::close(ticket_id));
+    let sent = match ctx.app.telegram.send_message(&summary).await {
+        Ok(sent) => sent,
+        Err(e) if e.is_forbidden() => {
+            tickets::requeue_ticket(ctx.db, ticket_id).await?;
+            return Ok(ctx.answer(query, Some(texts::ALERT_START_BOT_FIRST.into()), true).await?);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tickets::set_operator_message(ctx.db, ticket_id, sent.message_id).await?;
+    tickets::set_card(ctx.db, ticket_id, card.chat_id(), card.message_id).await?;
+    for message in &backlog {
+        ctx.copy(operator.id, message.source_chat_id, message.source_message_id, message.id).await?;
+    }
+    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED)).await?;
+    let who = operator.username.as_ref().map_or_else(|| operator.first_name.clone(), |u| format!("@{u}"));
+    let edited = EditMessageText {
+        chat_id: card.chat_id(),
+        message_id: card.message_id,
+        text: texts::card_taken(&card_text, &who),
+        reply_markup: None,
+    };
+    ctx.edit_text(edited).await?;
+    ctx.answer(query, Some(texts::claimed(ticket_id)), false).await?;
+    Ok(())
+}
+
+/// «Завершить диалог»: only the assigned operator; the customer gets «Оператор отключился» with «В начало».
+pub async fn close(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
+    let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? else {
+        return Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?);
+    };
+    if ticket.operator_tg_id != Some(query.from.id) {
+        return Ok(ctx.answer(query, Some(texts::ALERT_NOT_YOURS.into()), true).await?);
+    }
+    if ticket.status != Status::Assigned {
+        return Ok(ctx.answer(query, Some(texts::alert_closed(ticket_id)), true).await?);
+    }
+    tickets::close_ticket(ctx.db, ticket_id, "operator").await?;
+    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_DISCONNECTED).with_markup(keyboards::home()))
+        .await?;
+    if let Some(message) = query.message.as_ref() {
+        ctx.remove_buttons(message.chat_id(), message.message_id).await?;
+    }
+    ctx.send(SendMessage::new(query.from.id, texts::closed_for_operator(ticket_id))).await?;
+    ctx.answer(query, None, false).await?;
+    Ok(())
+}

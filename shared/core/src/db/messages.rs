@@ -1,0 +1,148 @@
+//! `ticket_messages` and `message_attachments`: the dialog's history, with file metadata but never bytes.
+
+use tokio_postgres::GenericClient;
+
+use crate::telegram::{FileMeta, Message};
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// The customer.
+    User,
+    /// The operator.
+    Operator,
+}
+
+impl Sender {
+    fn as_str(self) -> &'static str {
+        match self {
+            Sender::User => "USER",
+            Sender::Operator => "OPERATOR",
+        }
+    }
+}
+
+/// A message still to be delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingMessage {
+    /// ticket_messages.id.
+    pub id: i64,
+    /// Where it was written.
+    pub source_chat_id: i64,
+    /// Its id there.
+    pub source_message_id: i64,
+}
+
+/// The file a message carries, if any: `(kind, metadata)`. Photos give their largest size.
+pub fn attachment_of(message: &Message) -> Option<(&'static str, FileMeta)> {
+    if let Some(sizes) = &message.photo {
+        let largest = sizes.iter().max_by_key(|p| (u64::from(p.width) * u64::from(p.height), p.file_size))?;
+        return Some((
+            "photo",
+            FileMeta {
+                file_id: largest.file_id.clone(),
+                file_unique_id: largest.file_unique_id.clone(),
+                file_size: largest.file_size,
+                width: Some(largest.width),
+                height: Some(largest.height),
+                mime_type: Some("image/jpeg".into()),
+                ..FileMeta::default()
+            },
+        ));
+    }
+    // An animation also carries `document`; it must be recorded as an animation.
+    let candidates = [
+        ("animation", &message.animation),
+        ("document", &message.document),
+        ("video", &message.video),
+        ("voice", &message.voice),
+        ("audio", &message.audio),
+        ("sticker", &message.sticker),
+        ("video_note", &message.video_note),
+    ];
+    candidates.into_iter().find_map(|(kind, meta)| meta.clone().map(|m| (kind, m)))
+}
+
+/// Stores a message of a ticket (and its attachment's metadata). `None` when this exact message was stored
+/// before, so a redelivery cannot duplicate history.
+pub async fn insert_message(
+    db: &impl GenericClient,
+    ticket_id: i64,
+    sender: Sender,
+    sender_tg_id: i64,
+    message: &Message,
+) -> Result<Option<i64>, tokio_postgres::Error> {
+    let row = db
+        .query_opt(
+            "INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, caption, \
+               source_chat_id, source_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id",
+            &[
+                &ticket_id,
+                &sender.as_str(),
+                &sender_tg_id,
+                &message.content_type(),
+                &message.text,
+                &message.caption,
+                &message.chat_id(),
+                &message.message_id,
+            ],
+        )
+        .await?;
+    let Some(id) = row.map(|r| r.get::<_, i64>(0)) else { return Ok(None) };
+    if let Some((kind, meta)) = attachment_of(message) {
+        let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
+        let size = meta.file_size.and_then(|s| i64::try_from(s).ok());
+        db.execute(
+            "INSERT INTO message_attachments (message_id, kind, file_id, file_unique_id, mime_type, size, width, height, \
+               duration, file_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &id,
+                &kind,
+                &meta.file_id,
+                &meta.file_unique_id,
+                &meta.mime_type,
+                &size,
+                &to_i32(meta.width.or(meta.length)),
+                &to_i32(meta.height.or(meta.length)),
+                &to_i32(meta.duration),
+                &meta.file_name,
+            ],
+        )
+        .await?;
+    }
+    Ok(Some(id))
+}
+
+/// The customer's messages not yet delivered to any operator, oldest first.
+pub async fn undelivered_from_customer(
+    db: &impl GenericClient,
+    ticket_id: i64,
+) -> Result<Vec<PendingMessage>, tokio_postgres::Error> {
+    let rows = db
+        .query(
+            "SELECT id, source_chat_id, source_message_id FROM ticket_messages \
+             WHERE ticket_id = $1 AND sender_type = 'USER' AND delivered_message_id IS NULL ORDER BY id",
+            &[&ticket_id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PendingMessage { id: r.get(0), source_chat_id: r.get(1), source_message_id: r.get(2) })
+        .collect())
+}
+
+/// Records where the bot delivered a message.
+pub async fn set_delivered(
+    db: &impl GenericClient,
+    id: i64,
+    chat_id: i64,
+    message_id: i64,
+) -> Result<(), tokio_postgres::Error> {
+    db.execute(
+        "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 WHERE id = $1",
+        &[&id, &chat_id, &message_id],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! `tickets`: a customer's request from the queue (WAITING) through a dialog (ASSIGNED) to CLOSED.
+
+use tokio_postgres::{GenericClient, Row};
+
+use crate::domain::Topic;
+
+/// Ticket status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// In the queue.
+    Waiting,
+    /// An operator has it.
+    Assigned,
+    /// Done.
+    Closed,
+}
+
+/// A ticket with its customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketRow {
+    /// Ticket id (shown as #id).
+    pub id: i64,
+    /// Customer's users.id.
+    pub user_id: i64,
+    /// Customer's Telegram id = their private chat.
+    pub customer_tg_id: i64,
+    /// Topic.
+    pub topic: Topic,
+    /// E.164 phone.
+    pub phone: String,
+    /// Status.
+    pub status: Status,
+    /// The operator, when assigned (kept after close).
+    pub operator_tg_id: Option<i64>,
+    /// The operator's summary message with «Завершить диалог».
+    pub operator_message_id: Option<i64>,
+}
+
+const COLUMNS: &str = "t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id";
+
+fn from_row(row: &Row) -> TicketRow {
+    let status: &str = row.get(5);
+    TicketRow {
+        id: row.get(0),
+        user_id: row.get(1),
+        customer_tg_id: row.get(2),
+        topic: Topic::parse(row.get(3)).unwrap_or(Topic::Other),
+        phone: row.get(4),
+        status: match status {
+            "WAITING" => Status::Waiting,
+            "ASSIGNED" => Status::Assigned,
+            _ => Status::Closed,
+        },
+        operator_tg_id: row.get(6),
+        operator_message_id: row.get(7),
+    }
+}
+
+async fn one(db: &impl GenericClient, filter: &str, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM tickets t JOIN users u ON u.id = t.user_id WHERE {filter} FOR UPDATE OF t");
+    Ok(db.query_opt(&sql, &[&id]).await?.as_ref().map(from_row))
+}
+
+/// A ticket by id, row-locked for the rest of the transaction.
+pub async fn lock_ticket(db: &impl GenericClient, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+    one(db, "t.id = $1", id).await
+}
+
+/// The customer's open (WAITING or ASSIGNED) ticket, row-locked.
+pub async fn lock_open_ticket_of_customer(
+    db: &impl GenericClient,
+    customer_tg_id: i64,
+) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+    one(db, "u.tg_id = $1 AND t.status <> 'CLOSED'", customer_tg_id).await
+}
+
+/// The operator's active (ASSIGNED) ticket, row-locked.
+pub async fn lock_active_ticket_of_operator(
+    db: &impl GenericClient,
+    operator_tg_id: i64,
+) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+    one(db, "t.operator_tg_id = $1 AND t.status = 'ASSIGNED'", operator_tg_id).await
+}
+
+/// Creates a WAITING ticket; `None` when the customer already has an open one (the database enforces one).
+pub async fn insert_ticket(
+    db: &impl GenericClient,
+    user_id: i64,
+    topic: Topic,
+    phone: &str,
+) -> Result<Option<i64>, tokio_postgres::Error> {
+    let row = db
+        .query_opt(
+            "INSERT INTO tickets (user_id, topic, phone) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id",
+            &[&user_id, &topic.as_str(), &phone],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// How many tickets the customer had before this one.
+pub async fn count_earlier_tickets(
+    db: &impl GenericClient,
+    user_id: i64,
+    ticket_id: i64,
+) -> Result<i64, tokio_postgres::Error> {
+    let row =
+        db.query_one("SELECT count(*) FROM tickets WHERE user_id = $1 AND id < $2", &[&user_id, &ticket_id]).await?;
+    Ok(row.get(0))
+}
+
+/// The atomic claim: true only for the one operator whose UPDATE found the ticket still WAITING.
+pub async fn claim_ticket(
+    db: &impl GenericClient,
+    id: i64,
+    operator_tg_id: i64,
+) -> Result<bool, tokio_postgres::Error> {
+    let n = db
+        .execute(
+            "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \
+               idle_warned_at = NULL WHERE id = $1 AND status = 'WAITING'",
+            &[&id, &operator_tg_id],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Back to the queue (the claim could not be completed, or the operator blocked the bot).
+pub async fn requeue_ticket(db: &impl GenericClient, id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute(
+        "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL, \
+           card_message_id = NULL WHERE id = $1",
+        &[&id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Closes the ticket with a reason (operator, customer_blocked, idle, …).
+pub async fn close_ticket(db: &impl GenericClient, id: i64, reason: &str) -> Result<(), tokio_postgres::Error> {
+    db.execute(
+        "UPDATE tickets SET status = 'CLOSED', closed_at = now(), close_reason = $2 WHERE id = $1",
+        &[&id, &reason],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records the operator's summary message.
+pub async fn set_operator_message(
+    db: &impl GenericClient,
+    id: i64,
+    message_id: i64,
+) -> Result<(), tokio_postgres::Error> {
+    db.execute("UPDATE tickets SET operator_message_id = $2 WHERE id = $1", &[&id, &message_id]).await?;
+    Ok(())
+}
+
+/// Records where the card is in the operators' chat.
+pub async fn set_card(
+    db: &impl GenericClient,
+    id: i64,
+    chat_id: i64,
+    message_id: i64,
+) -> Result<(), tokio_postgres::Error> {
+    db.execute(
+        "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 WHERE id = $1",
+        &[&id, &chat_id, &message_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Notes activity in the dialog (idle auto-close counts from here).
+pub async fn touch(db: &impl GenericClient, id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute("UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = $1", &[&id]).await?;
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! `users`: everyone who writes to the bot, with their phone and where they are in the dialog.
+
+use tokio_postgres::GenericClient;
+
+use crate::domain::DialogState;
+use crate::telegram::User;
+
+/// A stored user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRow {
+    /// Row id.
+    pub id: i64,
+    /// Telegram id (also their private chat id).
+    pub tg_id: i64,
+    /// E.164 phone, once validated.
+    pub phone: Option<String>,
+    /// Dialog state.
+    pub state: DialogState,
+}
+
+/// Inserts or refreshes the user's Telegram profile; returns the row.
+pub async fn upsert_user(db: &impl GenericClient, user: &User) -> Result<UserRow, tokio_postgres::Error> {
+    let row = db
+        .query_one(
+            "INSERT INTO users (tg_id, username, first_name, last_name, language_code) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tg_id) DO UPDATE SET username = EXCLUDED.username, first_name = EXCLUDED.first_name, \
+               last_name = EXCLUDED.last_name, language_code = EXCLUDED.language_code, updated_at = now() \
+             RETURNING id, tg_id, phone, dialog_state, dialog_topic",
+            &[&user.id, &user.username, &user.first_name, &user.last_name, &user.language_code],
+        )
+        .await?;
+    Ok(UserRow {
+        id: row.get(0),
+        tg_id: row.get(1),
+        phone: row.get(2),
+        state: DialogState::from_columns(row.get(3), row.get(4)),
+    })
+}
+
+/// Moves the user to another dialog state.
+pub async fn set_dialog_state(
+    db: &impl GenericClient,
+    user_id: i64,
+    state: DialogState,
+) -> Result<(), tokio_postgres::Error> {
+    let (state, topic) = state.to_columns();
+    db.execute(
+        "UPDATE users SET dialog_state = $2, dialog_topic = $3, updated_at = now() WHERE id = $1",
+        &[&user_id, &state, &topic],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a validated phone number and returns the user to the menu state.
+pub async fn set_phone(db: &impl GenericClient, user_id: i64, e164: &str) -> Result<(), tokio_postgres::Error> {
+    db.execute(
+        "UPDATE users SET phone = $2, dialog_state = 'menu', dialog_topic = NULL, updated_at = now() WHERE id = $1",
+        &[&user_id, &e164],
+    )
+    .await?;
+    Ok(())
+}
+
+/// How a user is shown to operators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// @username without the @.
+    pub username: Option<String>,
+}
+
+impl Profile {
+    /// "First Last".
+    pub fn full_name(&self) -> String {
+        match &self.last_name {
+            Some(last) if !last.is_empty() => format!("{} {last}", self.first_name),
+            _ => self.first_name.clone(),
+        }
+    }
+}
+
+/// The user's profile.
+pub async fn profile(db: &impl GenericClient, user_id: i64) -> Result<Profile, tokio_postgres::Error> {
+    let row = db.query_one("SELECT first_name, last_name, username FROM users WHERE id = $1", &[&user_id]).await?;
+    Ok(Profile { first_name: row.get(0), last_name: row.get(1), username: row.get(2) })
+}

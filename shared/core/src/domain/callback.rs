@@ -1,0 +1,104 @@
+//! Callback data of our buttons. It comes back from Telegram as user input: parsed strictly, never trusted.
+
+use super::Topic;
+
+/// A button press we understand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callback {
+    /// A start-menu topic.
+    Topic(Topic),
+    /// «Понятно» under a template answer.
+    Understood,
+    /// «Обратиться к оператору» (or «Да» under «Другой вопрос») for a topic.
+    Operator(Topic),
+    /// «Нет» / «В начало»: back to the menu.
+    Home,
+    /// Keep the phone number we have.
+    PhoneKeep,
+    /// Type another phone number.
+    PhoneOther,
+    /// «Взять в работу» on a ticket's card.
+    Claim(i64),
+    /// «Завершить диалог» for a ticket.
+    Close(i64),
+}
+
+impl Callback {
+    /// Encodes for `callback_data` (always well under Telegram's 64 bytes).
+    pub fn encode(self) -> String {
+        match self {
+            Callback::Topic(t) => format!("topic:{}", t.as_str()),
+            Callback::Understood => "ok".into(),
+            Callback::Operator(t) => format!("operator:{}", t.as_str()),
+            Callback::Home => "home".into(),
+            Callback::PhoneKeep => "phone:keep".into(),
+            Callback::PhoneOther => "phone:other".into(),
+            Callback::Claim(id) => format!("claim:{id}"),
+            Callback::Close(id) => format!("close:{id}"),
+        }
+    }
+
+    /// Parses callback data; anything else (forged, from an old version, truncated) is `None`.
+    pub fn parse(data: &str) -> Option<Callback> {
+        let ticket = |id: &str| id.parse::<i64>().ok().filter(|id| *id > 0);
+        match data.split_once(':') {
+            None => match data {
+                "ok" => Some(Callback::Understood),
+                "home" => Some(Callback::Home),
+                _ => None,
+            },
+            Some(("topic", t)) => Topic::parse(t).map(Callback::Topic),
+            Some(("operator", t)) => Topic::parse(t).map(Callback::Operator),
+            Some(("phone", "keep")) => Some(Callback::PhoneKeep),
+            Some(("phone", "other")) => Some(Callback::PhoneOther),
+            Some(("claim", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Claim),
+            Some(("close", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Close),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_callback_survives_a_round_trip() {
+        let all = [
+            Callback::Topic(Topic::Warranty),
+            Callback::Topic(Topic::Return),
+            Callback::Topic(Topic::Other),
+            Callback::Understood,
+            Callback::Operator(Topic::Return),
+            Callback::Home,
+            Callback::PhoneKeep,
+            Callback::PhoneOther,
+            Callback::Claim(9_007_199_254_740_993),
+            Callback::Close(1),
+        ];
+        for cb in all {
+            assert!(cb.encode().len() <= 64);
+            assert_eq!(Callback::parse(&cb.encode()), Some(cb));
+        }
+    }
+
+    #[test]
+    fn forged_callback_data_is_rejected() {
+        for data in [
+            "",
+            "claim:",
+            "claim:-1",
+            "claim:0",
+            "claim:+5",
+            "claim:1x",
+            "claim:99999999999999999999",
+            "topic:x",
+            "close:1:2",
+            "OK",
+            "phone:",
+            "home:1",
+        ] {
+            assert_eq!(Callback::parse(data), None, "{data:?}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Every user-visible string and button label, in one place. Russian, as in the seed.
+
+use crate::domain::Topic;
+
+/// Start-menu greeting.
+pub const GREETING: &str = "Здравствуйте! Это Служба Заботы.\nВыберите тему обращения:";
+/// Button: warranty topic.
+pub const BTN_WARRANTY: &str = "Гарантия";
+/// Button: return topic.
+pub const BTN_RETURN: &str = "Возврат";
+/// Button: anything else.
+pub const BTN_OTHER: &str = "Другой вопрос";
+/// Button under a template answer: the answer was enough.
+pub const BTN_UNDERSTOOD: &str = "Понятно";
+/// Button: ask for a human.
+pub const BTN_CONTACT_OPERATOR: &str = "Обратиться к оператору";
+/// Button: yes.
+pub const BTN_YES: &str = "Да";
+/// Button: no.
+pub const BTN_NO: &str = "Нет";
+/// Button: back to the start menu.
+pub const BTN_HOME: &str = "В начало";
+/// Operators' card button.
+pub const BTN_CLAIM: &str = "Взять в работу";
+/// Operator's button to end the dialog.
+pub const BTN_CLOSE: &str = "Завершить диалог";
+/// Reply-keyboard button that shares the user's own contact.
+pub const BTN_SHARE_PHONE: &str = "📱 Отправить мой номер";
+/// Button: keep the phone number we have.
+pub const BTN_PHONE_KEEP: &str = "Да, этот номер";
+/// Button: type another phone number.
+pub const BTN_PHONE_OTHER: &str = "Другой номер";
+
+/// Template answer for a topic.
+pub fn template(topic: Topic) -> &'static str {
+    match topic {
+        Topic::Warranty => {
+            "Гарантия.\nГарантийный срок указан в гарантийном талоне и чеке. Для гарантийного обращения \
+             сохраните чек и опишите неисправность; по возможности приложите фото или видео.\n\
+             Если остались вопросы — обратитесь к оператору."
+        }
+        Topic::Return => {
+            "Возврат.\nТовар надлежащего качества можно вернуть в течение 14 дней, если сохранены товарный вид \
+             и чек. Деньги возвращаются тем же способом, которым была оплата.\n\
+             Если остались вопросы — обратитесь к оператору."
+        }
+        Topic::Other => OTHER_QUESTION,
+    }
+}
+
+/// Russian name of a topic for the operators' card.
+pub fn topic_name(topic: Topic) -> &'static str {
+    match topic {
+        Topic::Warranty => BTN_WARRANTY,
+        Topic::Return => BTN_RETURN,
+        Topic::Other => BTN_OTHER,
+    }
+}
+
+/// «Другой вопрос»: confirm before queueing.
+pub const OTHER_QUESTION: &str = "Связаться с оператором?";
+/// After «Понятно».
+pub const UNDERSTOOD: &str = "Рады были помочь! Если появятся вопросы — выберите тему:";
+/// Ask for a phone number.
+pub const ASK_PHONE: &str = "Чтобы оператор мог связаться с вами, отправьте номер телефона кнопкой ниже \
+    или напишите его сообщением, например +7 916 123-45-67.";
+/// A returning customer: confirm the known number.
+pub fn confirm_phone(masked: &str) -> String {
+    format!("Связаться с вами по номеру {masked}?")
+}
+/// A typed number that is not a phone number.
+pub const PHONE_INVALID: &str = "Не получилось распознать номер. Напишите номер телефона полностью, \
+    например +7 916 123-45-67 или 8 916 123-45-67, или нажмите кнопку «📱 Отправить мой номер».";
+/// A shared contact that is not the user's own.
+pub const CONTACT_NOT_OWN: &str = "Это чужой контакт. Отправьте, пожалуйста, свой номер кнопкой \
+    «📱 Отправить мой номер» или напишите его сообщением.";
+/// Anything but a phone while we wait for one.
+pub const PHONE_EXPECTED: &str = "Сейчас нужен номер телефона: нажмите кнопку «📱 Отправить мой номер» \
+    или напишите номер сообщением.";
+/// The ticket was created.
+pub fn queued(ticket_id: i64) -> String {
+    format!(
+        "Спасибо! Ваша заявка #{ticket_id} принята, вы в очереди. Оператор подключится в ближайшее время — \
+         пока можете описать вопрос здесь, он увидит все сообщения."
+    )
+}
+/// Asked for an operator again while a ticket is open.
+pub fn already_open(ticket_id: i64) -> String {
+    format!("У вас уже есть открытая заявка #{ticket_id}. Оператор ответит здесь — просто напишите сообщение.")
+}
+/// Free text outside any dialog.
+pub const USE_MENU: &str = "Выберите тему обращения в меню:";
+/// Sent to the customer when an operator takes the ticket.
+pub const OPERATOR_CONNECTED: &str = "Оператор подключился";
+/// Sent to the customer when the dialog ends.
+pub const OPERATOR_DISCONNECTED: &str = "Оператор отключился";
+
+/// The card in the operators' chat.
+pub fn card(ticket_id: i64, name: &str, username: Option<&str>, phone: &str, topic: Topic, earlier: i64) -> String {
+    let username = username.map_or_else(|| "—".to_owned(), |u| format!("@{u}"));
+    format!(
+        "Новый клиент #{ticket_id}\nИмя: {name}\nUsername: {username}\nТелефон: {phone}\nТема: {}\n\
+         Прежних обращений: {earlier}",
+        topic_name(topic)
+    )
+}
+/// The card after a claim: who took it.
+pub fn card_taken(card_text: &str, operator: &str) -> String {
+    format!("{card_text}\n\n✅ Взял в работу: {operator}")
+}
+/// The card after the ticket went back to the queue.
+pub fn card_requeued(ticket_id: i64) -> String {
+    format!("Заявка #{ticket_id} снова в очереди: оператор недоступен.")
+}
+/// The operator's summary after a claim.
+pub fn summary(card_text: &str, backlog: usize) -> String {
+    let backlog = match backlog {
+        0 => "Клиент пока ничего не написал.".to_owned(),
+        n => format!("Сообщения клиента, пока он ждал ({n}), — ниже."),
+    };
+    format!("Вы взяли заявку в работу.\n\n{card_text}\n\n{backlog}\nВсё, что вы напишете здесь, получит клиент.")
+}
+/// Alert: claim by a non-member.
+pub const ALERT_NOT_OPERATOR: &str = "Брать заявки могут только участники чата операторов.";
+/// Alert: the ticket is taken.
+pub fn alert_taken(ticket_id: i64) -> String {
+    format!("Заявку #{ticket_id} уже взял другой оператор.")
+}
+/// Alert: the ticket is closed.
+pub fn alert_closed(ticket_id: i64) -> String {
+    format!("Заявка #{ticket_id} уже закрыта.")
+}
+/// Alert: the operator already has an active dialog.
+pub fn alert_busy(active: i64) -> String {
+    format!("У вас уже есть активный диалог #{active}. Завершите его, чтобы взять новую заявку.")
+}
+/// Alert: the operator never started a private chat with the bot.
+pub const ALERT_START_BOT_FIRST: &str = "Бот не может написать вам первым: откройте личный чат с ботом, \
+    отправьте /start и нажмите «Взять в работу» ещё раз.";
+/// Toast: claim succeeded.
+pub fn claimed(ticket_id: i64) -> String {
+    format!("Заявка #{ticket_id} ваша. Диалог — в личном чате с ботом.")
+}
+/// Alert: stale or unknown button.
+pub const ALERT_STALE: &str = "Эта кнопка устарела.";
+/// Alert: only the assigned operator may close.
+pub const ALERT_NOT_YOURS: &str = "Завершить диалог может только оператор, который его ведёт.";
+/// Operator's confirmation of a close.
+pub fn closed_for_operator(ticket_id: i64) -> String {
+    format!("Диалог по заявке #{ticket_id} завершён.")
+}
+/// Operator writes with no active dialog.
+pub const NO_ACTIVE_DIALOG: &str = "У вас нет активного диалога. Возьмите заявку в чате операторов — \
+    кнопка «Взять в работу» на карточке клиента.";
+/// The customer blocked the bot.
+pub fn customer_blocked(ticket_id: i64) -> String {
+    format!("Клиент заблокировал бота — заявка #{ticket_id} закрыта.")
+}
+/// An edited message is not delivered again.
+pub const EDIT_NOT_DELIVERED: &str = "Изменения уже отправленных сообщений не пересылаются — напишите новое сообщение.";
+/// A message kind that cannot be relayed.
+pub const UNSUPPORTED_CONTENT: &str = "Этот тип сообщения не удалось переслать. Отправьте текст, фото или файл.";
