@@ -92,36 +92,70 @@ async fn wait_for(mut done: impl AsyncFnMut() -> bool) {
     panic!("timed out waiting");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zabota_poll_receives_updates_from_the_bot_api() {
-    let t = spawn_app().await;
-    let api = t.telegram.base_url();
-    let _bot = Running(zabota(&base_env(&api, &t.db.url)).arg("poll").stderr(Stdio::null()).spawn().unwrap());
-    t.telegram.push_update(updates::command(&TgUser::customer(1), "/start"));
-    t.telegram.push_update(updates::private_text(&TgUser::customer(1), "Здравствуйте"));
-    wait_for(async || t.db.count("processed_updates").await == 2).await;
-    wait_for(async || t.telegram.pending_updates() == 0).await;
-    assert_eq!(OPERATORS_CHAT_ID, -1001234567890);
+/// Plays the whole flow through a running `zabota`: `deliver` hands each update to it (polling picks it up from
+/// the emulator's queue; for the webhook server the emulator POSTs it).
+async fn play_whole_flow(t: &zabota_testkit::TestApp, deliver: impl AsyncFn(serde_json::Value)) {
+    use zabota_core::texts;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    t.make_operator(operator.id);
+    let received = async |chat: i64, n: usize| wait_for(async || t.telegram.received(chat).len() >= n).await;
+
+    deliver(updates::command(&customer, "/start")).await;
+    received(customer.id, 1).await;
+    let menu = t.last(customer.id);
+    assert_eq!(menu.text.as_deref(), Some(texts::GREETING));
+    deliver(updates::callback(&customer, customer.id, menu.message_id, "topic:warranty")).await;
+    received(customer.id, 2).await;
+    deliver(updates::callback(&customer, customer.id, t.last(customer.id).message_id, "operator:warranty")).await;
+    received(customer.id, 3).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::ASK_PHONE));
+    deliver(updates::contact(&customer, "79161234567", Some(customer.id))).await;
+    received(OPERATORS_CHAT_ID, 1).await;
+    let card = t.last(OPERATORS_CHAT_ID);
+    let ticket: i64 = card.callback_data()[0].trim_start_matches("claim:").parse().unwrap();
+    deliver(updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
+    received(customer.id, 5).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_CONNECTED));
+    deliver(updates::private_text(&customer, "Сломался чайник")).await;
+    received(operator.id, 2).await;
+    assert_eq!(t.last(operator.id).text.as_deref(), Some("Сломался чайник"));
+    deliver(updates::private_text(&operator, "Принесите его в сервис")).await;
+    received(customer.id, 6).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some("Принесите его в сервис"));
+    let summary = t.telegram.received(operator.id)[0].message_id;
+    deliver(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
+    received(customer.id, 7).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_DISCONNECTED));
+    assert_eq!(t.db.count("tickets WHERE status = 'CLOSED'").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zabota_serve_answers_on_its_listen_address() {
+async fn zabota_poll_plays_the_whole_flow_against_the_bot_api() {
+    let t = spawn_app().await;
+    let api = t.telegram.base_url();
+    let _bot = Running(zabota(&base_env(&api, &t.db.url)).arg("poll").stderr(Stdio::null()).spawn().unwrap());
+    play_whole_flow(&t, async |update| t.telegram.push_update(update)).await;
+    wait_for(async || t.telegram.pending_updates() == 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zabota_serve_plays_the_whole_flow_behind_a_webhook() {
     let t = spawn_app().await;
     let api = t.telegram.base_url();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
-    let _bot = Running(
-        zabota(&base_env(&api, &t.db.url)).args(["serve", "--listen", &listen]).stderr(Stdio::null()).spawn().unwrap(),
-    );
-    let url = format!("http://{listen}/webhook");
+    let env = base_env(&api, &t.db.url);
+    let _bot = Running(zabota(&env).args(["serve", "--listen", &listen]).stderr(Stdio::null()).spawn().unwrap());
     let client = reqwest::Client::new();
     wait_for(async || client.get(format!("http://{listen}/healthz")).send().await.is_ok()).await;
-    let body = serde_json::to_vec(&updates::command(&TgUser::customer(1), "/start")).unwrap();
-    let forged =
-        client.post(&url).header("X-Telegram-Bot-Api-Secret-Token", "nope").body(body.clone()).send().await.unwrap();
+    let url = format!("http://{listen}/webhook");
+    let forged = client.post(&url).header("X-Telegram-Bot-Api-Secret-Token", "nope").body("{}").send().await.unwrap();
     assert_eq!(forged.status().as_u16(), 401);
-    let real =
-        client.post(&url).header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET).body(body).send().await.unwrap();
-    assert_eq!(real.status().as_u16(), 200);
-    assert_eq!(t.db.count("processed_updates").await, 1);
+    let output = zabota(&env).args(["set-webhook", &url]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    play_whole_flow(&t, async |update| {
+        t.telegram.push_update(update);
+        assert!(t.telegram.deliver_webhook().await.iter().all(|s| *s == 200));
+    })
+    .await;
 }

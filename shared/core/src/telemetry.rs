@@ -7,7 +7,7 @@ use crate::config::LogFormat;
 /// Installs the global subscriber once; later calls do nothing.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Json => builder.json().with_current_span(false).without_time().try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
