@@ -17,7 +17,7 @@ pub async fn maintenance_loop(app: App, interval: Duration) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        maintenance::run_all(&app).await;
+        maintenance::run_now(&app).await;
     }
 }
 

@@ -118,7 +118,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Maintain => {
             let app = App::new(config, 2)?;
-            let reports = maintenance::run_all(&app).await;
+            let reports = maintenance::run_now(&app).await;
             println!("{}", serde_json::to_string_pretty(&reports)?);
             anyhow::ensure!(reports.iter().all(|r| r.error.is_none()), "some maintenance jobs failed");
         }

@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let app = App::new(config, 2)?;
     let app = &app;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| async move {
-        let reports = maintenance::run_all(app).await;
+        let reports = maintenance::run_now(app).await;
         Ok::<_, Error>(serde_json::json!({ "jobs": reports }))
     }))
     .await

@@ -93,6 +93,12 @@ pub struct Config {
     pub history_retention_days: u32,
     /// `TICKET_IDLE_CLOSE_AFTER`: an assigned ticket with no messages for this long is closed.
     pub ticket_idle_close_after: Duration,
+    /// `TICKET_IDLE_WARN_BEFORE`: both sides are warned this long before an idle ticket is closed.
+    pub ticket_idle_warn_before: Duration,
+    /// `WAITING_REMINDER_AFTER`: a ticket still in the queue this long is announced again.
+    pub waiting_reminder_after: Duration,
+    /// `WAITING_REMINDER_INTERVAL`: at most one reminder per ticket per this interval.
+    pub waiting_reminder_interval: Duration,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
 }
@@ -126,7 +132,18 @@ impl Config {
         let webhook_secret = get("WEBHOOK_SECRET").map(parse_webhook_secret).transpose()?;
         let media = parse_media(get("MEDIA_BACKEND"), get("MEDIA_BUCKET"), get("S3_ENDPOINT"), get("MEDIA_ROOT"))?;
         let history_retention_days = parse_retention(get("HISTORY_RETENTION_DAYS"))?;
-        let ticket_idle_close_after = parse_idle(get("TICKET_IDLE_CLOSE_AFTER"))?;
+        let ticket_idle_close_after = parse_duration("TICKET_IDLE_CLOSE_AFTER", get("TICKET_IDLE_CLOSE_AFTER"), "24h")?;
+        let ticket_idle_warn_before = parse_duration("TICKET_IDLE_WARN_BEFORE", get("TICKET_IDLE_WARN_BEFORE"), "1h")?;
+        if ticket_idle_warn_before >= ticket_idle_close_after {
+            return Err(invalid(
+                "TICKET_IDLE_WARN_BEFORE",
+                "the warning must come before the close: make it shorter than TICKET_IDLE_CLOSE_AFTER",
+                "e.g. TICKET_IDLE_CLOSE_AFTER=24h with TICKET_IDLE_WARN_BEFORE=1h",
+            ));
+        }
+        let waiting_reminder_after = parse_duration("WAITING_REMINDER_AFTER", get("WAITING_REMINDER_AFTER"), "15m")?;
+        let waiting_reminder_interval =
+            parse_duration("WAITING_REMINDER_INTERVAL", get("WAITING_REMINDER_INTERVAL"), "30m")?;
         let log_format = parse_log_format(get("LOG_FORMAT"), get("AWS_LAMBDA_FUNCTION_NAME").is_some())?;
         Ok(Config {
             bot_token,
@@ -138,6 +155,9 @@ impl Config {
             media,
             history_retention_days,
             ticket_idle_close_after,
+            ticket_idle_warn_before,
+            waiting_reminder_after,
+            waiting_reminder_interval,
             log_format,
         })
     }
@@ -277,15 +297,14 @@ fn parse_retention(value: Option<String>) -> Result<u32, ConfigError> {
     Ok(days)
 }
 
-fn parse_idle(value: Option<String>) -> Result<Duration, ConfigError> {
-    const HINT: &str = "Use a duration such as TICKET_IDLE_CLOSE_AFTER=24h (also 90m, 2d, 1h 30m)";
-    let Some(raw) = value else { return Ok(Duration::from_secs(24 * 3600)) };
-    let idle = humantime::parse_duration(&raw)
-        .map_err(|e| invalid("TICKET_IDLE_CLOSE_AFTER", format!("{raw:?}: {e}"), HINT))?;
-    if idle < Duration::from_secs(60) {
-        return Err(invalid("TICKET_IDLE_CLOSE_AFTER", format!("{raw:?} is shorter than a minute"), HINT));
+fn parse_duration(name: &'static str, value: Option<String>, default: &str) -> Result<Duration, ConfigError> {
+    const HINT: &str = "Use a duration such as 24h, 90m, 2d or 1h 30m (at least a minute)";
+    let raw = value.unwrap_or_else(|| default.to_owned());
+    let duration = humantime::parse_duration(&raw).map_err(|e| invalid(name, format!("{raw:?}: {e}"), HINT))?;
+    if duration < Duration::from_secs(60) {
+        return Err(invalid(name, format!("{raw:?} is shorter than a minute"), HINT));
     }
-    Ok(idle)
+    Ok(duration)
 }
 
 fn parse_log_format(value: Option<String>, on_lambda: bool) -> Result<LogFormat, ConfigError> {

@@ -160,3 +160,19 @@ pub fn customer_blocked(ticket_id: i64) -> String {
 pub const EDIT_NOT_DELIVERED: &str = "Изменения уже отправленных сообщений не пересылаются — напишите новое сообщение.";
 /// A message kind that cannot be relayed.
 pub const UNSUPPORTED_CONTENT: &str = "Этот тип сообщения не удалось переслать. Отправьте текст, фото или файл.";
+/// Idle warning to the customer.
+pub fn idle_warning_customer(minutes: i64) -> String {
+    format!("Диалог давно без сообщений и закроется через {minutes} мин. Если вопрос остался — просто напишите.")
+}
+/// Idle warning to the operator.
+pub fn idle_warning_operator(ticket_id: i64, minutes: i64) -> String {
+    format!("Диалог по заявке #{ticket_id} без сообщений и закроется через {minutes} мин.")
+}
+/// The operator is told why the dialog ended.
+pub fn idle_closed_operator(ticket_id: i64) -> String {
+    format!("Диалог по заявке #{ticket_id} закрыт автоматически: долго не было сообщений.")
+}
+/// Header of a reminder card.
+pub fn waiting_reminder(minutes: i64) -> String {
+    format!("⏰ Клиент ждёт уже {minutes} мин.")
+}

@@ -109,11 +109,24 @@ async fn create_ticket(ctx: &mut Ctx<'_, '_>, user: &UserRow, topic: Topic, e164
 
 /// Posts the ticket's card with «Взять в работу» to the operators' chat.
 pub async fn post_card(ctx: &mut Ctx<'_, '_>, ticket: &TicketRow) -> Result<(), ProcessError> {
+    post_card_with(ctx, ticket, None).await
+}
+
+/// Posts the card, with a header line above it (a reminder).
+pub async fn post_card_with(
+    ctx: &mut Ctx<'_, '_>,
+    ticket: &TicketRow,
+    header: Option<String>,
+) -> Result<(), ProcessError> {
     let profile = users::profile(ctx.db, ticket.user_id).await?;
     let earlier = tickets::count_earlier_tickets(ctx.db, ticket.user_id, ticket.id).await?;
     let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
         .map_or_else(|_| ticket.phone.clone(), |p| p.display());
-    let text = texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, earlier);
+    let mut text =
+        texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, earlier);
+    if let Some(header) = header {
+        text = format!("{header}\n{text}");
+    }
     let chat = ctx.app.config.operators_chat_id;
     ctx.send_tracked(
         SendMessage::new(chat, text).with_markup(keyboards::claim(ticket.id)),

@@ -3,9 +3,9 @@
 //! write state and the Bot API calls to make (the outbox), commit; then send those calls.
 
 mod blocked;
-mod ctx;
-mod intake;
-mod keyboards;
+pub(crate) mod ctx;
+pub(crate) mod intake;
+pub(crate) mod keyboards;
 mod menu;
 mod proxy;
 mod route;

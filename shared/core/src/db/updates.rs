@@ -13,9 +13,3 @@ pub async fn record_update(db: &impl GenericClient, update_id: i64, kind: &str) 
         .await?;
     Ok(inserted == 1)
 }
-
-/// Deletes records older than `keep_days`; returns how many were deleted.
-pub async fn prune_processed_updates(db: &impl GenericClient, keep_days: i32) -> Result<u64, tokio_postgres::Error> {
-    db.execute("DELETE FROM processed_updates WHERE processed_at < now() - make_interval(days => $1)", &[&keep_days])
-        .await
-}

@@ -1,0 +1,178 @@
+//! The scheduled jobs against a real PostgreSQL, with the clock driven by the test (timestamps moved back,
+//! or `now` moved forward): idle warning then close, reminders once per interval, the retention boundary,
+//! outbox redelivery, and one failing job not stopping the others.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use chrono::{Duration, Utc};
+use zabota_core::maintenance::{JobReport, run_all};
+use zabota_core::texts;
+use zabota_testkit::{Fault, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
+
+async fn queue_ticket(t: &TestApp, customer: &TgUser) -> (i64, Received) {
+    t.send(updates::command(customer, "/start")).await;
+    let menu = t.last(customer.id).message_id;
+    t.send(updates::callback(customer, customer.id, menu, "topic:warranty")).await;
+    let template = t.last(customer.id).message_id;
+    t.send(updates::callback(customer, customer.id, template, "operator:warranty")).await;
+    t.send(updates::private_text(customer, "+7 916 123-45-67")).await;
+    let card = t.last(OPERATORS_CHAT_ID);
+    (card.callback_data()[0].trim_start_matches("claim:").parse().unwrap(), card)
+}
+
+async fn assigned_ticket(t: &TestApp, customer: &TgUser, operator: &TgUser) -> i64 {
+    let (ticket, card) = queue_ticket(t, customer).await;
+    t.make_operator(operator.id);
+    t.send(updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
+    ticket
+}
+
+async fn sql(t: &TestApp, statement: &str) {
+    t.db.client().await.batch_execute(statement).await.unwrap();
+}
+
+fn affected(reports: &[JobReport], job: &str) -> Option<u64> {
+    reports.iter().find(|r| r.job == job).unwrap_or_else(|| panic!("no job {job}")).affected
+}
+
+#[tokio::test]
+async fn an_idle_dialog_is_warned_first_and_then_closed() {
+    let t = spawn_app().await; // TICKET_IDLE_CLOSE_AFTER 24h, TICKET_IDLE_WARN_BEFORE 1h (defaults)
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    let ticket = assigned_ticket(&t, &customer, &operator).await;
+
+    let reports = run_all(&t.app, Utc::now() + Duration::hours(22)).await;
+    assert_eq!(affected(&reports, "idle_warning"), Some(0), "22 h idle: too early to warn");
+
+    let reports = run_all(&t.app, Utc::now() + Duration::minutes(23 * 60 + 1)).await;
+    assert_eq!(affected(&reports, "idle_warning"), Some(1));
+    assert_eq!(t.last(customer.id).text, Some(texts::idle_warning_customer(60)));
+    assert_eq!(t.last(operator.id).text, Some(texts::idle_warning_operator(ticket, 60)));
+    let again = run_all(&t.app, Utc::now() + Duration::minutes(23 * 60 + 30)).await;
+    assert_eq!(affected(&again, "idle_warning"), Some(0), "warned once");
+    assert_eq!(affected(&again, "idle_close"), Some(0), "not closed before the idle time is up");
+
+    let reports = run_all(&t.app, Utc::now() + Duration::minutes(24 * 60 + 1)).await;
+    assert_eq!(affected(&reports, "idle_close"), Some(1));
+    let goodbye = t.last(customer.id);
+    assert_eq!(goodbye.text.as_deref(), Some(texts::OPERATOR_DISCONNECTED));
+    assert_eq!(goodbye.callback_data(), ["home"]);
+    assert_eq!(t.last(operator.id).text, Some(texts::idle_closed_operator(ticket)));
+    assert_eq!(t.db.count("tickets WHERE status = 'CLOSED' AND close_reason = 'idle'").await, 1);
+}
+
+#[tokio::test]
+async fn a_message_after_the_warning_keeps_the_dialog_open() {
+    let t = spawn_app().await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    assigned_ticket(&t, &customer, &operator).await;
+    sql(&t, "UPDATE tickets SET last_activity_at = last_activity_at - interval '23 hours 5 minutes'").await;
+    assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "idle_warning"), Some(1));
+    t.send(updates::private_text(&customer, "Я ещё здесь")).await;
+    // An hour later: the dialog had a message 1 h ago, so it is neither closed nor warned again.
+    let reports = run_all(&t.app, Utc::now() + Duration::hours(1)).await;
+    assert_eq!((affected(&reports, "idle_warning"), affected(&reports, "idle_close")), (Some(0), Some(0)));
+    assert_eq!(t.db.count("tickets WHERE status = 'ASSIGNED'").await, 1);
+}
+
+#[tokio::test]
+async fn a_waiting_ticket_is_reannounced_at_most_once_per_interval() {
+    let t = spawn_app().await; // WAITING_REMINDER_AFTER 15m, WAITING_REMINDER_INTERVAL 30m
+    let customer = TgUser::customer(1);
+    let (ticket, card) = queue_ticket(&t, &customer).await;
+    let cards = || t.telegram.received(OPERATORS_CHAT_ID).len();
+    assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::minutes(10)).await, "waiting_reminders"), Some(0));
+    assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::minutes(16)).await, "waiting_reminders"), Some(1));
+    let reminder = t.last(OPERATORS_CHAT_ID);
+    assert!(
+        reminder.text.as_deref().unwrap().starts_with("⏰ Клиент ждёт уже 16 мин.\nНовый клиент #"),
+        "{reminder:?}"
+    );
+    assert_eq!(reminder.callback_data(), [format!("claim:{ticket}")]);
+    assert_ne!(reminder.message_id, card.message_id);
+    assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::minutes(40)).await, "waiting_reminders"), Some(0));
+    assert_eq!(cards(), 2);
+    assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::minutes(47)).await, "waiting_reminders"), Some(1));
+    assert_eq!(cards(), 3);
+    // A claimed ticket is never re-announced.
+    let operator = TgUser::operator(1);
+    t.make_operator(operator.id);
+    t.send(updates::callback(&operator, OPERATORS_CHAT_ID, reminder.message_id, &format!("claim:{ticket}"))).await;
+    assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::hours(5)).await, "waiting_reminders"), Some(0));
+}
+
+#[tokio::test]
+async fn retention_deletes_what_is_one_day_too_old_and_keeps_what_is_one_day_younger() {
+    let t = spawn_app().await; // HISTORY_RETENTION_DAYS 365
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    let ticket = assigned_ticket(&t, &customer, &operator).await;
+    t.send(updates::private_text(&customer, "старое")).await;
+    t.send(updates::document(&customer, "doc-old", "check.pdf", "application/pdf", None)).await;
+    t.send(updates::private_text(&customer, "молодое")).await;
+    sql(&t, "UPDATE ticket_messages SET created_at = now() - interval '366 days' WHERE message_text = 'старое' OR content_type = 'document';
+             UPDATE ticket_messages SET created_at = now() - interval '364 days' WHERE message_text = 'молодое'").await;
+    // Two closed tickets of another customer, one on each side of the boundary.
+    let other = TgUser::customer(2);
+    for days in [366, 364] {
+        let (old, _) = queue_ticket(&t, &other).await;
+        sql(
+            &t,
+            &format!(
+                "UPDATE tickets SET status = 'CLOSED', closed_at = now() - interval '{days} days' WHERE id = {old}"
+            ),
+        )
+        .await;
+    }
+    sql(&t, "UPDATE processed_updates SET processed_at = now() - interval '8 days' WHERE update_id = (SELECT min(update_id) FROM processed_updates)").await;
+
+    let reports = run_all(&t.app, Utc::now()).await;
+    assert!(affected(&reports, "retention").unwrap() >= 4);
+    let texts_left: Vec<String> =
+        t.db.client()
+            .await
+            .query("SELECT coalesce(message_text, content_type) FROM ticket_messages", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    assert_eq!(texts_left, ["молодое"]);
+    assert_eq!(t.db.count("message_attachments").await, 0, "the old document's attachment went with it");
+    assert_eq!(t.db.count("tickets WHERE status = 'CLOSED'").await, 1, "only the ticket closed 364 days ago is left");
+    assert_eq!(t.db.count(&format!("tickets WHERE id = {ticket}")).await, 1, "an open ticket is never deleted");
+    assert_eq!(t.db.count("processed_updates WHERE processed_at < now() - interval '7 days'").await, 0);
+}
+
+#[tokio::test]
+async fn the_outbox_is_redelivered_after_429_and_5xx() {
+    let t = spawn_app().await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    assigned_ticket(&t, &customer, &operator).await;
+    t.telegram.fail_next("copyMessage", Fault::ServerError, 3);
+    t.send(updates::private_text(&customer, "раз")).await;
+    t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 40 }, 1);
+    sql(&t, "UPDATE outbox SET not_before = now()").await;
+    assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "outbox_redelivery"), Some(1));
+    assert!(!t.telegram.texts(operator.id).contains(&"раз".to_owned()), "the 429 deferred it again");
+    sql(&t, "UPDATE outbox SET not_before = now()").await;
+    run_all(&t.app, Utc::now()).await;
+    assert_eq!(t.telegram.texts(operator.id).iter().filter(|s| *s == "раз").count(), 1);
+}
+
+#[tokio::test]
+async fn one_failing_job_does_not_stop_the_others() {
+    let t = spawn_app().await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    assigned_ticket(&t, &customer, &operator).await;
+    sql(
+        &t,
+        "UPDATE tickets SET last_activity_at = now() - interval '23 hours 30 minutes';
+             ALTER TABLE tickets RENAME COLUMN reminded_at TO reminded_at_broken",
+    )
+    .await;
+    let reports = run_all(&t.app, Utc::now()).await;
+    let failed: Vec<&str> = reports.iter().filter(|r| r.error.is_some()).map(|r| r.job).collect();
+    assert_eq!(failed, ["waiting_reminders"]);
+    assert_eq!(affected(&reports, "idle_warning"), Some(1), "the jobs before and after it still ran");
+    assert!(affected(&reports, "retention").is_some());
+}
