@@ -5,7 +5,21 @@ CARGO ?= cargo
 # Tests are I/O-bound (PostgreSQL, the Bot API emulator): run more of them at once than there are cores.
 TEST_THREADS ?= 8
 
-.PHONY: help run test lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean
+.PHONY: help run test lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
+	build deploy cfn-lint logs stack-url
+
+# AWS: the CloudFormation stack, and the Lambda architecture (arm64 in production; x86_64 where the arm64
+# Rust standard library cannot be installed).
+STACK ?= zabota
+ARCH ?= arm64
+ifeq ($(ARCH),arm64)
+LAMBDA_ARCH_FLAG := --arm64
+RUST_TARGET := aarch64-unknown-linux-gnu
+else
+LAMBDA_ARCH_FLAG := --x86-64
+RUST_TARGET := x86_64-unknown-linux-gnu
+endif
+TOOLS := $(CURDIR)/.tools/bin
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -29,15 +43,16 @@ fmt: ## Format the code
 ci: ## What CI runs: .ci/run
 	@bash .ci/run
 
-migrate: ## Apply migrations to DATABASE_URL (or the local .data/ cluster)
+migrate: ## Apply migrations to DATABASE_URL (or the local .data/ cluster); the deploy step for schema changes
 	@infra/run-local.sh migrate
 
 maintain: ## Run the maintenance jobs once
 	@infra/run-local.sh maintain
 
-set-webhook: ## Point Telegram at URL=https://... with WEBHOOK_SECRET
-	@test -n "$(URL)" || { echo "usage: make set-webhook URL=https://your-endpoint" >&2; exit 2; }
-	$(CARGO) run --quiet --bin zabota -- set-webhook "$(URL)"
+set-webhook: ## Point Telegram at URL (default: the deployed stack's WebhookUrl) with WEBHOOK_SECRET
+	@url="$(URL)"; [ -n "$$url" ] || url="$$($(MAKE) --no-print-directory stack-url)"; \
+	  [ -n "$$url" ] || { echo "usage: make set-webhook URL=https://your-endpoint (or deploy the stack first)" >&2; exit 2; }; \
+	  $(CARGO) run --quiet --bin zabota -- set-webhook "$$url" --max-connections $${MAX_CONNECTIONS:-20}
 
 delete-webhook: ## Remove the webhook (needed before polling again)
 	$(CARGO) run --quiet --bin zabota -- delete-webhook
@@ -47,6 +62,31 @@ db-start: ## Start (or reuse) the local PostgreSQL under .data/ and print its UR
 
 db-stop: ## Stop the local PostgreSQL under .data/
 	@infra/local-db.sh stop
+
+build: ## Build both Lambda bootstrap zips with cargo-lambda (ARCH=arm64|x86_64) into target/lambda/
+	@rustup target list --installed 2>/dev/null | grep -qx $(RUST_TARGET) || rustup target add $(RUST_TARGET) || \
+	  { echo "the $(RUST_TARGET) standard library is missing and cannot be installed here; try ARCH=x86_64" >&2; exit 1; }
+	@infra/tools.sh cargo-lambda >/dev/null
+	PATH="$(TOOLS):$$PATH" $(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --output-format zip \
+	  --features vendored-openssl --bin webhook --bin maintenance
+	@ls -l target/lambda/webhook/bootstrap.zip target/lambda/maintenance/bootstrap.zip
+
+cfn-lint: ## Lint template.yaml with cfn-lint (offline)
+	@"$$(infra/tools.sh cfn-lint)" template.yaml && echo "template.yaml: cfn-lint clean"
+
+deploy: ## sam build + sam deploy (guided the first time; later runs reuse samconfig.toml)
+	@infra/tools.sh sam >/dev/null; infra/tools.sh cargo-lambda >/dev/null
+	PATH="$(TOOLS):$$PATH" sam build --beta-features --parameter-overrides Architecture=$(ARCH)
+	@if [ -f samconfig.toml ]; then PATH="$(TOOLS):$$PATH" sam deploy --stack-name $(STACK); \
+	  else PATH="$(TOOLS):$$PATH" sam deploy --guided --stack-name $(STACK) --capabilities CAPABILITY_IAM; fi
+
+stack-url: ## Print the deployed stack's WebhookUrl
+	@PATH="$(TOOLS):$$PATH" "$$(infra/tools.sh sam)" list stack-outputs --stack-name $(STACK) --output json | \
+	  python3 -c 'import json,sys; print(next(o["OutputValue"] for o in json.load(sys.stdin) if o["OutputKey"] == "WebhookUrl"))'
+
+logs: ## Tail the webhook function's logs (FUNCTION=maintenance for the other one)
+	@infra/tools.sh sam >/dev/null
+	PATH="$(TOOLS):$$PATH" sam logs --stack-name $(STACK) --name $(if $(FUNCTION),$(FUNCTION),Webhook)Function --tail
 
 clean: ## Remove build output (keeps .data/)
 	$(CARGO) clean

@@ -1,7 +1,7 @@
 //! AWS Lambda on an EventBridge schedule: runs every maintenance job and returns what each did.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use zabota_core::{App, Config, maintenance, telemetry};
+use zabota_core::{App, Config, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -9,9 +9,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init(config.log_format);
     let app = App::new(config, 2)?;
     let app = &app;
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| async move {
-        let reports = maintenance::run_now(app).await;
-        Ok::<_, Error>(serde_json::json!({ "jobs": reports }))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        Ok::<_, Error>(maintenance::handle(app, event.payload).await)
     }))
     .await
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# infra/tools.sh — install the Python-packaged tools the Makefile needs into .tools/ (a virtualenv, git-ignored)
+# and print the path of the requested one. Nothing is installed system-wide.
+#
+# Usage: infra/tools.sh cfn-lint | cargo-lambda | sam
+#   cfn-lint      CloudFormation linter (offline)
+#   cargo-lambda  cargo-lambda with Zig (ziglang) for cross-compiling to Lambda's arm64
+#   sam           AWS SAM CLI, for deploys
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+venv=.tools
+tool="${1:?usage: infra/tools.sh cfn-lint|cargo-lambda|sam}"
+
+case "$tool" in
+    cfn-lint) packages=(cfn-lint) binary=cfn-lint ;;
+    cargo-lambda) packages=(cargo-lambda ziglang) binary=cargo-lambda ;;
+    sam) packages=(aws-sam-cli) binary=sam ;;
+    *) echo "unknown tool: $tool" >&2; exit 2 ;;
+esac
+
+if [[ ! -x "$venv/bin/$binary" ]]; then
+    echo "installing ${packages[*]} into $venv/ ..." >&2
+    [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${packages[@]}" >&2
+fi
+echo "$PWD/$venv/bin/$binary"

@@ -1,0 +1,300 @@
+//! Every branch a customer can take before a ticket is served: the menu, «Другой вопрос», phone intake, a second
+//! request while a ticket is open, a returning customer's known phone, and free text in the menu.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use serde_json::Value;
+use zabota_core::texts;
+use zabota_testkit::{CallbackAnswer, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
+
+const MENU: [&str; 3] = ["topic:warranty", "topic:return", "topic:other"];
+
+/// Sends a button press and returns the one answerCallbackQuery it got.
+async fn answer_to(t: &TestApp, press: Value) -> CallbackAnswer {
+    let id = press["callback_query"]["id"].as_str().unwrap().to_owned();
+    let before = t.telegram.callback_answers().len();
+    t.send(press).await;
+    let new = t.telegram.callback_answers().split_off(before);
+    assert_eq!(new.len(), 1, "exactly one answer per press: {new:#?}");
+    assert_eq!(new[0].callback_query_id, id);
+    new.into_iter().next().unwrap()
+}
+
+/// `user` presses `data` under the last message of their private chat; the press is answered silently.
+async fn press(t: &TestApp, user: &TgUser, data: &str) {
+    let message_id = t.last(user.id).message_id;
+    let answer = answer_to(t, updates::callback(user, user.id, message_id, data)).await;
+    assert_eq!((answer.text, answer.show_alert), (None, false), "{data}");
+}
+
+/// /start → topic → «Обратиться к оператору» (or «Да») → a typed phone; returns the ticket id and its card.
+async fn queue_ticket(t: &TestApp, customer: &TgUser, topic: &str) -> (i64, Received) {
+    t.send(updates::command(customer, "/start")).await;
+    press(t, customer, &format!("topic:{topic}")).await;
+    press(t, customer, &format!("operator:{topic}")).await;
+    t.send(updates::private_text(customer, "+7 916 123-45-67")).await;
+    let card = t.last(OPERATORS_CHAT_ID);
+    let id = card.callback_data()[0].strip_prefix("claim:").unwrap().parse().unwrap();
+    (id, card)
+}
+
+/// An operator takes the ticket and ends the dialog at once.
+async fn claim_and_close(t: &TestApp, ticket: i64, card: &Received) {
+    let operator = TgUser::operator(1);
+    t.make_operator(operator.id);
+    answer_to(t, updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
+    let summary = t.telegram.received(operator.id)[0].message_id;
+    answer_to(t, updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
+}
+
+/// `(status, topic, phone)` of every ticket, oldest first.
+async fn tickets(t: &TestApp) -> Vec<(String, String, String)> {
+    let rows = t.db.client().await.query("SELECT status, topic, phone FROM tickets ORDER BY id", &[]).await.unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+}
+
+/// `(dialog_state, dialog_topic, phone)` of a user.
+async fn user(t: &TestApp, tg_id: i64) -> (String, Option<String>, Option<String>) {
+    let row =
+        t.db.client()
+            .await
+            .query_one("SELECT dialog_state, dialog_topic, phone FROM users WHERE tg_id = $1", &[&tg_id])
+            .await
+            .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+/// The message carries the «📱 Отправить мой номер» reply keyboard.
+fn offers_share_phone(message: &Received) -> bool {
+    message.reply_markup.as_ref().is_some_and(|m| m["keyboard"][0][0]["request_contact"] == true)
+}
+
+#[tokio::test]
+async fn understood_thanks_the_customer_and_shows_the_menu_again() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    press(&t, &customer, "topic:return").await;
+    press(&t, &customer, "ok").await;
+    let reply = t.last(customer.id);
+    assert_eq!(reply.text.as_deref(), Some(texts::UNDERSTOOD));
+    assert_eq!(reply.callback_data(), MENU);
+    assert_eq!(t.telegram.received(customer.id).len(), 3, "greeting, template, «Рады были помочь»");
+    assert_eq!(t.db.count("tickets").await, 0);
+}
+
+#[tokio::test]
+async fn another_question_asks_first_and_no_returns_to_the_menu() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    press(&t, &customer, "topic:other").await;
+    let question = t.last(customer.id);
+    assert_eq!(question.text.as_deref(), Some(texts::OTHER_QUESTION));
+    assert_eq!(question.callback_data(), ["operator:other", "home"]);
+
+    press(&t, &customer, "home").await;
+    let menu = t.last(customer.id);
+    assert_eq!(menu.text.as_deref(), Some(texts::GREETING));
+    assert_eq!(menu.callback_data(), MENU);
+    assert_eq!(t.db.count("tickets").await, 0);
+}
+
+#[tokio::test]
+async fn another_question_yes_asks_for_the_phone_and_queues_an_other_ticket() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    press(&t, &customer, "topic:other").await;
+    press(&t, &customer, "operator:other").await;
+    let ask = t.last(customer.id);
+    assert_eq!(ask.text.as_deref(), Some(texts::ASK_PHONE));
+    assert!(offers_share_phone(&ask));
+    assert_eq!(user(&t, customer.id).await.0, "awaiting_phone");
+
+    t.send(updates::private_text(&customer, "+7 916 123-45-67")).await;
+    assert_eq!(tickets(&t).await, [("WAITING".into(), "other".into(), "+79161234567".into())]);
+    let card = t.last(OPERATORS_CHAT_ID).text.unwrap();
+    assert!(card.contains("Тема: Другой вопрос"), "{card}");
+}
+
+#[tokio::test]
+async fn typed_text_that_is_not_a_phone_number_is_refused_and_the_bot_keeps_waiting() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    press(&t, &customer, "topic:return").await;
+    press(&t, &customer, "operator:return").await;
+    let too_long = "9".repeat(40);
+    for typed in ["12345", "abc", "+7 916 123", &too_long, "8 800", "+7 916 123-45-67 или +7 903 765-43-21", "/help"]
+    {
+        t.send(updates::private_text(&customer, typed)).await;
+        let reply = t.last(customer.id);
+        assert_eq!(reply.text.as_deref(), Some(texts::PHONE_INVALID), "{typed:?}");
+        assert!(offers_share_phone(&reply), "{typed:?}");
+    }
+    assert_eq!(t.db.count("tickets").await, 0);
+    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some("return".into()), None));
+
+    t.send(updates::private_text(&customer, "8 916 123-45-67")).await;
+    assert_eq!(tickets(&t).await, [("WAITING".into(), "return".into(), "+79161234567".into())]);
+}
+
+#[tokio::test]
+async fn media_instead_of_a_phone_is_answered_with_what_is_expected() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    press(&t, &customer, "topic:warranty").await;
+    press(&t, &customer, "operator:warranty").await;
+    let sent = [
+        updates::sticker(&customer, "sticker1", "📞"),
+        updates::photo(&customer, "photo1", Some("+7 916 123-45-67")),
+        updates::voice(&customer, "voice1", 3),
+        updates::location(&customer, 55.75, 37.61),
+    ];
+    for update in sent {
+        t.send(update).await;
+        let reply = t.last(customer.id);
+        assert_eq!(reply.text.as_deref(), Some(texts::PHONE_EXPECTED));
+        assert!(offers_share_phone(&reply));
+    }
+    assert_eq!(t.db.count("tickets").await, 0);
+    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some("warranty".into()), None));
+}
+
+#[tokio::test]
+async fn someone_elses_contact_is_refused_and_creates_no_ticket() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    press(&t, &customer, "topic:return").await;
+    press(&t, &customer, "operator:return").await;
+    let friend = TgUser::customer(2);
+    for contact_user_id in [Some(friend.id), None] {
+        t.send(updates::contact(&customer, "+79031234567", contact_user_id)).await;
+        let reply = t.last(customer.id);
+        assert_eq!(reply.text.as_deref(), Some(texts::CONTACT_NOT_OWN), "{contact_user_id:?}");
+        assert!(offers_share_phone(&reply));
+    }
+    t.send(updates::contact_card(&customer, "+79031234567", "Мария")).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::CONTACT_NOT_OWN));
+    assert_eq!(t.db.count("tickets").await, 0);
+    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some("return".into()), None));
+}
+
+#[tokio::test]
+async fn the_customers_own_contact_without_a_plus_creates_the_ticket() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    press(&t, &customer, "topic:warranty").await;
+    press(&t, &customer, "operator:warranty").await;
+    t.send(updates::contact(&customer, "79161234567", Some(customer.id))).await;
+    assert_eq!(tickets(&t).await, [("WAITING".into(), "warranty".into(), "+79161234567".into())]);
+    let ticket: i64 = t.db.client().await.query_one("SELECT id FROM tickets", &[]).await.unwrap().get(0);
+    assert_eq!(t.last(customer.id).text, Some(texts::queued(ticket)));
+    assert_eq!(user(&t, customer.id).await, ("menu".into(), None, Some("+79161234567".into())));
+}
+
+#[tokio::test]
+async fn an_8_800_number_typed_with_the_trunk_prefix_is_stored_in_e164() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    press(&t, &customer, "topic:return").await;
+    press(&t, &customer, "operator:return").await;
+    t.send(updates::private_text(&customer, "8 800 555-35-35")).await;
+    assert_eq!(tickets(&t).await, [("WAITING".into(), "return".into(), "+78005553535".into())]);
+    let card = t.last(OPERATORS_CHAT_ID).text.unwrap();
+    assert!(card.contains("Телефон: +7 800 555-35-35"), "{card}");
+}
+
+#[tokio::test]
+async fn asking_for_an_operator_again_with_an_open_ticket_points_to_it() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    let (ticket, _card) = queue_ticket(&t, &customer, "return").await;
+    let cards = t.telegram.received(OPERATORS_CHAT_ID).len();
+
+    // «Обратиться к оператору» once more, and «Да» under «Другой вопрос».
+    press(&t, &customer, "operator:return").await;
+    assert_eq!(t.last(customer.id).text, Some(texts::already_open(ticket)));
+    press(&t, &customer, "topic:other").await;
+    press(&t, &customer, "operator:other").await;
+    assert_eq!(t.last(customer.id).text, Some(texts::already_open(ticket)));
+
+    assert_eq!(t.db.count("tickets").await, 1);
+    assert_eq!(t.telegram.received(OPERATORS_CHAT_ID).len(), cards, "no second card");
+    assert_eq!(user(&t, customer.id).await.0, "menu", "no phone is asked for");
+}
+
+#[tokio::test]
+async fn a_returning_customer_keeps_the_known_phone_and_the_card_counts_the_earlier_ticket() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    let (first, card) = queue_ticket(&t, &customer, "return").await;
+    claim_and_close(&t, first, &card).await;
+
+    press(&t, &customer, "home").await;
+    press(&t, &customer, "topic:warranty").await;
+    press(&t, &customer, "operator:warranty").await;
+    let confirm = t.last(customer.id);
+    assert_eq!(confirm.text, Some(texts::confirm_phone("+7 916 123-45-67")));
+    assert_eq!(confirm.callback_data(), ["phone:keep", "phone:other"]);
+    assert_eq!(user(&t, customer.id).await.0, "confirm_phone");
+
+    press(&t, &customer, "phone:keep").await;
+    let all = tickets(&t).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1], ("WAITING".into(), "warranty".into(), "+79161234567".into()));
+    let card = t.last(OPERATORS_CHAT_ID);
+    let second: i64 = t.db.client().await.query_one("SELECT max(id) FROM tickets", &[]).await.unwrap().get(0);
+    assert_ne!(second, first);
+    assert_eq!(t.last(customer.id).text, Some(texts::queued(second)));
+    let text = card.text.as_deref().unwrap();
+    assert!(text.starts_with(&format!("Новый клиент #{second}")), "{text}");
+    assert!(text.contains("Прежних обращений: 1"), "{text}");
+    assert_eq!(card.callback_data(), [format!("claim:{second}")]);
+}
+
+#[tokio::test]
+async fn a_returning_customer_can_give_another_phone() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    let (first, card) = queue_ticket(&t, &customer, "warranty").await;
+    claim_and_close(&t, first, &card).await;
+
+    press(&t, &customer, "home").await;
+    press(&t, &customer, "topic:return").await;
+    press(&t, &customer, "operator:return").await;
+    press(&t, &customer, "phone:other").await;
+    let ask = t.last(customer.id);
+    assert_eq!(ask.text.as_deref(), Some(texts::ASK_PHONE));
+    assert!(offers_share_phone(&ask));
+    assert_eq!(user(&t, customer.id).await.0, "awaiting_phone");
+
+    t.send(updates::private_text(&customer, "+7 903 765-43-21")).await;
+    assert_eq!(tickets(&t).await[1], ("WAITING".into(), "return".into(), "+79037654321".into()));
+    assert_eq!(user(&t, customer.id).await.2.as_deref(), Some("+79037654321"));
+}
+
+#[tokio::test]
+async fn free_text_in_the_menu_gets_the_menu_for_a_customer_and_a_hint_for_an_operator() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    t.send(updates::private_text(&customer, "У меня сломался чайник")).await;
+    let reply = t.last(customer.id);
+    assert_eq!(reply.text.as_deref(), Some(texts::USE_MENU));
+    assert_eq!(reply.callback_data(), MENU);
+
+    let operator = TgUser::operator(1);
+    t.make_operator(operator.id);
+    t.send(updates::private_text(&operator, "Есть кто в очереди?")).await;
+    let hint = t.telegram.received(operator.id);
+    assert_eq!(hint.len(), 1);
+    assert_eq!(hint[0].text.as_deref(), Some(texts::NO_ACTIVE_DIALOG));
+    assert!(hint[0].callback_data().is_empty());
+    assert_eq!(t.db.count("tickets").await + t.db.count("ticket_messages").await, 0);
+}
