@@ -2,20 +2,22 @@
 # infra/tools.sh — install the Python-packaged tools the Makefile needs into .tools/ (a virtualenv, git-ignored)
 # and print the path of the requested one. Nothing is installed system-wide.
 #
-# Usage: infra/tools.sh cfn-lint | cargo-lambda | sam
+# Usage: infra/tools.sh cfn-lint | cargo-lambda | sam | moto
 #   cfn-lint      CloudFormation linter (offline)
 #   cargo-lambda  cargo-lambda with Zig (ziglang) for cross-compiling to Lambda's arm64
 #   sam           AWS SAM CLI, for deploys
+#   moto          moto_server: S3 and Secrets Manager on loopback, for tests
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv=.tools
-tool="${1:?usage: infra/tools.sh cfn-lint|cargo-lambda|sam}"
+tool="${1:?usage: infra/tools.sh cfn-lint|cargo-lambda|sam|moto}"
 
 case "$tool" in
     cfn-lint) packages=(cfn-lint) binary=cfn-lint ;;
     cargo-lambda) packages=(cargo-lambda ziglang) binary=cargo-lambda ;;
     sam) packages=(aws-sam-cli) binary=sam ;;
+    moto) packages=("moto[server]") binary=moto_server ;;
     *) echo "unknown tool: $tool" >&2; exit 2 ;;
 esac
 

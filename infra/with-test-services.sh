@@ -23,7 +23,7 @@ if [[ $# -eq 0 ]]; then
     exit 2
 fi
 
-if [[ -n "${TEST_DATABASE_URL:-}" ]]; then
+if [[ -n "${TEST_DATABASE_URL:-}" && -n "${TEST_AWS_ENDPOINT:-}" ]]; then
     exec "$@"
 fi
 
@@ -77,6 +77,10 @@ trap 'exit 143' TERM
 
 start_postgres() {
     TMP_DIR="$(mktemp -d /tmp/zabota-test-pg.XXXXXX)"
+    if [[ -n "${TEST_DATABASE_URL:-}" ]]; then
+        log "using the PostgreSQL at TEST_DATABASE_URL"
+        return
+    fi
     chmod 755 "$TMP_DIR"
     if [[ "$(id -u)" -eq 0 ]] && id -u "$PG_OS_USER" >/dev/null 2>&1; then
         chown "$PG_OS_USER:" "$TMP_DIR"
@@ -104,15 +108,42 @@ start_postgres() {
     log "PostgreSQL $version running at $TEST_DATABASE_URL (data dir $PG_DIR, removed on exit)"
 }
 
+# An AWS API server on loopback (moto, from PyPI, installed into .tools/ by infra/tools.sh): S3 for the media
+# archive and Secrets Manager for the Lambda configuration. Tests read TEST_AWS_ENDPOINT.
+AWS_PID=""
 start_s3() {
-    # TODO(media issue): start moto_server here and export TEST_S3_ENDPOINT
-    :
+    if [[ -n "${TEST_AWS_ENDPOINT:-}" ]]; then
+        return
+    fi
+    local moto port i
+    moto="$("$SCRIPT_DIR/tools.sh" moto)"
+    port="$(free_port)"
+    "$moto" -H 127.0.0.1 -p "$port" >"$TMP_DIR/moto.log" 2>&1 </dev/null &
+    AWS_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+            TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+            export TEST_AWS_ENDPOINT
+            log "AWS API server (moto) running at $TEST_AWS_ENDPOINT"
+            return
+        fi
+        if ! kill -0 "$AWS_PID" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    log "error: moto_server did not start; its log:"
+    tail -n 20 "$TMP_DIR/moto.log" >&2 || true
+    exit 1
 }
 
 # shellcheck disable=SC2317  # invoked from cleanup (trap)
 stop_s3() {
-    # TODO(media issue): stop the S3 server started by start_s3
-    :
+    if [[ -n "$AWS_PID" ]]; then
+        kill "$AWS_PID" 2>/dev/null || true
+        wait "$AWS_PID" 2>/dev/null || true
+        AWS_PID=""
+    fi
 }
 
 start_postgres

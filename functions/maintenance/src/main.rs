@@ -1,11 +1,11 @@
 //! AWS Lambda on an EventBridge schedule: runs every maintenance job and returns what each did.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use zabota_core::{App, Config, telemetry};
+use zabota_core::{App, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
+    let config = zabota_core::secrets::config_from_env().await?;
     telemetry::init(config.log_format);
     let app = App::new(config, 2)?;
     let app = &app;

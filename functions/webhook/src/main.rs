@@ -1,15 +1,17 @@
 //! AWS Lambda behind a Function URL: Telegram POSTs each update here; zabota-core does the rest.
 
 use lambda_http::{Error, Request, service_fn};
-use zabota_core::{App, Config, telemetry};
+use zabota_core::{App, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     // Built once per cold start and reused by warm invocations; no network I/O here.
-    let config = Config::from_env()?;
+    let config = zabota_core::secrets::config_from_env().await?;
     telemetry::init(config.log_format);
     let app = App::new(config, 1)?;
     let app = &app;
-    lambda_http::run(service_fn(move |request: Request| async move { Ok::<_, Error>(webhook::handle(app, request).await) }))
-        .await
+    lambda_http::run(service_fn(
+        move |request: Request| async move { Ok::<_, Error>(webhook::handle(app, request).await) },
+    ))
+    .await
 }

@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod maintenance;
 pub mod outbox;
+pub mod secrets;
 pub mod telegram;
 pub mod telemetry;
 pub mod texts;

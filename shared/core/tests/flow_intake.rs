@@ -268,6 +268,7 @@ async fn a_returning_customer_can_give_another_phone() {
     press(&t, &customer, "home").await;
     press(&t, &customer, "topic:return").await;
     press(&t, &customer, "operator:return").await;
+    assert_eq!(t.last(customer.id).text, Some(texts::confirm_phone("+7 916 123-45-67")));
     press(&t, &customer, "phone:other").await;
     let ask = t.last(customer.id);
     assert_eq!(ask.text.as_deref(), Some(texts::ASK_PHONE));

@@ -41,9 +41,11 @@ async fn queue_ticket(t: &TestApp, customer: &TgUser, topic: &str) -> (i64, Rece
     (id, card)
 }
 
-/// `operator` presses «Взять в работу» on the card.
+/// `operator` presses «Взять в работу» on the card; like Telegram's, the press carries the card's text.
 async fn claim(t: &TestApp, operator: &TgUser, ticket: i64, card: &Received) -> CallbackAnswer {
-    answer_to(t, updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await
+    let mut press = updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
+    press["callback_query"]["message"]["text"] = json!(card.text);
+    answer_to(t, press).await
 }
 
 /// The operator's summary with «Завершить диалог» for the ticket.
@@ -422,8 +424,12 @@ async fn an_operator_who_never_started_the_bot_is_asked_to_and_the_ticket_stays_
     assert_eq!(status(&t, ticket).await, ("ASSIGNED".into(), Some(operator.id)));
     let dm = t.telegram.received(operator.id);
     assert_eq!(dm.len(), 2, "summary and the backlog: {dm:#?}");
+    let card_text = card.text.as_deref().unwrap();
+    assert_eq!(dm[0].text, Some(texts::summary(card_text, 1)));
     assert_eq!(dm[0].callback_data(), [format!("close:{ticket}")]);
-    assert_eq!(dm[1].text.as_deref(), Some("Чайник не включается"));
+    assert_eq!((dm[1].method.as_str(), dm[1].text.as_deref()), ("copyMessage", Some("Чайник не включается")));
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_CONNECTED));
-    assert!(t.last(OPERATORS_CHAT_ID).callback_data().is_empty(), "the card loses its button");
+    let card_now = t.last(OPERATORS_CHAT_ID);
+    assert_eq!(card_now.text, Some(texts::card_taken(card_text, "@operator1")));
+    assert!(card_now.callback_data().is_empty(), "the card loses its button");
 }

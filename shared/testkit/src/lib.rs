@@ -2,10 +2,14 @@
 //! per test, and `spawn_app()` that wires a real `App` to both.
 
 pub mod app;
+pub mod aws;
 pub mod emulator;
+pub mod lambda;
 pub mod pg;
 
 pub use app::{OPERATORS_CHAT_ID, TestApp, WEBHOOK_SECRET, spawn_app};
+pub use aws::aws_endpoint;
 pub use emulator::updates::{self, TgUser};
 pub use emulator::*;
+pub use lambda::{FunctionProcess, InvocationError, LambdaRuntimeEmulator};
 pub use pg::TestDb;
