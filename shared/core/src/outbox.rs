@@ -49,7 +49,7 @@ pub async fn enqueue(
 }
 
 /// How flushing one chat ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChatFlush {
     /// Calls that succeeded.
     pub sent: u64,
@@ -59,6 +59,8 @@ pub struct ChatFlush {
     pub deferred: bool,
     /// True when Telegram answered 403 for this chat: the user blocked the bot or never started it.
     pub forbidden: bool,
+    /// Other chats that got new calls (a sender told their message could not be relayed).
+    pub more_chats: Vec<i64>,
 }
 
 /// Sends the chat's due calls in order. Holds a per-chat advisory lock, so two flushers never interleave.
@@ -119,6 +121,15 @@ pub async fn flush_chat(app: &App, chat_id: i64) -> Result<ChatFlush, DbError> {
                     )
                     .await?;
                     report.failed += 1;
+                    if method == "copyMessage"
+                        && !e.is_forbidden()
+                        && let Some(sender) = params.get("from_chat_id").and_then(serde_json::Value::as_i64)
+                    {
+                        // Telegram refused to copy this kind of message: the sender must know it did not arrive.
+                        let notice = crate::telegram::SendMessage::new(sender, crate::texts::UNSUPPORTED_CONTENT);
+                        enqueue(&*tx, sender, "sendMessage", &notice, None).await?;
+                        report.more_chats.push(sender);
+                    }
                     if e.is_forbidden() {
                         // Nothing more can reach this chat: the rest of its queue fails with the same reason.
                         let n = tx

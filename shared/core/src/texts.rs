@@ -176,3 +176,7 @@ pub fn idle_closed_operator(ticket_id: i64) -> String {
 pub fn waiting_reminder(minutes: i64) -> String {
     format!("⏰ Клиент ждёт уже {minutes} мин.")
 }
+/// A waiting ticket's card after the customer blocked the bot.
+pub fn card_closed_blocked(ticket_id: i64) -> String {
+    format!("Заявка #{ticket_id} закрыта: клиент заблокировал бота.")
+}

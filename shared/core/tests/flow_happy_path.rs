@@ -74,13 +74,15 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     t.send(updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
     let dm = t.telegram.received(operator.id);
     assert_eq!(dm.len(), 3, "summary, then the backlog in order: {dm:#?}");
-    assert!(dm[0].text.as_deref().unwrap().starts_with("Вы взяли заявку в работу."));
+    let summary = dm[0].text.as_deref().unwrap();
+    assert!(summary.starts_with("Вы взяли заявку в работу."), "{summary}");
+    assert!(summary.contains(&card_text), "the summary carries the card, rebuilt from the database: {summary}");
     assert_eq!(dm[0].callback_data(), [format!("close:{ticket}")]);
     assert_eq!(dm[1].text.as_deref(), Some("Сломался чайник"));
     assert_eq!(dm[2].text.as_deref(), Some("Купил неделю назад"));
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_CONNECTED));
     let card_now = t.telegram.received(OPERATORS_CHAT_ID).pop().unwrap();
-    assert!(card_now.text.as_deref().unwrap().ends_with("✅ Взял в работу: @operator1"));
+    assert_eq!(card_now.text, Some(format!("{card_text}\n\n✅ Взял в работу: @operator1")));
     assert!(card_now.callback_data().is_empty(), "the card loses its button");
     assert_eq!(ticket_row(&t).await.1, "ASSIGNED");
 

@@ -219,3 +219,32 @@ async fn a_restart_between_any_two_updates_changes_nothing() {
     assert_eq!(zabota_core::bot::process(&restarted, &update).await.unwrap(), Outcome::Processed);
     assert_eq!(t.db.count("tickets WHERE status = 'WAITING' AND phone = '+79161234567'").await, 1);
 }
+
+#[tokio::test]
+async fn a_message_telegram_refuses_to_copy_is_reported_to_its_sender() {
+    let t = spawn_app().await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    let (ticket, card) = queue_ticket(&t, &customer).await;
+    claim(&t, &operator, ticket, &card).await;
+    t.telegram.fail_next("copyMessage", Fault::BadRequest("Bad Request: message can't be copied".into()), 1);
+    t.send(updates::private_text(&customer, "не дойдёт")).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::UNSUPPORTED_CONTENT));
+    assert!(!t.telegram.texts(operator.id).contains(&"не дойдёт".to_owned()));
+    t.send(updates::private_text(&customer, "а это дойдёт")).await;
+    assert_eq!(t.last(operator.id).text.as_deref(), Some("а это дойдёт"), "the chat's queue is not blocked");
+}
+
+#[tokio::test]
+async fn a_waiting_customer_who_blocked_the_bot_has_the_card_withdrawn() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    let (ticket, card) = queue_ticket(&t, &customer).await;
+    t.telegram.block_chat(customer.id);
+    // The next thing sent to the customer (an answer to their message) meets the 403.
+    t.send(updates::command(&customer, "/start")).await;
+    assert_eq!(status(&t, ticket).await.0, "CLOSED");
+    let card_now =
+        t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id).unwrap();
+    assert_eq!(card_now.text, Some(texts::card_closed_blocked(ticket)));
+    assert!(card_now.callback_data().is_empty(), "no claim button on a closed ticket");
+}

@@ -6,7 +6,7 @@ use super::ctx::Ctx;
 use super::intake;
 use crate::app::App;
 use crate::db::tickets::{self, Status};
-use crate::telegram::SendMessage;
+use crate::telegram::{EditMessageText, SendMessage};
 use crate::texts;
 
 /// Handles a chat that Telegram refuses; returns the chats with new outbox calls.
@@ -18,6 +18,11 @@ pub async fn chat_blocked(app: &App, chat_id: i64) -> Result<Vec<i64>, ProcessEr
     if let Some(ticket) = tickets::lock_open_ticket_of_customer(ctx.db, chat_id).await? {
         tracing::info!(ticket = ticket.id, "customer blocked the bot; ticket closed");
         tickets::close_ticket(ctx.db, ticket.id, "customer_blocked").await?;
+        if let (Status::Waiting, Some((chat_id, message_id))) = (ticket.status, ticket.card) {
+            // The card must not invite a claim any more.
+            let text = texts::card_closed_blocked(ticket.id);
+            ctx.edit_text(EditMessageText { chat_id, message_id, text, reply_markup: None }).await?;
+        }
         if let (Status::Assigned, Some(operator)) = (ticket.status, ticket.operator_tg_id) {
             if let Some(message_id) = ticket.operator_message_id {
                 ctx.remove_buttons(operator, message_id).await?;

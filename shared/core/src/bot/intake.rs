@@ -112,18 +112,22 @@ pub async fn post_card(ctx: &mut Ctx<'_, '_>, ticket: &TicketRow) -> Result<(), 
     post_card_with(ctx, ticket, None).await
 }
 
+/// The card's text, built from the database (never from what a button press carried).
+pub async fn card_text(ctx: &Ctx<'_, '_>, ticket: &TicketRow) -> Result<String, ProcessError> {
+    let profile = users::profile(ctx.db, ticket.user_id).await?;
+    let earlier = tickets::count_earlier_tickets(ctx.db, ticket.user_id, ticket.id).await?;
+    let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
+        .map_or_else(|_| ticket.phone.clone(), |p| p.display());
+    Ok(texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, earlier))
+}
+
 /// Posts the card, with a header line above it (a reminder).
 pub async fn post_card_with(
     ctx: &mut Ctx<'_, '_>,
     ticket: &TicketRow,
     header: Option<String>,
 ) -> Result<(), ProcessError> {
-    let profile = users::profile(ctx.db, ticket.user_id).await?;
-    let earlier = tickets::count_earlier_tickets(ctx.db, ticket.user_id, ticket.id).await?;
-    let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
-        .map_or_else(|_| ticket.phone.clone(), |p| p.display());
-    let mut text =
-        texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, earlier);
+    let mut text = card_text(ctx, ticket).await?;
     if let Some(header) = header {
         text = format!("{header}\n{text}");
     }

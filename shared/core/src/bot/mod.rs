@@ -99,6 +99,10 @@ pub async fn deliver(app: &App, chats: Vec<i64>) {
     let mut budget = 16;
     while let Some(chat) = queue.pop_front() {
         match outbox::flush_chat(app, chat).await {
+            Ok(flush) if !flush.more_chats.is_empty() && budget > 0 => {
+                budget -= 1;
+                queue.extend(flush.more_chats.into_iter().filter(|c| *c != chat));
+            }
             Ok(flush) if flush.forbidden && budget > 0 => {
                 budget -= 1;
                 match blocked::chat_blocked(app, chat).await {

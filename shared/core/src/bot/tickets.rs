@@ -26,8 +26,10 @@ pub async fn claim(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, ticket_id: i64)
         Err(_) => return Ok(ctx.answer(query, Some(texts::ALERT_NOT_OPERATOR.into()), true).await?),
     }
     if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db, operator.id).await? {
-        let text = if active.id == ticket_id { texts::claimed(ticket_id) } else { texts::alert_busy(active.id) };
-        return Ok(ctx.answer(query, Some(text), true).await?);
+        if active.id == ticket_id {
+            return Ok(ctx.answer(query, Some(texts::claimed(ticket_id)), false).await?);
+        }
+        return Ok(ctx.answer(query, Some(texts::alert_busy(active.id)), true).await?);
     }
     if !tickets::claim_ticket(ctx.db, ticket_id, operator.id).await? {
         let text = match tickets::lock_ticket(ctx.db, ticket_id).await?.map(|t| t.status) {
@@ -41,7 +43,7 @@ pub async fn claim(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, ticket_id: i64)
         return Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?);
     };
     let backlog = messages::undelivered_from_customer(ctx.db, ticket_id).await?;
-    let card_text = card.text.clone().unwrap_or_default();
+    let card_text = super::intake::card_text(ctx, &ticket).await?;
     let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len()))
         .with_markup(keyboards::close(ticket_id));
     let sent = match ctx.app.telegram.send_message(&summary).await {

@@ -34,9 +34,12 @@ pub struct TicketRow {
     pub operator_tg_id: Option<i64>,
     /// The operator's summary message with «Завершить диалог».
     pub operator_message_id: Option<i64>,
+    /// The card in the operators' chat, once Telegram confirmed it.
+    pub card: Option<(i64, i64)>,
 }
 
-const COLUMNS: &str = "t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id";
+const COLUMNS: &str = "t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, \
+                       t.card_chat_id, t.card_message_id";
 
 fn from_row(row: &Row) -> TicketRow {
     let status: &str = row.get(5);
@@ -53,6 +56,7 @@ fn from_row(row: &Row) -> TicketRow {
         },
         operator_tg_id: row.get(6),
         operator_message_id: row.get(7),
+        card: row.get::<_, Option<i64>>(8).zip(row.get::<_, Option<i64>>(9)),
     }
 }
 
@@ -127,11 +131,12 @@ pub async fn claim_ticket(
     Ok(n == 1)
 }
 
-/// Back to the queue (the claim could not be completed, or the operator blocked the bot).
+/// Back to the queue (the claim could not be completed, or the operator blocked the bot). The card stays
+/// recorded: it is still live, or a fresh one replaces it when posted.
 pub async fn requeue_ticket(db: &impl GenericClient, id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(
-        "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL, \
-           card_message_id = NULL WHERE id = $1",
+        "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL \
+           WHERE id = $1",
         &[&id],
     )
     .await?;

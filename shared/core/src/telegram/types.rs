@@ -289,12 +289,19 @@ pub struct ChatMember {
     pub status: String,
     /// Who.
     pub user: User,
+    /// For "restricted": whether they are still in the chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_member: Option<bool>,
 }
 
 impl ChatMember {
-    /// True when the user is currently in the chat.
+    /// True when the user is currently in the chat (a restricted user only while `is_member`).
     pub fn is_present(&self) -> bool {
-        matches!(self.status.as_str(), "creator" | "administrator" | "member" | "restricted")
+        match self.status.as_str() {
+            "creator" | "administrator" | "member" => true,
+            "restricted" => self.is_member.unwrap_or(false),
+            _ => false,
+        }
     }
 }
 
@@ -325,4 +332,23 @@ pub struct WebhookInfo {
     /// Update kinds delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_updates: Option<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChatMember;
+
+    fn member(json: &str) -> ChatMember {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_restricted_user_counts_only_while_still_in_the_chat() {
+        let user = r#""user": {"id": 1, "is_bot": false, "first_name": "A"}"#;
+        assert!(member(&format!(r#"{{"status": "member", {user}}}"#)).is_present());
+        assert!(member(&format!(r#"{{"status": "restricted", "is_member": true, {user}}}"#)).is_present());
+        assert!(!member(&format!(r#"{{"status": "restricted", "is_member": false, {user}}}"#)).is_present());
+        assert!(!member(&format!(r#"{{"status": "left", {user}}}"#)).is_present());
+        assert!(!member(&format!(r#"{{"status": "kicked", {user}}}"#)).is_present());
+    }
 }
