@@ -99,7 +99,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Migrate => migrate().await?,
         Command::Poll => {
-            let app = App::new(config, 4)?;
+            let app = App::new(config, 4).await?;
             let me = app.telegram.get_me().await.context("checking BOT_TOKEN with getMe")?;
             tracing::info!(bot = me.username.as_deref().unwrap_or_default(), "bot is up");
             let background = spawn_background(&app);
@@ -111,13 +111,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 config.webhook_secret.is_some(),
                 "WEBHOOK_SECRET is not set: `serve` refuses every call without it (generate one with `openssl rand -hex 32`)"
             );
-            let app = App::new(config, 16)?;
+            let app = App::new(config, 16).await?;
             let background = spawn_background(&app);
             serve::run(app, listen, shutdown_signal()).await.context("webhook server")?;
             background.iter().for_each(|task| task.abort());
         }
         Command::Maintain => {
-            let app = App::new(config, 2)?;
+            let app = App::new(config, 2).await?;
             let reports = maintenance::run_now(&app).await;
             println!("{}", serde_json::to_string_pretty(&reports)?);
             anyhow::ensure!(reports.iter().all(|r| r.error.is_none()), "some maintenance jobs failed");
@@ -128,7 +128,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .webhook_secret
                 .as_ref()
                 .context("WEBHOOK_SECRET is not set; Telegram must send it with every update")?;
-            let app = App::new(config.clone(), 1)?;
+            let app = App::new(config.clone(), 1).await?;
             let params = SetWebhook {
                 url: url.clone(),
                 secret_token: Some(secret.expose_secret().to_owned()),
@@ -140,7 +140,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("webhook set to {url}");
         }
         Command::DeleteWebhook { drop_pending } => {
-            let app = App::new(config, 1)?;
+            let app = App::new(config, 1).await?;
             app.telegram.delete_webhook(drop_pending).await.context("deleteWebhook")?;
             println!("webhook removed; `zabota poll` can run now");
         }

@@ -7,7 +7,7 @@ use zabota_core::{App, telemetry};
 async fn main() -> Result<(), Error> {
     let config = zabota_core::secrets::config_from_env().await?;
     telemetry::init(config.log_format);
-    let app = App::new(config, 2)?;
+    let app = App::new(config, 2).await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         Ok::<_, Error>(maintenance::handle(app, event.payload).await)

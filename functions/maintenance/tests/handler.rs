@@ -10,7 +10,8 @@ use zabota_testkit::app::test_env;
 use zabota_testkit::lambda::events::scheduled_event;
 use zabota_testkit::{LambdaRuntimeEmulator, spawn_app};
 
-const JOBS: [&str; 5] = ["outbox_redelivery", "idle_warning", "idle_close", "waiting_reminders", "retention"];
+const JOBS: [&str; 6] =
+    ["outbox_redelivery", "idle_warning", "idle_close", "waiting_reminders", "media_archive", "retention"];
 
 /// Checks `{"ok": true, "jobs": [{"job", "affected", "error": null}...]}` with every job, in order.
 fn assert_all_jobs_ran(summary: &Value) {

@@ -8,7 +8,7 @@ async fn main() -> Result<(), Error> {
     // Built once per cold start and reused by warm invocations; no network I/O here.
     let config = zabota_core::secrets::config_from_env().await?;
     telemetry::init(config.log_format);
-    let app = App::new(config, 1)?;
+    let app = App::new(config, 1).await?;
     let app = &app;
     lambda_http::run(service_fn(
         move |request: Request| async move { Ok::<_, Error>(webhook::handle(app, request).await) },

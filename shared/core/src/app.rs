@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::db::{self, DbError, Pool};
+use crate::media::MediaStore;
 use crate::telegram::{TelegramClient, TelegramError};
 
 /// Everything a handler needs. Holds no conversation state: that lives in PostgreSQL.
@@ -13,6 +14,8 @@ pub struct App {
     pub db: Pool,
     /// Bot API client.
     pub telegram: TelegramClient,
+    /// Where media bytes go.
+    pub media: MediaStore,
 }
 
 /// Why the app could not be built.
@@ -27,11 +30,12 @@ pub enum AppError {
 }
 
 impl App {
-    /// Builds the app without any network I/O. `pool_size` is 1 on Lambda (one update at a time per
-    /// environment) and larger for the local server.
-    pub fn new(config: Config, pool_size: usize) -> Result<Self, AppError> {
+    /// Builds the app without connecting to anything (the pool connects lazily). `pool_size` is 1 on Lambda
+    /// (one update at a time per environment) and larger for the local server.
+    pub async fn new(config: Config, pool_size: usize) -> Result<Self, AppError> {
         let db = db::build_pool(&config.database, pool_size)?;
         let telegram = TelegramClient::new(&config.telegram_api_url, config.bot_token.clone())?;
-        Ok(App { config, db, telegram })
+        let media = MediaStore::from_config(&config.media).await;
+        Ok(App { config, db, telegram, media })
     }
 }

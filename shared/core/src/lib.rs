@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod maintenance;
+pub mod media;
 pub mod outbox;
 pub mod secrets;
 pub mod telegram;

@@ -213,7 +213,7 @@ async fn a_restart_between_any_two_updates_changes_nothing() {
     let template = t.last(customer.id).message_id;
     t.send(updates::callback(&customer, customer.id, template, "operator:warranty")).await;
     // A new process: a fresh App (new pool, new client), nothing carried over but the database.
-    let restarted = zabota_core::App::new(t.app.config.clone(), 2).unwrap();
+    let restarted = zabota_core::App::new(t.app.config.clone(), 2).await.unwrap();
     let update: zabota_core::telegram::Update =
         serde_json::from_value(updates::private_text(&customer, "89161234567")).unwrap();
     assert_eq!(zabota_core::bot::process(&restarted, &update).await.unwrap(), Outcome::Processed);

@@ -81,6 +81,6 @@ pub async fn spawn_app() -> TestApp {
     let telegram = BotApiEmulator::start().await;
     let db = TestDb::new().await;
     let config = config_from(&test_env(&telegram.base_url(), &db.url));
-    let app = App::new(config, 8).unwrap_or_else(|e| panic!("app: {e}"));
+    let app = App::new(config, 8).await.unwrap_or_else(|e| panic!("app: {e}"));
     TestApp { app, db, telegram }
 }

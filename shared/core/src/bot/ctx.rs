@@ -12,16 +12,23 @@ pub(crate) struct Ctx<'a, 't> {
     pub app: &'a App,
     pub db: &'a tokio_postgres::Transaction<'t>,
     chats: Vec<i64>,
+    /// Dialog messages with a file to archive after delivery.
+    pub archive: Vec<i64>,
 }
 
 impl<'a, 't> Ctx<'a, 't> {
     pub fn new(app: &'a App, db: &'a tokio_postgres::Transaction<'t>) -> Self {
-        Ctx { app, db, chats: Vec::new() }
+        Ctx { app, db, chats: Vec::new(), archive: Vec::new() }
     }
 
     /// The chats with queued calls, to flush after commit.
     pub fn into_chats(self) -> Vec<i64> {
         self.chats
+    }
+
+    /// The chats to flush and the messages to archive, after commit.
+    pub fn into_effects(self) -> (Vec<i64>, Vec<i64>) {
+        (self.chats, self.archive)
     }
 
     async fn queue(

@@ -70,11 +70,17 @@ pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError
     lock_conversation(&*tx, route.sender_id()).await?;
     let mut ctx = ctx::Ctx::new(app, &tx);
     route.dispatch(&mut ctx).await?;
-    let chats = ctx.into_chats();
+    let (chats, archive) = ctx.into_effects();
     tx.commit().await?;
     drop(client);
     tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
     deliver(app, chats).await;
+    if app.media.is_enabled()
+        && let Err(e) = crate::media::archive::archive_messages(app, &archive).await
+    {
+        // Committed and delivered; the maintenance job retries what is still pending.
+        tracing::warn!(error = format!("{e:#}"), "archiving deferred");
+    }
     Ok(Outcome::Processed)
 }
 

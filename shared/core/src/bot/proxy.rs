@@ -16,6 +16,7 @@ use crate::texts;
 pub async fn private_message(ctx: &mut Ctx<'_, '_>, user: &UserRow, message: &Message) -> Result<(), ProcessError> {
     if let Some(ticket) = tickets::lock_active_ticket_of_operator(ctx.db, user.tg_id).await? {
         if let Some(id) = messages::insert_message(ctx.db, ticket.id, Sender::Operator, user.tg_id, message).await? {
+            note_file(ctx, id, message);
             tickets::touch(ctx.db, ticket.id).await?;
             ctx.copy(ticket.customer_tg_id, user.tg_id, message.message_id, id).await?;
         }
@@ -25,6 +26,7 @@ pub async fn private_message(ctx: &mut Ctx<'_, '_>, user: &UserRow, message: &Me
         let Some(id) = messages::insert_message(ctx.db, ticket.id, Sender::User, user.tg_id, message).await? else {
             return Ok(());
         };
+        note_file(ctx, id, message);
         if let (Status::Assigned, Some(operator)) = (ticket.status, ticket.operator_tg_id) {
             tickets::touch(ctx.db, ticket.id).await?;
             ctx.copy(operator, user.tg_id, message.message_id, id).await?;
@@ -44,6 +46,13 @@ pub async fn private_message(ctx: &mut Ctx<'_, '_>, user: &UserRow, message: &Me
             ctx.send(reply).await?;
             Ok(())
         }
+    }
+}
+
+/// Remembers a stored message with a file, to archive it after delivery.
+fn note_file(ctx: &mut Ctx<'_, '_>, id: i64, message: &Message) {
+    if messages::attachment_of(message).is_some() {
+        ctx.archive.push(id);
     }
 }
 

@@ -28,6 +28,7 @@ pub async fn run_all(app: &App, now: DateTime<Utc>) -> Vec<JobReport> {
         report("idle_warning", idle::warn(app, now).await),
         report("idle_close", idle::close(app, now).await),
         report("waiting_reminders", reminders::remind(app, now).await),
+        report("media_archive", crate::media::archive::archive_due(app).await),
         report("retention", retention::prune(app, now).await),
     ]
 }
