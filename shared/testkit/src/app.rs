@@ -78,9 +78,16 @@ pub fn config_from(env: &HashMap<String, String>) -> Config {
 
 /// Starts an emulator, creates a database, and builds the app over both.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like `spawn_app`, with settings changed by `edit` first (e.g. `MEDIA_BACKEND`).
+pub async fn spawn_app_with(edit: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
     let telegram = BotApiEmulator::start().await;
     let db = TestDb::new().await;
-    let config = config_from(&test_env(&telegram.base_url(), &db.url));
+    let mut env = test_env(&telegram.base_url(), &db.url);
+    edit(&mut env);
+    let config = config_from(&env);
     let app = App::new(config, 8).await.unwrap_or_else(|e| panic!("app: {e}"));
     TestApp { app, db, telegram }
 }

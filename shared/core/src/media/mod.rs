@@ -41,7 +41,9 @@ impl MediaStore {
     /// Builds the store `MEDIA_BACKEND` asks for. S3 takes region and credentials from the standard AWS chain.
     pub async fn from_config(backend: &MediaBackend) -> MediaStore {
         match backend {
-            MediaBackend::S3 { bucket, endpoint } => MediaStore::S3(S3MediaStore::from_env(bucket, endpoint.as_deref()).await),
+            MediaBackend::S3 { bucket, endpoint } => {
+                MediaStore::S3(S3MediaStore::from_env(bucket, endpoint.as_deref()).await)
+            }
             MediaBackend::Fs { root } => MediaStore::Fs(FsMediaStore::new(root.clone())),
             MediaBackend::Off => MediaStore::Off,
         }

@@ -1,0 +1,191 @@
+//! The media archive against a real S3-compatible server (moto) and a local folder: bytes and content type,
+//! keys only in the database, dedup, the 20 MB skip, retries, and deletion by retention.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use chrono::Utc;
+use zabota_core::media::{MediaError, MediaStore};
+use zabota_testkit::{
+    OPERATORS_CHAT_ID, TestApp, TgUser, s3_client, s3_media_store, spawn_app, spawn_app_with, updates,
+};
+
+const PDF: &[u8] = b"%PDF-1.4 receipt #42";
+const JPEG: &[u8] = b"\xff\xd8\xff\xe0 largest photo";
+
+/// A dialog in progress: (customer, operator).
+async fn dialog(t: &TestApp) -> (TgUser, TgUser) {
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    t.send(updates::command(&customer, "/start")).await;
+    let menu = t.last(customer.id).message_id;
+    t.send(updates::callback(&customer, customer.id, menu, "topic:return")).await;
+    let template = t.last(customer.id).message_id;
+    t.send(updates::callback(&customer, customer.id, template, "operator:return")).await;
+    t.send(updates::private_text(&customer, "+79161234567")).await;
+    let card = t.last(OPERATORS_CHAT_ID);
+    t.make_operator(operator.id);
+    t.send(updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &card.callback_data()[0])).await;
+    (customer, operator)
+}
+
+async fn attachments(t: &TestApp) -> Vec<(String, String, Option<String>, Option<String>)> {
+    let rows = t
+        .db
+        .client()
+        .await
+        .query("SELECT file_id, archive_status, storage_key, archive_error FROM message_attachments ORDER BY id", &[])
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect()
+}
+
+async fn s3_app() -> (TestApp, String) {
+    let mut t = spawn_app_with(|env| {
+        env.insert("MEDIA_BACKEND".into(), "s3".into());
+        env.insert("MEDIA_BUCKET".into(), "replaced-below".into());
+    })
+    .await;
+    let (store, bucket) = s3_media_store().await;
+    t.app.media = MediaStore::S3(store);
+    (t, bucket)
+}
+
+#[tokio::test]
+async fn a_dialogs_document_and_largest_photo_end_up_in_the_bucket_with_keys_only_in_the_database() {
+    let (t, bucket) = s3_app().await;
+    let (customer, operator) = dialog(&t).await;
+    t.telegram.add_file("doc1", "u_doc1", PDF.to_vec());
+    t.telegram.add_file("ph1", "u_ph1", JPEG.to_vec());
+    t.send(updates::document(&customer, "doc1", "Чек.pdf", "application/pdf", Some("чек"))).await;
+    t.send(updates::photo(&customer, "ph1", None)).await;
+    assert_eq!(t.telegram.received(operator.id).len(), 3, "summary + two relayed files");
+
+    let rows = attachments(&t).await;
+    let ticket: i64 = t.db.client().await.query_one("SELECT id FROM tickets", &[]).await.unwrap().get(0);
+    let month = Utc::now().format("%Y/%m");
+    assert_eq!(rows[0], ("doc1".into(), "stored".into(), Some(format!("media/{month}/{ticket}/u_doc1.pdf")), None));
+    assert_eq!(rows[1], ("ph1".into(), "stored".into(), Some(format!("media/{month}/{ticket}/u_ph1.jpg")), None));
+    let s3 = s3_client();
+    for ((_, _, key, _), (bytes, content_type)) in rows.iter().zip([(PDF, "application/pdf"), (JPEG, "image/jpeg")]) {
+        let object = s3.get_object().bucket(&bucket).key(key.as_deref().unwrap()).send().await.unwrap();
+        assert_eq!(object.content_type(), Some(content_type));
+        assert_eq!(&object.body.collect().await.unwrap().into_bytes()[..], bytes);
+    }
+    // No bytes in the database: only text columns and sizes.
+    let bytea_columns =
+        t.db.count("information_schema.columns WHERE table_schema = 'public' AND data_type = 'bytea'").await;
+    assert_eq!(bytea_columns, 0);
+}
+
+#[tokio::test]
+async fn the_local_folder_store_keeps_the_same_keys() {
+    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
+    let root_str = root.to_string_lossy().into_owned();
+    let t = spawn_app_with(|env| {
+        env.insert("MEDIA_BACKEND".into(), "fs".into());
+        env.insert("MEDIA_ROOT".into(), root_str);
+    })
+    .await;
+    let (customer, _) = dialog(&t).await;
+    t.telegram.add_file("voice1", "u_voice1", b"OggS voice".to_vec());
+    t.send(updates::voice(&customer, "voice1", 3)).await;
+    let rows = attachments(&t).await;
+    let key = rows[0].2.clone().unwrap();
+    assert!(key.ends_with("/u_voice1.oga"), "the extension Telegram gives voice files: {key}");
+    assert_eq!(std::fs::read(root.join(&key)).unwrap(), b"OggS voice");
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[tokio::test]
+async fn the_same_file_sent_twice_is_downloaded_and_stored_once() {
+    let (t, bucket) = s3_app().await;
+    let (customer, operator) = dialog(&t).await;
+    t.telegram.add_file("doc1", "u_doc1", PDF.to_vec());
+    t.send(updates::document(&customer, "doc1", "check.pdf", "application/pdf", None)).await;
+    t.send(updates::document(&operator, "doc1", "check.pdf", "application/pdf", Some("это ваш чек?"))).await;
+    let rows = attachments(&t).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].2, rows[1].2, "one key for both");
+    assert_eq!(t.telegram.calls_to("downloadFile").len(), 1);
+    let listed = s3_client().list_objects_v2().bucket(&bucket).send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(1));
+}
+
+#[tokio::test]
+async fn files_over_the_bot_api_download_limit_are_skipped_with_the_reason() {
+    let mut t = spawn_app().await; // MEDIA_BACKEND=off in tests by default: use the folder store here
+    t.app.media = MediaStore::Fs(zabota_core::media::FsMediaStore::new(std::env::temp_dir().join("zabota-unused")));
+    // The cloud Bot API's limit is what counts, whatever the emulator's URL.
+    t.app.config.telegram_api_url = zabota_core::config::DEFAULT_TELEGRAM_API_URL.into();
+    let (customer, _) = dialog(&t).await;
+    let mut big = updates::document(&customer, "big1", "video.mov", "video/quicktime", None);
+    big["message"]["document"]["file_size"] = serde_json::json!(25 * 1024 * 1024);
+    t.send(big).await;
+    let rows = attachments(&t).await;
+    assert_eq!(rows[0].1, "skipped");
+    assert_eq!(rows[0].3.as_deref(), Some("larger than the Bot API's 20 MB download limit"));
+    assert!(t.telegram.calls_to("getFile").is_empty(), "known to be too big: not even asked for");
+}
+
+#[tokio::test]
+async fn a_file_telegram_reports_too_big_is_skipped() {
+    let (t, _) = s3_app().await;
+    let (customer, _) = dialog(&t).await;
+    t.telegram.add_file_with_size("big2", "u_big2", 30 * 1024 * 1024);
+    let mut update = updates::document(&customer, "big2", "backup.zip", "application/zip", None);
+    update["message"]["document"].as_object_mut().unwrap().remove("file_size");
+    t.send(update).await;
+    let rows = attachments(&t).await;
+    assert_eq!(rows[0].1, "skipped");
+    assert!(rows[0].3.as_deref().unwrap().starts_with("larger than the Bot API's"), "{rows:?}");
+}
+
+#[tokio::test]
+async fn a_failed_upload_is_retried_later() {
+    let (mut t, _) = s3_app().await;
+    // A bucket that does not exist yet: the upload fails.
+    let missing = format!("zabota-later-{}", uuid::Uuid::new_v4().simple());
+    t.app.media = MediaStore::S3(zabota_core::media::S3MediaStore::new(s3_client(), &missing));
+    let (customer, operator) = dialog(&t).await;
+    t.telegram.add_file("doc1", "u_doc1", PDF.to_vec());
+    t.send(updates::document(&customer, "doc1", "check.pdf", "application/pdf", None)).await;
+    assert_eq!(t.telegram.received(operator.id).len(), 2, "the relay did not wait for the archive");
+    let rows = attachments(&t).await;
+    assert_eq!((rows[0].1.as_str(), rows[0].2.as_deref()), ("pending", None));
+    assert!(rows[0].3.as_deref().unwrap().contains("S3"), "{rows:?}");
+
+    zabota_testkit::create_bucket(&missing).await;
+    let due = "UPDATE message_attachments SET archive_not_before = now()";
+    t.db.client().await.execute(due, &[]).await.unwrap();
+    let reports = zabota_core::maintenance::run_all(&t.app, Utc::now()).await;
+    let archive = reports.iter().find(|r| r.job == "media_archive").unwrap();
+    assert_eq!(archive.affected, Some(1));
+    let rows = attachments(&t).await;
+    assert_eq!(rows[0].1, "stored");
+    assert_eq!(&t.app.media.get(rows[0].2.as_deref().unwrap()).await.unwrap()[..], PDF);
+}
+
+#[tokio::test]
+async fn retention_deletes_the_objects_with_their_rows_but_not_a_younger_copy() {
+    let (t, _) = s3_app().await;
+    let (customer, operator) = dialog(&t).await;
+    t.telegram.add_file("old", "u_old", b"old receipt".to_vec());
+    t.telegram.add_file("shared", "u_shared", b"shared photo".to_vec());
+    t.send(updates::document(&customer, "old", "old.pdf", "application/pdf", None)).await;
+    t.send(updates::document(&customer, "shared", "s.pdf", "application/pdf", None)).await;
+    t.send(updates::document(&operator, "shared", "s.pdf", "application/pdf", None)).await;
+    let rows = attachments(&t).await;
+    let (old_key, shared_key) = (rows[0].2.clone().unwrap(), rows[1].2.clone().unwrap());
+    // The customer's two files are past retention; the operator's copy of the shared one is not.
+    t.db.client()
+        .await
+        .execute(
+            "UPDATE ticket_messages SET created_at = now() - interval '366 days' WHERE sender_type = 'USER' AND content_type = 'document'",
+            &[],
+        )
+        .await
+        .unwrap();
+    zabota_core::maintenance::run_all(&t.app, Utc::now()).await;
+    assert!(matches!(t.app.media.get(&old_key).await, Err(MediaError::NotFound(_))), "old object deleted");
+    assert_eq!(&t.app.media.get(&shared_key).await.unwrap()[..], b"shared photo", "still referenced");
+    assert_eq!(t.db.count("message_attachments").await, 1);
+}
