@@ -118,7 +118,10 @@ pub fn summary(card_text: &str, backlog: usize) -> String {
         0 => "Клиент пока ничего не написал.".to_owned(),
         n => format!("Сообщения клиента, пока он ждал ({n}), — ниже."),
     };
-    format!("Вы взяли заявку в работу.\n\n{card_text}\n\n{backlog}\nВсё, что вы напишете здесь, получит клиент.")
+    format!(
+        "Вы взяли заявку в работу.\n\n{card_text}\n\n{backlog}\nВсё, что вы напишете здесь, получит клиент. \
+         Файлы из архива: /files N, где N — номер заявки."
+    )
 }
 /// Alert: claim by a non-member.
 pub const ALERT_NOT_OPERATOR: &str = "Брать заявки могут только участники чата операторов.";
@@ -179,4 +182,46 @@ pub fn waiting_reminder(minutes: i64) -> String {
 /// A waiting ticket's card after the customer blocked the bot.
 pub fn card_closed_blocked(ticket_id: i64) -> String {
     format!("Заявка #{ticket_id} закрыта: клиент заблокировал бота.")
+}
+/// How to use the archive commands.
+pub const FILES_USAGE: &str = "Архив файлов: /files N — файлы заявки #N, /file ID — прислать файл из архива.";
+/// Header of a ticket's file list.
+pub fn files_header(ticket_id: i64) -> String {
+    format!("Файлы заявки #{ticket_id} (прислать: /file ID):")
+}
+/// One line of the file list.
+pub fn file_line(
+    id: i64,
+    kind: &str,
+    name: Option<&str>,
+    size: Option<i64>,
+    status: &str,
+    from_customer: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let who = if from_customer { "клиент" } else { "оператор" };
+    let size = size.map_or_else(String::new, |s| format!(", {} КБ", (s + 1023) / 1024));
+    let status = match status {
+        "stored" => "в архиве",
+        "pending" => "ещё сохраняется",
+        "skipped" => "не сохранён (слишком большой или архив выключен)",
+        _ => "не сохранён",
+    };
+    format!("{id} — {kind} {}{size}, {who}, {} — {status}", name.unwrap_or(""), at.format("%d.%m.%Y %H:%M UTC"))
+}
+/// A ticket without files.
+pub fn no_files(ticket_id: i64) -> String {
+    format!("В заявке #{ticket_id} нет файлов.")
+}
+/// Unknown attachment id.
+pub fn file_not_found(id: i64) -> String {
+    format!("Файла {id} нет в архиве.")
+}
+/// An attachment whose bytes are not in the archive.
+pub fn file_not_archived(id: i64, status: &str, reason: Option<&str>) -> String {
+    format!("Файл {id} не сохранён в архиве ({status}{}).", reason.map(|r| format!(": {r}")).unwrap_or_default())
+}
+/// Caption of a file sent back from the archive.
+pub fn file_caption(id: i64) -> String {
+    format!("Файл {id} из архива")
 }

@@ -189,3 +189,32 @@ async fn retention_deletes_the_objects_with_their_rows_but_not_a_younger_copy() 
     assert_eq!(&t.app.media.get(&shared_key).await.unwrap()[..], b"shared photo", "still referenced");
     assert_eq!(t.db.count("message_attachments").await, 1);
 }
+
+#[tokio::test]
+async fn an_operator_gets_an_archived_file_of_a_past_ticket_back() {
+    let (t, _) = s3_app().await;
+    let (customer, operator) = dialog(&t).await;
+    t.telegram.add_file("doc1", "u_doc1", PDF.to_vec());
+    t.send(updates::document(&customer, "doc1", "Чек.pdf", "application/pdf", None)).await;
+    let ticket: i64 = t.db.client().await.query_one("SELECT id FROM tickets", &[]).await.unwrap().get(0);
+    let attachment: i64 =
+        t.db.client().await.query_one("SELECT id FROM message_attachments", &[]).await.unwrap().get(0);
+    // Telegram's copy is gone (the file id no longer works): the archive is what answers.
+    t.telegram.fail_next("getFile", zabota_testkit::Fault::BadRequest("invalid file_id".into()), 5);
+
+    t.send(updates::private_text(&operator, &format!("/files {ticket}"))).await;
+    let list = t.last(operator.id).text.unwrap();
+    assert!(list.starts_with(&format!("Файлы заявки #{ticket}")), "{list}");
+    assert!(list.contains(&format!("{attachment} — document Чек.pdf")) && list.contains("в архиве"), "{list}");
+
+    t.send(updates::private_text(&operator, &format!("/file {attachment}"))).await;
+    let sent = t.last(operator.id);
+    assert_eq!(sent.method, "sendDocument");
+    assert_eq!(sent.params["document"]["filename"], "Чек.pdf");
+    assert_eq!(sent.params["document"]["content"].as_str().unwrap().as_bytes(), PDF);
+    assert_eq!(sent.caption, Some(format!("Файл {attachment} из архива")));
+    // Commands are not relayed to the customer, and a customer cannot use them.
+    assert!(!t.telegram.texts(customer.id).iter().any(|s| s.starts_with("/file")));
+    t.send(updates::private_text(&customer, "/file 1")).await;
+    assert_eq!(t.last(operator.id).text.as_deref(), Some("/file 1"), "from a customer it is just a message");
+}

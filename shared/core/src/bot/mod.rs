@@ -4,6 +4,7 @@
 
 mod blocked;
 pub(crate) mod ctx;
+mod files;
 pub(crate) mod intake;
 pub(crate) mod keyboards;
 mod menu;

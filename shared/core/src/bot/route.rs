@@ -2,7 +2,7 @@
 
 use super::ProcessError;
 use super::ctx::Ctx;
-use super::{intake, menu, proxy, tickets};
+use super::{files, intake, menu, proxy, tickets};
 use crate::app::App;
 use crate::db::users;
 use crate::domain::Callback;
@@ -46,6 +46,10 @@ impl<'u> Route<'u> {
                 let user = users::upsert_user(ctx.db, from).await?;
                 if is_start(message) {
                     menu::start(ctx, &user).await
+                } else if let Some(text) = message.text.as_deref().filter(|t| t.starts_with("/file"))
+                    && files::command(ctx, &user, text).await?
+                {
+                    Ok(())
                 } else {
                     proxy::private_message(ctx, &user, message).await
                 }

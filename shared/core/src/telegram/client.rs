@@ -225,6 +225,36 @@ impl TelegramClient {
         self.call("deleteMessage", params).await
     }
 
+    /// sendDocument with the file's bytes uploaded (multipart). One attempt: the caller decides about retries.
+    pub async fn send_document_upload(
+        &self,
+        chat_id: i64,
+        file_name: &str,
+        bytes: Bytes,
+        content_type: &str,
+        caption: Option<&str>,
+    ) -> Result<Message, TelegramError> {
+        let method = "sendDocument";
+        let part = reqwest::multipart::Part::stream(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str(content_type)
+            .map_err(|e| TelegramError::InvalidJson { method: method.into(), message: e.to_string() })?;
+        let mut form = reqwest::multipart::Form::new().text("chat_id", chat_id.to_string()).part("document", part);
+        if let Some(caption) = caption {
+            form = form.text("caption", caption.to_owned());
+        }
+        let url = format!("{}/bot{}/{method}", self.api_url, self.token.expose_secret());
+        let network = |e: reqwest::Error| TelegramError::Network {
+            method: method.into(),
+            message: redact(&e.without_url().to_string(), self.token.expose_secret()),
+        };
+        let response =
+            self.http.post(url).multipart(form).timeout(Duration::from_secs(120)).send().await.map_err(network)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(network)?;
+        ApiReply::decode(method, status, &body)
+    }
+
     /// Downloads a file found by getFile. Refuses bodies larger than `max_bytes`.
     pub async fn download_file(&self, file_path: &str, max_bytes: u64) -> Result<Bytes, TelegramError> {
         let method = "downloadFile";

@@ -63,9 +63,12 @@ pub(crate) fn send_media(shared: &Shared, method: &str, params: &Value) -> Reply
         _ => ("sendVideoNote", "video_note"),
     };
     let chat_id = chat_id_param(params, "chat_id")?;
-    let Some(file_id) = str_param(params, kind).filter(|f| !f.is_empty()) else {
+    let uploaded =
+        params.get(kind).and_then(|v| v.get("filename")).and_then(Value::as_str).map(|f| format!("uploaded_{f}"));
+    let Some(file_id) = uploaded.or_else(|| str_param(params, kind)).filter(|f| !f.is_empty()) else {
         return Err(ApiError::bad_request(&format!("there is no {kind} in the request")));
     };
+    let file_id = file_id.as_str();
     let caption = checked_caption(params)?;
     let file = json!({ "file_id": file_id, "file_unique_id": format!("u_{file_id}"), "file_size": 1024 });
     let mut content = Map::new();

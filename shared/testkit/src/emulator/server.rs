@@ -156,8 +156,8 @@ fn parse_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("invalid form data"))?;
         params.extend(form_fields(text)?);
-    } else if content_type.starts_with("multipart/") {
-        return Err(ApiError::bad_request("multipart uploads are not supported by the emulator"));
+    } else if content_type.starts_with("multipart/form-data") {
+        params.extend(multipart_fields(content_type, body)?);
     } else {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(fields)) => params.extend(fields),
@@ -165,6 +165,34 @@ fn parse_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result
         }
     }
     Ok(Value::Object(params))
+}
+
+/// Decodes multipart/form-data: text parts become string fields, file parts `{"filename", "content"}` objects
+/// (content as lossy UTF-8, enough for tests to compare what was uploaded).
+fn multipart_fields(content_type: &str, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let bad = || ApiError::bad_request("invalid multipart body");
+    let boundary = content_type.split("boundary=").nth(1).ok_or_else(bad)?.trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let text = String::from_utf8_lossy(body);
+    let mut fields = Map::new();
+    for part in text.split(delimiter.as_str()).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let (head, content) = part.split_once("\r\n\r\n").ok_or_else(bad)?;
+        let content = content.strip_suffix("\r\n").unwrap_or(content);
+        let attribute = |key: &str| {
+            let start = head.find(&format!("{key}=\""))? + key.len() + 2;
+            head[start..].split('"').next().map(str::to_owned)
+        };
+        let name = attribute("name").ok_or_else(bad)?;
+        let value = match attribute("filename") {
+            Some(filename) => json!({ "filename": filename, "content": content }),
+            None => Value::String(content.to_owned()),
+        };
+        fields.insert(name, value);
+    }
+    Ok(fields)
 }
 
 /// Decodes `a=1&b=x` into string fields.

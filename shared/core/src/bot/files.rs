@@ -1,0 +1,103 @@
+//! Operators get archived files of a ticket back in Telegram: `/files N` lists a ticket's attachments,
+//! `/file ID` sends one from the archive (S3 or the media folder), whatever became of Telegram's copy.
+
+use super::ProcessError;
+use super::ctx::Ctx;
+use super::proxy::is_operator;
+use crate::db::users::UserRow;
+use crate::media::content_type;
+use crate::telegram::SendMessage;
+use crate::texts;
+
+/// An archive command: which one and its number.
+enum Command {
+    List(i64),
+    Send(i64),
+    Usage,
+}
+
+fn parse(text: &str) -> Option<Command> {
+    let mut words = text.split_whitespace();
+    let command = words.next()?.split('@').next()?;
+    let number = words.next().and_then(|n| n.trim_start_matches('#').parse::<i64>().ok()).filter(|n| *n > 0);
+    match (command, number) {
+        ("/files", Some(n)) => Some(Command::List(n)),
+        ("/file", Some(n)) => Some(Command::Send(n)),
+        ("/files" | "/file", None) => Some(Command::Usage),
+        _ => None,
+    }
+}
+
+/// Handles `/files` and `/file` from an operator; returns false when the message is not such a command (or the
+/// sender is not an operator), so it goes through the normal flow.
+pub async fn command(ctx: &mut Ctx<'_, '_>, user: &UserRow, text: &str) -> Result<bool, ProcessError> {
+    let Some(command) = parse(text) else { return Ok(false) };
+    if !is_operator(ctx.app, user.tg_id).await {
+        return Ok(false);
+    }
+    let reply = match command {
+        Command::Usage => texts::FILES_USAGE.to_owned(),
+        Command::List(ticket) => list(ctx, ticket).await?,
+        Command::Send(id) => match send(ctx, user.tg_id, id).await? {
+            None => return Ok(true),
+            Some(reply) => reply,
+        },
+    };
+    ctx.send(SendMessage::new(user.tg_id, reply)).await?;
+    Ok(true)
+}
+
+async fn list(ctx: &Ctx<'_, '_>, ticket: i64) -> Result<String, ProcessError> {
+    let rows = ctx
+        .db
+        .query(
+            "SELECT a.id, a.kind, a.file_name, a.size, a.archive_status, m.sender_type, m.created_at \
+             FROM message_attachments a JOIN ticket_messages m ON m.id = a.message_id \
+             WHERE m.ticket_id = $1 ORDER BY a.id",
+            &[&ticket],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(texts::no_files(ticket));
+    }
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let created: chrono::DateTime<chrono::Utc> = r.get(6);
+            texts::file_line(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get::<_, &str>(5) == "USER", created)
+        })
+        .collect();
+    Ok(format!("{}\n{}", texts::files_header(ticket), lines.join("\n")))
+}
+
+/// Sends the archived file itself; `None` when it was sent, otherwise the reply explaining why not.
+async fn send(ctx: &Ctx<'_, '_>, operator: i64, id: i64) -> Result<Option<String>, ProcessError> {
+    let row = ctx
+        .db
+        .query_opt(
+            "SELECT kind, file_name, mime_type, storage_key, archive_status, archive_error, file_unique_id \
+             FROM message_attachments WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(Some(texts::file_not_found(id))) };
+    let (kind, file_name, mime): (String, Option<String>, Option<String>) = (row.get(0), row.get(1), row.get(2));
+    let (key, status, error): (Option<String>, String, Option<String>) = (row.get(3), row.get(4), row.get(5));
+    let Some(key) = key.filter(|_| status == "stored") else {
+        return Ok(Some(texts::file_not_archived(id, &status, error.as_deref())));
+    };
+    let bytes = match ctx.app.media.get(&key).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(attachment = id, error = %e, "archived file could not be read");
+            return Ok(Some(texts::file_not_archived(id, "unreadable", None)));
+        }
+    };
+    let name = file_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_owned());
+    let caption = texts::file_caption(id);
+    ctx.app
+        .telegram
+        .send_document_upload(operator, &name, bytes, &content_type(mime.as_deref(), &kind), Some(&caption))
+        .await?;
+    Ok(None)
+}
