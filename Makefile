@@ -6,7 +6,7 @@ CARGO ?= cargo
 TEST_THREADS ?= 8
 
 .PHONY: help run test lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
-	build deploy cfn-lint logs stack-url
+	build deploy cfn-lint logs stack-url bench
 
 # AWS: the CloudFormation stack, and the Lambda architecture (arm64 in production; x86_64 where the arm64
 # Rust standard library cannot be installed).
@@ -70,6 +70,10 @@ build: ## Build both Lambda bootstrap zips with cargo-lambda (ARCH=arm64|x86_64)
 	PATH="$(TOOLS):$$PATH" $(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --output-format zip \
 	  --features vendored-openssl --bin webhook --bin maintenance
 	@ls -l target/lambda/webhook/bootstrap.zip target/lambda/maintenance/bootstrap.zip
+
+bench: ## Benchmark: whole dialogs through the webhook entry point vs pgbench; writes bench/results.json
+	$(CARGO) build --profile bench -p webhook -p zabota-bench
+	@infra/with-test-services.sh target/release/zabota-bench
 
 cfn-lint: ## Lint template.yaml with cfn-lint (offline)
 	@"$$(infra/tools.sh cfn-lint)" template.yaml && echo "template.yaml: cfn-lint clean"

@@ -219,6 +219,10 @@ pg_start() {
     local opts="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$sockdir'"
     if (( fast )); then
         opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB"
+        # Statement counts for `make bench`, when the contrib module is installed.
+        if [[ -f "$bindir/../lib/pg_stat_statements.so" ]]; then
+            opts+=" -c shared_preload_libraries=pg_stat_statements"
+        fi
     else
         opts+=" -c max_connections=100"
     fi

@@ -1,0 +1,66 @@
+//! `make bench`: N customers and M operators play whole dialogs (menu, phone, claim, 10–30 relayed messages,
+//! close) through the webhook entry point the Lambda uses, against a real PostgreSQL and the Bot API emulator.
+//! Reports throughput, latency, SQL and Bot API calls per update, CPU and memory, the Lambda binary's cold init
+//! and size, and our proxied-message rate as a share of pgbench's rate for the same statements.
+
+mod pgbench;
+mod probes;
+mod workload;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::json;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let customers = env_number("BENCH_CUSTOMERS", 160);
+    let operators = env_number("BENCH_OPERATORS", 16);
+    let out = std::env::var("BENCH_OUTPUT").unwrap_or_else(|_| "bench/results.json".into());
+    eprintln!("bench: {customers} customers, {operators} operators (concurrency {operators})");
+
+    let setup = workload::Setup::new(operators).await;
+    let cpu_before = probes::cpu_time();
+    let run = workload::run_dialogs(&setup, customers, operators).await?;
+    let cpu = probes::cpu_time().saturating_sub(cpu_before);
+    let proxied = workload::proxied_message_phase(&setup, operators).await?;
+    let ceiling = pgbench::run(&setup.db, operators, Duration::from_secs(10)).await.context("pgbench")?;
+    let cold = probes::cold_init(&setup).await;
+    let (bootstrap_bytes, bootstrap_source) = probes::bootstrap_size();
+
+    let updates = run.latencies_ms.len() as f64;
+    let results = json!({
+        "machine": probes::machine(),
+        "workload": { "customers": customers, "operators": operators, "updates": run.latencies_ms.len(),
+                      "concurrency": operators },
+        "updates_per_s": updates / run.wall.as_secs_f64(),
+        "latency_ms": { "p50": probes::percentile(&run.latencies_ms, 50.0), "p95": probes::percentile(&run.latencies_ms, 95.0),
+                        "p99": probes::percentile(&run.latencies_ms, 99.0), "max": probes::percentile(&run.latencies_ms, 100.0) },
+        "sql_statements_per_update": run.statements as f64 / updates,
+        "transactions_per_update": run.transactions as f64 / updates,
+        "bot_api_calls_per_update": run.api_calls as f64 / updates,
+        "cpu_ms_per_update": cpu.as_secs_f64() * 1000.0 / updates,
+        "peak_rss_kib": probes::peak_rss_kib(),
+        "proxied_message": {
+            "per_s": proxied.per_s,
+            "sql_statements": proxied.statements_per_message,
+            "transactions": proxied.transactions_per_message,
+        },
+        "pgbench_tps": ceiling,
+        "pgbench_ratio": proxied.per_s / ceiling,
+        "cold_init_ms": cold,
+        "bootstrap_bytes": bootstrap_bytes,
+        "bootstrap_source": bootstrap_source,
+    });
+    probes::print_table(&results);
+    if let Some(dir) = std::path::Path::new(&out).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&results)?)?;
+    eprintln!("bench: results written to {out}");
+    Ok(())
+}

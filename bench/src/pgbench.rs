@@ -1,0 +1,69 @@
+//! The ceiling: pgbench on the same machine and database, running the statements one proxied message needs
+//! (the update's transaction and the outbox flush's), prepared, at the same concurrency.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use zabota_testkit::TestDb;
+
+const SCRIPT: &str = r"
+SELECT tg, ticket, operator FROM bench_map WHERE client_id = :client_id % (SELECT count(*) FROM bench_map) \gset
+BEGIN;
+INSERT INTO processed_updates (update_id, kind) VALUES (nextval('bench_seq'), 'message') ON CONFLICT (update_id) DO NOTHING;
+SELECT pg_advisory_xact_lock(hashtextextended('conv:' || :tg::text, 0));
+INSERT INTO users (tg_id, first_name) VALUES (:tg, 'Иван') ON CONFLICT (tg_id) DO UPDATE SET first_name = EXCLUDED.first_name, updated_at = now() RETURNING id;
+SELECT t.id FROM tickets t JOIN users u ON u.id = t.user_id WHERE t.operator_tg_id = :tg AND t.status = 'ASSIGNED' FOR UPDATE OF t;
+SELECT t.id FROM tickets t JOIN users u ON u.id = t.user_id WHERE u.tg_id = :tg AND t.status <> 'CLOSED' FOR UPDATE OF t;
+INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, source_chat_id, source_message_id) VALUES (:ticket, 'USER', :tg, 'text', 'm', :tg, nextval('bench_seq')) RETURNING id AS m_id \gset
+UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = :ticket;
+INSERT INTO outbox (chat_id, method, params, on_result) VALUES (:operator, 'copyMessage', '{}', '{}') RETURNING id AS o_id \gset
+COMMIT;
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || :operator::text, 0));
+SELECT id, method, params FROM outbox WHERE chat_id = :operator AND status = 'pending' ORDER BY id LIMIT 20;
+UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = :o_id;
+UPDATE ticket_messages SET delivered_chat_id = :operator, delivered_message_id = 1 WHERE id = :m_id;
+COMMIT;
+";
+
+fn pgbench_binary() -> Option<std::path::PathBuf> {
+    let mut candidates: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| dirs.filter_map(Result::ok).map(|d| d.path().join("bin/pgbench")).collect())
+        .unwrap_or_default();
+    candidates.sort();
+    candidates.into_iter().rev().find(|p| p.exists()).or_else(|| {
+        let on_path = std::process::Command::new("pgbench").arg("--version").output().ok()?;
+        on_path.status.success().then(|| "pgbench".into())
+    })
+}
+
+/// Transactions per second pgbench reaches with the proxied-message script; one script run = one message.
+pub async fn run(db: &TestDb, clients: usize, duration: Duration) -> anyhow::Result<f64> {
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE SEQUENCE IF NOT EXISTS bench_seq START 1000000000; \
+             CREATE TABLE bench_map AS SELECT (row_number() OVER (ORDER BY t.id) - 1)::int AS client_id, \
+               u.tg_id AS tg, t.id AS ticket, t.operator_tg_id AS operator \
+             FROM tickets t JOIN users u ON u.id = t.user_id WHERE t.status = 'ASSIGNED'",
+        )
+        .await?;
+    let script = std::env::temp_dir().join(format!("zabota-pgbench-{}.sql", std::process::id()));
+    std::fs::write(&script, SCRIPT)?;
+    let binary = pgbench_binary().context("pgbench not found (it ships with the PostgreSQL server packages)")?;
+    eprintln!("bench: pgbench for {} s ...", duration.as_secs());
+    let output = tokio::process::Command::new(binary)
+        .args(["-n", "-M", "prepared", "-j", "2", "-c", &clients.to_string(), "-T", &duration.as_secs().to_string()])
+        .arg("-f")
+        .arg(&script)
+        .arg(&db.url)
+        .output()
+        .await?;
+    let _ = std::fs::remove_file(&script);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(output.status.success(), "pgbench failed: {}{}", stdout, String::from_utf8_lossy(&output.stderr));
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse::<f64>().ok())
+        .context("no tps line in pgbench's output")
+}
