@@ -68,3 +68,30 @@ async fn a_database_outage_gets_500_so_telegram_redelivers() {
     assert_eq!(post(&t, Some(WEBHOOK_SECRET), &update).await, (200, "ok"));
     assert_eq!(t.db.count("processed_updates").await, 1);
 }
+
+#[tokio::test]
+async fn a_connection_that_died_between_invocations_is_replaced() {
+    let t = spawn_app().await;
+    // As on Lambda: one pooled connection, reused by warm invocations.
+    let lambda = zabota_core::App::new(t.app.config.clone(), 1).await.unwrap();
+    let first = body(&updates::command(&TgUser::customer(1), "/start"));
+    assert_eq!(webhook::handle(&lambda, Some(WEBHOOK_SECRET.as_bytes()), &first).await.status, 200);
+    // The environment was frozen and the server dropped the connection meanwhile.
+    let admin = t.db.client().await;
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1, "the pooled connection was there to kill");
+    let second = body(&updates::command(&TgUser::customer(2), "/start"));
+    assert_eq!(
+        webhook::handle(&lambda, Some(WEBHOOK_SECRET.as_bytes()), &second).await,
+        webhook::WebhookReply { status: 200, body: "ok" }
+    );
+    assert_eq!(t.db.count("processed_updates").await, 2);
+}
