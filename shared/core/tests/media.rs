@@ -218,3 +218,26 @@ async fn an_operator_gets_an_archived_file_of_a_past_ticket_back() {
     t.send(updates::private_text(&customer, "/file 1")).await;
     assert_eq!(t.last(operator.id).text.as_deref(), Some("/file 1"), "from a customer it is just a message");
 }
+
+#[tokio::test]
+async fn a_self_hosted_bot_api_server_lets_files_over_20_mb_be_archived() {
+    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
+    let root_str = root.to_string_lossy().into_owned();
+    let t = spawn_app_with(|env| {
+        env.insert("MEDIA_BACKEND".into(), "fs".into());
+        env.insert("MEDIA_ROOT".into(), root_str);
+    })
+    .await;
+    // TELEGRAM_API_URL is not api.telegram.org here: a self-hosted server, which serves big files.
+    t.telegram.act_as_self_hosted();
+    let (customer, _) = dialog(&t).await;
+    let size = 25 * 1024 * 1024;
+    t.telegram.add_file_with_size("big1", "u_big1", size);
+    let mut update = updates::document(&customer, "big1", "video.mov", "video/quicktime", None);
+    update["message"]["document"]["file_size"] = serde_json::json!(size);
+    t.send(update).await;
+    let rows = attachments(&t).await;
+    assert_eq!(rows[0].1, "stored", "{rows:?}");
+    assert_eq!(std::fs::metadata(root.join(rows[0].2.as_deref().unwrap())).unwrap().len(), size);
+    let _ = std::fs::remove_dir_all(root);
+}

@@ -33,7 +33,7 @@ pub(crate) fn get_file(shared: &Shared, params: &Value) -> Reply {
     let Some(file) = state.files.get(&file_id) else {
         return Err(ApiError::bad_request("invalid file_id"));
     };
-    if file.size > MAX_DOWNLOAD_BYTES {
+    if file.size > state.download_limit {
         return Err(ApiError::bad_request("file is too big"));
     }
     Ok(json!({
@@ -47,7 +47,7 @@ pub(crate) fn get_file(shared: &Shared, params: &Value) -> Reply {
 /// The bytes behind `file_path`, if a downloadable file has that path.
 pub(crate) fn content(shared: &Shared, file_path: &str) -> Option<Vec<u8>> {
     let state = shared.lock();
-    let file = state.files.values().find(|f| f.file_path == file_path && f.size <= MAX_DOWNLOAD_BYTES)?;
+    let file = state.files.values().find(|f| f.file_path == file_path && f.size <= state.download_limit)?;
     Some(file.bytes.clone().unwrap_or_else(|| vec![0; usize::try_from(file.size).unwrap_or(0)]))
 }
 

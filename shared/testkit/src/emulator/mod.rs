@@ -154,6 +154,11 @@ impl BotApiEmulator {
         files::register(&self.shared, file_id, file_unique_id, reported_size, None);
     }
 
+    /// Serves files up to 2000 MB, like a self-hosted telegram-bot-api, instead of the cloud's 20 MB.
+    pub fn act_as_self_hosted(&self) {
+        self.shared.lock().download_limit = 2000 * 1024 * 1024;
+    }
+
     /// Queues an update for getUpdates or webhook delivery; one without `update_id` gets a fresh one.
     /// Messages in it are remembered, so copies and forwards of them carry their text and media.
     pub fn push_update(&self, mut update: Value) {

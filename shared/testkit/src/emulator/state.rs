@@ -43,6 +43,8 @@ pub(crate) struct State {
     /// Chats every send to which fails with this 403 description.
     pub(crate) blocked: HashMap<i64, &'static str>,
     pub(crate) scripted_faults: VecDeque<(String, Fault)>,
+    /// Largest file getFile serves: 20 MB like the cloud Bot API, 2000 MB like a self-hosted one.
+    pub(crate) download_limit: u64,
     pub(crate) fault_rates: HashMap<String, (f64, Fault)>,
     pub(crate) rng: fastrand::Rng,
     pub(crate) files: HashMap<String, StoredFile>,
@@ -74,6 +76,7 @@ impl Shared {
             members: HashMap::new(),
             blocked: HashMap::new(),
             scripted_faults: VecDeque::new(),
+            download_limit: super::files::MAX_DOWNLOAD_BYTES,
             fault_rates: HashMap::new(),
             rng: fastrand::Rng::with_seed(0x7a_ab07a),
             files: HashMap::new(),
