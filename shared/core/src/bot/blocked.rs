@@ -5,15 +5,15 @@ use super::ProcessError;
 use super::ctx::Ctx;
 use super::intake;
 use crate::app::App;
+use crate::db::Tx;
 use crate::db::tickets::{self, Status};
 use crate::telegram::{EditMessageText, SendMessage};
 use crate::texts;
 
 /// Handles a chat that Telegram refuses; returns the chats with new outbox calls.
 pub async fn chat_blocked(app: &App, chat_id: i64) -> Result<Vec<i64>, ProcessError> {
-    let mut client = app.db.get().await?;
-    let tx = client.transaction().await?;
-    super::lock_conversation(&*tx, chat_id).await?;
+    let tx = Tx::begin(&app.db).await?;
+    super::lock_conversation(&tx, chat_id).await?;
     let mut ctx = Ctx::new(app, &tx);
     if let Some(ticket) = tickets::lock_open_ticket_of_customer(ctx.db, chat_id).await? {
         tracing::info!(ticket = ticket.id, "customer blocked the bot; ticket closed");
@@ -36,7 +36,7 @@ pub async fn chat_blocked(app: &App, chat_id: i64) -> Result<Vec<i64>, ProcessEr
         let requeued = tickets::lock_ticket(ctx.db, ticket.id).await?.unwrap_or(ticket);
         intake::post_card(&mut ctx, &requeued).await?;
     }
-    let chats = ctx.into_chats();
+    let chats = ctx.finish().await?;
     tx.commit().await?;
     Ok(chats)
 }

@@ -3,43 +3,43 @@
 use serde::Serialize;
 
 use crate::app::App;
-use crate::db::DbError;
-use crate::outbox::{self, OnResult};
+use crate::db::{DbError, Tx};
+use crate::outbox::{self, Call, OnResult};
 use crate::telegram::*;
 
 /// A handler's view of the world. Every call to Telegram it decides on goes through here into the outbox.
-pub(crate) struct Ctx<'a, 't> {
+pub(crate) struct Ctx<'a> {
     pub app: &'a App,
-    pub db: &'a tokio_postgres::Transaction<'t>,
-    chats: Vec<i64>,
+    pub db: &'a Tx,
+    calls: Vec<Call>,
     /// Dialog messages with a file to archive after delivery.
     pub archive: Vec<i64>,
 }
 
-impl<'a, 't> Ctx<'a, 't> {
-    pub fn new(app: &'a App, db: &'a tokio_postgres::Transaction<'t>) -> Self {
-        Ctx { app, db, chats: Vec::new(), archive: Vec::new() }
+impl<'a> Ctx<'a> {
+    pub fn new(app: &'a App, db: &'a Tx) -> Self {
+        Ctx { app, db, calls: Vec::new(), archive: Vec::new() }
     }
 
-    /// The chats with queued calls, to flush after commit.
-    pub fn into_chats(self) -> Vec<i64> {
-        self.chats
+    /// The calls decided so far and the messages to archive after delivery; the calls are not written yet.
+    pub fn into_effects(self) -> (Vec<Call>, Vec<i64>) {
+        (self.calls, self.archive)
     }
 
-    /// The chats to flush and the messages to archive, after commit.
-    pub fn into_effects(self) -> (Vec<i64>, Vec<i64>) {
-        (self.chats, self.archive)
+    /// Writes the calls decided so far into the transaction; returns the chats to flush after commit.
+    pub async fn finish(self) -> Result<Vec<i64>, DbError> {
+        outbox::write(self.db, &self.calls).await?;
+        Ok(chats_of(&self.calls))
     }
 
     async fn queue(
         &mut self,
         chat: i64,
-        method: &str,
+        method: &'static str,
         params: &impl Serialize,
         on_result: Option<OnResult>,
     ) -> Result<(), DbError> {
-        outbox::enqueue(self.db, chat, method, params, on_result).await?;
-        self.chats.push(chat);
+        self.calls.push(Call::new(chat, method, params, on_result)?);
         Ok(())
     }
 
@@ -86,4 +86,15 @@ impl<'a, 't> Ctx<'a, 't> {
         let params = AnswerCallbackQuery { callback_query_id: query.id.clone(), text, show_alert };
         self.queue(query.from.id, "answerCallbackQuery", &params, None).await
     }
+}
+
+/// The distinct chats of `calls`, in order of first appearance.
+pub fn chats_of(calls: &[Call]) -> Vec<i64> {
+    let mut chats: Vec<i64> = Vec::new();
+    for call in calls {
+        if !chats.contains(&call.chat_id) {
+            chats.push(call.chat_id);
+        }
+    }
+    chats
 }

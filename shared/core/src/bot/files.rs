@@ -4,6 +4,7 @@
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::proxy::is_operator;
+use crate::db::Sql;
 use crate::db::users::UserRow;
 use crate::media::content_type;
 use crate::telegram::SendMessage;
@@ -30,7 +31,7 @@ fn parse(text: &str) -> Option<Command> {
 
 /// Handles `/files` and `/file` from an operator; returns false when the message is not such a command (or the
 /// sender is not an operator), so it goes through the normal flow.
-pub async fn command(ctx: &mut Ctx<'_, '_>, user: &UserRow, text: &str) -> Result<bool, ProcessError> {
+pub async fn command(ctx: &mut Ctx<'_>, user: &UserRow, text: &str) -> Result<bool, ProcessError> {
     let Some(command) = parse(text) else { return Ok(false) };
     if !is_operator(ctx.app, user.tg_id).await {
         return Ok(false);
@@ -47,7 +48,7 @@ pub async fn command(ctx: &mut Ctx<'_, '_>, user: &UserRow, text: &str) -> Resul
     Ok(true)
 }
 
-async fn list(ctx: &Ctx<'_, '_>, ticket: i64) -> Result<String, ProcessError> {
+async fn list(ctx: &Ctx<'_>, ticket: i64) -> Result<String, ProcessError> {
     let rows = ctx
         .db
         .query(
@@ -71,7 +72,7 @@ async fn list(ctx: &Ctx<'_, '_>, ticket: i64) -> Result<String, ProcessError> {
 }
 
 /// Sends the archived file itself; `None` when it was sent, otherwise the reply explaining why not.
-async fn send(ctx: &Ctx<'_, '_>, operator: i64, id: i64) -> Result<Option<String>, ProcessError> {
+async fn send(ctx: &Ctx<'_>, operator: i64, id: i64) -> Result<Option<String>, ProcessError> {
     let row = ctx
         .db
         .query_opt(

@@ -13,7 +13,7 @@ use crate::texts;
 
 /// «Обратиться к оператору» / «Да»: ask for the phone (or confirm the known one), unless a ticket is open.
 pub async fn request_operator(
-    ctx: &mut Ctx<'_, '_>,
+    ctx: &mut Ctx<'_>,
     query: &CallbackQuery,
     user: &UserRow,
     topic: Topic,
@@ -35,14 +35,14 @@ pub async fn request_operator(
     Ok(())
 }
 
-async fn ask_phone(ctx: &mut Ctx<'_, '_>, user: &UserRow, topic: Topic) -> Result<(), ProcessError> {
+async fn ask_phone(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic) -> Result<(), ProcessError> {
     users::set_dialog_state(ctx.db, user.id, DialogState::AwaitingPhone(topic)).await?;
     ctx.send(SendMessage::new(user.tg_id, texts::ASK_PHONE).with_markup(keyboards::share_phone())).await?;
     Ok(())
 }
 
 /// «Да, этот номер»: the ticket is created with the phone we have.
-pub async fn keep_phone(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
+pub async fn keep_phone(ctx: &mut Ctx<'_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
     ctx.answer(query, None, false).await?;
     let (DialogState::ConfirmPhone(topic), Some(phone)) = (user.state, user.phone.as_deref()) else {
         // A stale confirmation (already used, or the menu was reset): show the menu.
@@ -53,7 +53,7 @@ pub async fn keep_phone(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, user: &Use
 }
 
 /// «Другой номер»: ask for a new one.
-pub async fn other_phone(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
+pub async fn other_phone(ctx: &mut Ctx<'_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
     ctx.answer(query, None, false).await?;
     match user.state {
         DialogState::ConfirmPhone(topic) | DialogState::AwaitingPhone(topic) => ask_phone(ctx, user, topic).await,
@@ -64,7 +64,7 @@ pub async fn other_phone(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, user: &Us
 /// A message while we wait for a phone: a typed number or the user's own shared contact creates the ticket;
 /// anything else gets a reply saying what is expected.
 pub async fn phone_input(
-    ctx: &mut Ctx<'_, '_>,
+    ctx: &mut Ctx<'_>,
     user: &UserRow,
     topic: Topic,
     message: &Message,
@@ -91,7 +91,7 @@ pub async fn phone_input(
     Ok(())
 }
 
-async fn create_ticket(ctx: &mut Ctx<'_, '_>, user: &UserRow, topic: Topic, e164: &str) -> Result<(), ProcessError> {
+async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &str) -> Result<(), ProcessError> {
     users::set_phone(ctx.db, user.id, e164).await?;
     let Some(ticket_id) = tickets::insert_ticket(ctx.db, user.id, topic, e164).await? else {
         let open = tickets::lock_open_ticket_of_customer(ctx.db, user.tg_id).await?.map_or(0, |t| t.id);
@@ -108,12 +108,12 @@ async fn create_ticket(ctx: &mut Ctx<'_, '_>, user: &UserRow, topic: Topic, e164
 }
 
 /// Posts the ticket's card with «Взять в работу» to the operators' chat.
-pub async fn post_card(ctx: &mut Ctx<'_, '_>, ticket: &TicketRow) -> Result<(), ProcessError> {
+pub async fn post_card(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Result<(), ProcessError> {
     post_card_with(ctx, ticket, None).await
 }
 
 /// The card's text, built from the database (never from what a button press carried).
-pub async fn card_text(ctx: &Ctx<'_, '_>, ticket: &TicketRow) -> Result<String, ProcessError> {
+pub async fn card_text(ctx: &Ctx<'_>, ticket: &TicketRow) -> Result<String, ProcessError> {
     let profile = users::profile(ctx.db, ticket.user_id).await?;
     let earlier = tickets::count_earlier_tickets(ctx.db, ticket.user_id, ticket.id).await?;
     let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
@@ -122,11 +122,7 @@ pub async fn card_text(ctx: &Ctx<'_, '_>, ticket: &TicketRow) -> Result<String, 
 }
 
 /// Posts the card, with a header line above it (a reminder).
-pub async fn post_card_with(
-    ctx: &mut Ctx<'_, '_>,
-    ticket: &TicketRow,
-    header: Option<String>,
-) -> Result<(), ProcessError> {
+pub async fn post_card_with(ctx: &mut Ctx<'_>, ticket: &TicketRow, header: Option<String>) -> Result<(), ProcessError> {
     let mut text = card_text(ctx, ticket).await?;
     if let Some(header) = header {
         text = format!("{header}\n{text}");

@@ -9,20 +9,20 @@ use crate::telegram::{CallbackQuery, SendMessage};
 use crate::texts;
 
 /// `/start`: greeting with the topics; any half-finished intake is forgotten.
-pub async fn start(ctx: &mut Ctx<'_, '_>, user: &UserRow) -> Result<(), ProcessError> {
+pub async fn start(ctx: &mut Ctx<'_>, user: &UserRow) -> Result<(), ProcessError> {
     users::set_dialog_state(ctx.db, user.id, DialogState::Menu).await?;
     ctx.send(SendMessage::new(user.tg_id, texts::GREETING).with_markup(keyboards::menu())).await?;
     Ok(())
 }
 
 /// «В начало» and «Нет».
-pub async fn home(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
+pub async fn home(ctx: &mut Ctx<'_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
     ctx.answer(query, None, false).await?;
     start(ctx, user).await
 }
 
 /// A topic from the menu: its template answer, or the «Связаться с оператором?» question.
-pub async fn topic(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, topic: Topic) -> Result<(), ProcessError> {
+pub async fn topic(ctx: &mut Ctx<'_>, query: &CallbackQuery, topic: Topic) -> Result<(), ProcessError> {
     ctx.answer(query, None, false).await?;
     let chat = query.from.id;
     let message = match topic {
@@ -34,7 +34,7 @@ pub async fn topic(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, topic: Topic) -
 }
 
 /// «Понятно»: a polite end and the menu again.
-pub async fn understood(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery) -> Result<(), ProcessError> {
+pub async fn understood(ctx: &mut Ctx<'_>, query: &CallbackQuery) -> Result<(), ProcessError> {
     ctx.answer(query, None, false).await?;
     ctx.send(SendMessage::new(query.from.id, texts::UNDERSTOOD).with_markup(keyboards::menu())).await?;
     Ok(())

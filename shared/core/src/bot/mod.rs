@@ -15,10 +15,11 @@ mod tickets;
 use std::collections::VecDeque;
 
 use crate::app::App;
-use crate::db::{DbError, updates};
+use crate::db::{DbError, Tx, updates};
 use crate::outbox;
 use crate::telegram::{TelegramError, Update};
 
+use route::Loaded;
 pub use route::Route;
 
 /// What processing an update did.
@@ -57,25 +58,51 @@ impl From<deadpool_postgres::PoolError> for ProcessError {
 }
 
 /// Processes one update and sends the calls it decided on.
+///
+/// A relayed message costs one transaction and four round trips: BEGIN, the update's id, the conversation lock,
+/// the sender and their tickets (pipelined); the message with its ticket's activity; the outbox call with the
+/// chat's lock and queue; then, after the Bot API call, what it delivered with COMMIT.
 pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError> {
     let Some(route) = Route::of(app, update) else {
         tracing::debug!(update_id = update.update_id, kind = update.kind(), "update ignored");
         return Ok(Outcome::Ignored);
     };
-    let mut client = app.db.get().await?;
-    let tx = client.transaction().await?;
-    if !updates::record_update(&*tx, update.update_id, update.kind()).await? {
+    let (tx, loaded) = match start(app, update, &route).await {
+        Ok(started) => started,
+        // A pooled connection that died while idle (a frozen Lambda, a database restart) shows only when used.
+        // Nothing has happened yet, so the update starts again on a fresh connection.
+        Err(ProcessError::Db(DbError::Postgres(e))) if crate::db::connection_lost(&e) => {
+            tracing::info!("pooled database connection was closed; reconnecting");
+            start(app, update, &route).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(loaded) = loaded else {
+        tx.rollback().await;
         tracing::info!(update_id = update.update_id, "redelivered update, already processed");
         return Ok(Outcome::Duplicate);
-    }
-    lock_conversation(&*tx, route.sender_id()).await?;
+    };
     let mut ctx = ctx::Ctx::new(app, &tx);
-    route.dispatch(&mut ctx).await?;
-    let (chats, archive) = ctx.into_effects();
-    tx.commit().await?;
-    drop(client);
-    tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
-    deliver(app, chats).await;
+    let dispatched = loaded.dispatch(&mut ctx).await;
+    let (calls, archive) = ctx.into_effects();
+    if let Err(e) = dispatched {
+        tx.rollback().await;
+        return Err(e);
+    }
+    match ctx::chats_of(&calls).as_slice() {
+        // One destination (a relayed message, most replies): sent inside this transaction.
+        [chat] => {
+            let flush = outbox::write_and_flush(app, tx, *chat, &calls).await?;
+            tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
+            follow_up(app, *chat, flush).await;
+        }
+        chats => {
+            outbox::write_and_commit(&tx, &calls).await?;
+            drop(tx);
+            tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
+            deliver(app, chats.to_vec()).await;
+        }
+    }
     if app.media.is_enabled()
         && let Err(e) = crate::media::archive::archive_messages(app, &archive).await
     {
@@ -85,13 +112,63 @@ pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError
     Ok(Outcome::Processed)
 }
 
+/// Opens the update's transaction: records its id, locks the sender's conversation and loads what the handler
+/// needs, all in one round trip. `None` when the update was processed before.
+async fn start<'u>(app: &App, update: &Update, route: &Route<'u>) -> Result<(Tx, Option<Loaded<'u>>), ProcessError> {
+    let tx = Tx::begin(&app.db).await?;
+    tx.prepare_all(&[updates::RECORD, LOCK_CONVERSATION]).await?;
+    route.prepare(&tx).await?;
+    let (recorded, locked, loaded) = tokio::join!(
+        updates::record_update(&tx, update.update_id, update.kind()),
+        lock_conversation(&tx, route.sender_id()),
+        route.load(&tx)
+    );
+    if !recorded? {
+        return Ok((tx, None));
+    }
+    locked?;
+    Ok((tx, Some(loaded?)))
+}
+
+const LOCK_CONVERSATION: &str = "SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))";
+
 /// Serializes the updates of one conversation (one sender) until the transaction ends.
-async fn lock_conversation(
-    db: &impl tokio_postgres::GenericClient,
-    sender_id: i64,
-) -> Result<(), tokio_postgres::Error> {
-    db.execute("SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))", &[&sender_id]).await?;
+async fn lock_conversation(db: &impl crate::db::Sql, sender_id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute(LOCK_CONVERSATION, &[&sender_id]).await?;
     Ok(())
+}
+
+/// After a chat was flushed: a 403 triggers the blocked-bot handling, a refused copy tells its sender.
+async fn follow_up(app: &App, chat: i64, flush: outbox::ChatFlush) {
+    let mut queue = VecDeque::new();
+    let mut budget = 16;
+    after_flush(app, chat, flush, &mut queue, &mut budget).await;
+    drain(app, queue, budget).await;
+}
+
+async fn after_flush(app: &App, chat: i64, flush: outbox::ChatFlush, queue: &mut VecDeque<i64>, budget: &mut u32) {
+    if *budget == 0 {
+        return;
+    }
+    if !flush.more_chats.is_empty() {
+        *budget -= 1;
+        queue.extend(flush.more_chats.into_iter().filter(|c| *c != chat));
+    } else if flush.forbidden {
+        *budget -= 1;
+        match blocked::chat_blocked(app, chat).await {
+            Ok(more) => queue.extend(more.into_iter().filter(|c| *c != chat)),
+            Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
+        }
+    }
+}
+
+async fn drain(app: &App, mut queue: VecDeque<i64>, mut budget: u32) {
+    while let Some(chat) = queue.pop_front() {
+        match outbox::flush_chat(app, chat).await {
+            Ok(flush) => after_flush(app, chat, flush, &mut queue, &mut budget).await,
+            Err(e) => tracing::warn!(chat_id = chat, error = %e, "outbox not sent now; it stays pending"),
+        }
+    }
 }
 
 /// Sends the outbox of `chats`, in order per chat. A 403 from a chat triggers the blocked-bot handling, whose own
@@ -103,24 +180,7 @@ pub async fn deliver(app: &App, chats: Vec<i64>) {
             queue.push_back(chat);
         }
     }
-    let mut budget = 16;
-    while let Some(chat) = queue.pop_front() {
-        match outbox::flush_chat(app, chat).await {
-            Ok(flush) if !flush.more_chats.is_empty() && budget > 0 => {
-                budget -= 1;
-                queue.extend(flush.more_chats.into_iter().filter(|c| *c != chat));
-            }
-            Ok(flush) if flush.forbidden && budget > 0 => {
-                budget -= 1;
-                match blocked::chat_blocked(app, chat).await {
-                    Ok(more) => queue.extend(more.into_iter().filter(|c| *c != chat)),
-                    Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(chat_id = chat, error = %e, "outbox not sent now; it stays pending"),
-        }
-    }
+    drain(app, queue, 16).await;
 }
 
 /// Sends every chat's due outbox calls (periodic redelivery after 429/5xx/network failures).

@@ -6,29 +6,59 @@ use super::ctx::Ctx;
 use super::{intake, keyboards};
 use crate::app::App;
 use crate::db::messages::{self, Sender};
-use crate::db::tickets::{self, Status};
+use crate::db::tickets::{self, Status, TicketRow};
 use crate::db::users::UserRow;
 use crate::domain::DialogState;
 use crate::telegram::{Message, SendMessage};
 use crate::texts;
 
+/// The sender's tickets, row-locked, loaded with the update (see `Route::load`).
+#[derive(Clone, Debug, Default)]
+pub struct Tickets {
+    /// The ticket the sender works on as an operator.
+    pub as_operator: Option<TicketRow>,
+    /// The sender's own open ticket as a customer.
+    pub as_customer: Option<TicketRow>,
+}
+
 /// Any private message that is not /start.
-pub async fn private_message(ctx: &mut Ctx<'_, '_>, user: &UserRow, message: &Message) -> Result<(), ProcessError> {
-    if let Some(ticket) = tickets::lock_active_ticket_of_operator(ctx.db, user.tg_id).await? {
-        if let Some(id) = messages::insert_message(ctx.db, ticket.id, Sender::Operator, user.tg_id, message).await? {
+pub async fn private_message(
+    ctx: &mut Ctx<'_>,
+    user: &UserRow,
+    tickets: Tickets,
+    message: &Message,
+) -> Result<(), ProcessError> {
+    let db = ctx.db;
+    if let Some(ticket) = tickets.as_operator {
+        // The message and the ticket's activity go in one round trip.
+        let (stored, touched) = tokio::join!(
+            messages::insert_message(db, ticket.id, Sender::Operator, user.tg_id, message),
+            tickets::touch(db, ticket.id)
+        );
+        touched?;
+        if let Some(id) = stored? {
             note_file(ctx, id, message);
-            tickets::touch(ctx.db, ticket.id).await?;
             ctx.copy(ticket.customer_tg_id, user.tg_id, message.message_id, id).await?;
         }
         return Ok(());
     }
-    if let Some(ticket) = tickets::lock_open_ticket_of_customer(ctx.db, user.tg_id).await? {
-        let Some(id) = messages::insert_message(ctx.db, ticket.id, Sender::User, user.tg_id, message).await? else {
-            return Ok(());
+    if let Some(ticket) = tickets.as_customer {
+        let operator = match (ticket.status, ticket.operator_tg_id) {
+            (Status::Assigned, Some(operator)) => Some(operator),
+            _ => None,
         };
+        let touch = async {
+            match operator {
+                Some(_) => tickets::touch(db, ticket.id).await,
+                None => Ok(()),
+            }
+        };
+        let (stored, touched) =
+            tokio::join!(messages::insert_message(db, ticket.id, Sender::User, user.tg_id, message), touch);
+        touched?;
+        let Some(id) = stored? else { return Ok(()) };
         note_file(ctx, id, message);
-        if let (Status::Assigned, Some(operator)) = (ticket.status, ticket.operator_tg_id) {
-            tickets::touch(ctx.db, ticket.id).await?;
+        if let Some(operator) = operator {
             ctx.copy(operator, user.tg_id, message.message_id, id).await?;
         }
         return Ok(());
@@ -50,17 +80,15 @@ pub async fn private_message(ctx: &mut Ctx<'_, '_>, user: &UserRow, message: &Me
 }
 
 /// Remembers a stored message with a file, to archive it after delivery.
-fn note_file(ctx: &mut Ctx<'_, '_>, id: i64, message: &Message) {
+fn note_file(ctx: &mut Ctx<'_>, id: i64, message: &Message) {
     if messages::attachment_of(message).is_some() {
         ctx.archive.push(id);
     }
 }
 
 /// An edited message: edits are not relayed; someone in a dialog is told so.
-pub async fn edited(ctx: &mut Ctx<'_, '_>, sender: i64) -> Result<(), ProcessError> {
-    let in_dialog = tickets::lock_active_ticket_of_operator(ctx.db, sender).await?.is_some()
-        || tickets::lock_open_ticket_of_customer(ctx.db, sender).await?.is_some();
-    if in_dialog {
+pub async fn edited(ctx: &mut Ctx<'_>, sender: i64, tickets: &Tickets) -> Result<(), ProcessError> {
+    if tickets.as_operator.is_some() || tickets.as_customer.is_some() {
         ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED)).await?;
     }
     Ok(())

@@ -2,9 +2,11 @@
 
 use super::ProcessError;
 use super::ctx::Ctx;
+use super::proxy::Tickets;
 use super::{files, intake, menu, proxy, tickets};
 use crate::app::App;
-use crate::db::users;
+use crate::db::users::{self, UserRow};
+use crate::db::{Tx, tickets as ticket_rows};
 use crate::domain::Callback;
 use crate::telegram::{CallbackQuery, Message, Update, User};
 use crate::texts;
@@ -40,10 +42,44 @@ impl<'u> Route<'u> {
         }
     }
 
-    pub(crate) async fn dispatch(self, ctx: &mut Ctx<'_, '_>) -> Result<(), ProcessError> {
-        match self {
+    /// Prepares (or finds cached) the statements of [`Route::load`], so they can be pipelined in order.
+    pub(crate) async fn prepare(&self, db: &Tx) -> Result<(), tokio_postgres::Error> {
+        db.prepare_all(&[users::UPSERT, ticket_rows::LOCK_ACTIVE_OF_OPERATOR, ticket_rows::LOCK_OPEN_OF_CUSTOMER])
+            .await?;
+        Ok(())
+    }
+
+    /// Loads what every handler of this route needs: the sender's row and their tickets, pipelined.
+    pub(crate) async fn load(&self, db: &Tx) -> Result<Loaded<'u>, tokio_postgres::Error> {
+        let tickets_of = |id: i64| async move {
+            let (as_operator, as_customer) = tokio::join!(
+                ticket_rows::lock_active_ticket_of_operator(db, id),
+                ticket_rows::lock_open_ticket_of_customer(db, id)
+            );
+            Ok::<_, tokio_postgres::Error>(Tickets { as_operator: as_operator?, as_customer: as_customer? })
+        };
+        Ok(match *self {
             Route::Private(message, from) => {
-                let user = users::upsert_user(ctx.db, from).await?;
+                let (user, tickets) = tokio::join!(users::upsert_user(db, from), tickets_of(from.id));
+                Loaded::Private { message, user: user?, tickets: tickets? }
+            }
+            Route::EditedPrivate(_, from) => Loaded::Edited { sender: from.id, tickets: tickets_of(from.id).await? },
+            Route::Button(query) => Loaded::Button { query, user: users::upsert_user(db, &query.from).await? },
+        })
+    }
+}
+
+/// A route with what its handlers need loaded.
+pub(crate) enum Loaded<'u> {
+    Private { message: &'u Message, user: UserRow, tickets: Tickets },
+    Edited { sender: i64, tickets: Tickets },
+    Button { query: &'u CallbackQuery, user: UserRow },
+}
+
+impl Loaded<'_> {
+    pub(crate) async fn dispatch(self, ctx: &mut Ctx<'_>) -> Result<(), ProcessError> {
+        match self {
+            Loaded::Private { message, user, tickets } => {
                 if is_start(message) {
                     menu::start(ctx, &user).await
                 } else if let Some(text) = message.text.as_deref().filter(|t| t.starts_with("/file"))
@@ -51,24 +87,21 @@ impl<'u> Route<'u> {
                 {
                     Ok(())
                 } else {
-                    proxy::private_message(ctx, &user, message).await
+                    proxy::private_message(ctx, &user, tickets, message).await
                 }
             }
-            Route::EditedPrivate(_, from) => proxy::edited(ctx, from.id).await,
-            Route::Button(query) => {
-                let user = users::upsert_user(ctx.db, &query.from).await?;
-                match query.data.as_deref().and_then(Callback::parse) {
-                    None => Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?),
-                    Some(Callback::Topic(topic)) => menu::topic(ctx, query, topic).await,
-                    Some(Callback::Understood) => menu::understood(ctx, query).await,
-                    Some(Callback::Home) => menu::home(ctx, query, &user).await,
-                    Some(Callback::Operator(topic)) => intake::request_operator(ctx, query, &user, topic).await,
-                    Some(Callback::PhoneKeep) => intake::keep_phone(ctx, query, &user).await,
-                    Some(Callback::PhoneOther) => intake::other_phone(ctx, query, &user).await,
-                    Some(Callback::Claim(ticket_id)) => tickets::claim(ctx, query, ticket_id).await,
-                    Some(Callback::Close(ticket_id)) => tickets::close(ctx, query, ticket_id).await,
-                }
-            }
+            Loaded::Edited { sender, tickets } => proxy::edited(ctx, sender, &tickets).await,
+            Loaded::Button { query, user } => match query.data.as_deref().and_then(Callback::parse) {
+                None => Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?),
+                Some(Callback::Topic(topic)) => menu::topic(ctx, query, topic).await,
+                Some(Callback::Understood) => menu::understood(ctx, query).await,
+                Some(Callback::Home) => menu::home(ctx, query, &user).await,
+                Some(Callback::Operator(topic)) => intake::request_operator(ctx, query, &user, topic).await,
+                Some(Callback::PhoneKeep) => intake::keep_phone(ctx, query, &user).await,
+                Some(Callback::PhoneOther) => intake::other_phone(ctx, query, &user).await,
+                Some(Callback::Claim(ticket_id)) => tickets::claim(ctx, query, ticket_id).await,
+                Some(Callback::Close(ticket_id)) => tickets::close(ctx, query, ticket_id).await,
+            },
         }
     }
 }

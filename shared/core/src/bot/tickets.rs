@@ -11,7 +11,7 @@ use crate::texts;
 /// «Взять в работу». Only members of the operators' chat; one active dialog per operator; the first
 /// `UPDATE … WHERE status = 'WAITING'` wins. The operator's summary is sent before commit: if Telegram refuses
 /// (the operator never started the bot), the claim is undone in the same transaction.
-pub async fn claim(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
+pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
     let operator = &query.from;
     let card = query.message.as_ref().filter(|m| m.chat_id() == ctx.app.config.operators_chat_id);
     let Some(card) = card else {
@@ -73,7 +73,7 @@ pub async fn claim(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, ticket_id: i64)
 }
 
 /// «Завершить диалог»: only the assigned operator; the customer gets «Оператор отключился» with «В начало».
-pub async fn close(ctx: &mut Ctx<'_, '_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
+pub async fn close(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
     let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? else {
         return Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?);
     };

@@ -1,10 +1,17 @@
 //! Connecting: parse the URL, verify TLS against the system roots plus an optional CA bundle, pool connections.
 
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
 use postgres_native_tls::MakeTlsConnector;
 use secrecy::ExposeSecret;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{NoTls, Socket};
 
 use super::DbError;
 use crate::config::DatabaseConfig;
@@ -33,16 +40,10 @@ pub fn pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Config, DbEr
 
 /// TLS that verifies the server certificate against the system roots and, if given, a PEM bundle
 /// (such as the AWS RDS global bundle). Nothing unverified is ever accepted.
-fn tls(config: &DatabaseConfig) -> Result<MakeTlsConnector, DbError> {
+fn tls(ca_file: Option<&std::path::Path>) -> Result<MakeTlsConnector, DbError> {
     let mut builder = native_tls::TlsConnector::builder();
-    if let Some(path) = &config.ca_file {
-        let pem =
-            std::fs::read(path).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE {}: {e}", path.display())))?;
-        let certs = pem_blocks(&pem);
-        if certs.is_empty() {
-            return Err(DbError::Config(format!("DATABASE_CA_FILE {} holds no PEM certificate", path.display())));
-        }
-        for block in certs {
+    if let Some(path) = ca_file {
+        for block in read_bundle(path)? {
             let cert = native_tls::Certificate::from_pem(block.as_bytes())
                 .map_err(|e| DbError::Config(format!("DATABASE_CA_FILE {}: {e}", path.display())))?;
             builder.add_root_certificate(cert);
@@ -50,6 +51,76 @@ fn tls(config: &DatabaseConfig) -> Result<MakeTlsConnector, DbError> {
     }
     let connector = builder.build().map_err(|e| DbError::Config(format!("TLS set-up: {e}")))?;
     Ok(MakeTlsConnector::new(connector))
+}
+
+/// The certificates of a PEM bundle; an error when it cannot be read or holds none.
+fn read_bundle(path: &std::path::Path) -> Result<Vec<String>, DbError> {
+    let pem = std::fs::read(path).map_err(|e| DbError::Config(format!("DATABASE_CA_FILE {}: {e}", path.display())))?;
+    let certs = pem_blocks(&pem);
+    if certs.is_empty() {
+        return Err(DbError::Config(format!("DATABASE_CA_FILE {} holds no PEM certificate", path.display())));
+    }
+    Ok(certs)
+}
+
+/// The TLS connector, built on the first connection that needs it. Loading the system's trust store costs
+/// tens of milliseconds, so a Lambda cold start does not pay it before its first event, and a database reached
+/// with `sslmode=disable` (a local server, a private network) never pays it.
+#[derive(Clone, Default)]
+struct LazyTls {
+    connector: Arc<OnceLock<Result<MakeTlsConnector, String>>>,
+    ca_file: Option<PathBuf>,
+}
+
+impl MakeTlsConnect<Socket> for LazyTls {
+    type Stream = postgres_native_tls::TlsStream<Socket>;
+    type TlsConnect = postgres_native_tls::TlsConnector;
+    type Error = DbError;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<Self::TlsConnect, DbError> {
+        let made = self.connector.get_or_init(|| tls(self.ca_file.as_deref()).map_err(|e| e.to_string()));
+        match made {
+            Ok(connector) => MakeTlsConnect::<Socket>::make_tls_connect(&mut connector.clone(), domain)
+                .map_err(|e| DbError::Config(format!("TLS set-up: {e}"))),
+            Err(message) => Err(DbError::Config(message.clone())),
+        }
+    }
+}
+
+/// Opens pooled connections: without TLS when `sslmode=disable`, else with the lazily built connector.
+struct Connector {
+    tls: LazyTls,
+}
+
+type Connected = (tokio_postgres::Client, tokio::task::JoinHandle<()>);
+
+impl deadpool_postgres::Connect for Connector {
+    fn connect(
+        &self,
+        pg: &tokio_postgres::Config,
+    ) -> Pin<Box<dyn Future<Output = Result<Connected, tokio_postgres::Error>> + Send + '_>> {
+        let pg = pg.clone();
+        let tls = self.tls.clone();
+        Box::pin(async move {
+            if pg.get_ssl_mode() == SslMode::Disable {
+                let (client, connection) = pg.connect(NoTls).await?;
+                return Ok((client, tokio::spawn(drive(connection))));
+            }
+            let (client, connection) = pg.connect(tls).await?;
+            Ok((client, tokio::spawn(drive(connection))))
+        })
+    }
+}
+
+/// Runs a connection's I/O until it closes.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = connection.await {
+        tracing::warn!(error = %e, "database connection closed with an error");
+    }
 }
 
 /// Splits a PEM bundle into its certificates.
@@ -68,13 +139,18 @@ fn pem_blocks(pem: &[u8]) -> Vec<String> {
     blocks
 }
 
-/// A pool that connects lazily: building it does no I/O, so a cold start stays fast.
-/// Each checkout verifies the connection, so one that died while a Lambda was frozen is replaced.
+/// A pool that connects lazily: building it does no I/O and no TLS set-up, so a cold start stays fast.
+/// A checkout costs no round trip: a connection that died while idle (a frozen Lambda) shows on its first
+/// statement, and `bot::process` then starts the update again on a fresh one.
 pub fn build_pool(config: &DatabaseConfig, max_size: usize) -> Result<Pool, DbError> {
-    let manager = Manager::from_config(
+    if let Some(path) = &config.ca_file {
+        read_bundle(path)?;
+    }
+    let tls = LazyTls { connector: Arc::default(), ca_file: config.ca_file.clone() };
+    let manager = Manager::from_connect(
         pg_config(config)?,
-        tls(config)?,
-        ManagerConfig { recycling_method: RecyclingMethod::Verified },
+        Connector { tls },
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
     );
     Pool::builder(manager)
         .max_size(max_size)
@@ -88,12 +164,16 @@ pub fn build_pool(config: &DatabaseConfig, max_size: usize) -> Result<Pool, DbEr
 
 /// One dedicated connection (migrations, tools). Its driver task runs until the client is dropped.
 pub async fn connect(config: &DatabaseConfig) -> Result<tokio_postgres::Client, DbError> {
-    let (client, connection) = pg_config(config)?.connect(tls(config)?).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(error = %e, "database connection closed with an error");
-        }
-    });
+    let pg = pg_config(config)?;
+    let client = if pg.get_ssl_mode() == SslMode::Disable {
+        let (client, connection) = pg.connect(NoTls).await?;
+        tokio::spawn(drive(connection));
+        client
+    } else {
+        let (client, connection) = pg.connect(tls(config.ca_file.as_deref())?).await?;
+        tokio::spawn(drive(connection));
+        client
+    };
     Ok(client)
 }
 

@@ -1,6 +1,6 @@
 //! `ticket_messages` and `message_attachments`: the dialog's history, with file metadata but never bytes.
 
-use tokio_postgres::GenericClient;
+use super::Sql;
 
 use crate::telegram::{FileMeta, Message};
 
@@ -63,20 +63,37 @@ pub fn attachment_of(message: &Message) -> Option<(&'static str, FileMeta)> {
     candidates.into_iter().find_map(|(kind, meta)| meta.clone().map(|m| (kind, m)))
 }
 
+/// The statement of [`insert_message`]: the message and, when it carries a file, its attachment row, in one trip.
+const INSERT_MESSAGE: &str = "WITH m AS (\
+      INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, caption, \
+        source_chat_id, source_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+      ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id), \
+    a AS (\
+      INSERT INTO message_attachments (message_id, kind, file_id, file_unique_id, mime_type, size, width, height, \
+        duration, file_name) \
+      SELECT m.id, $9::text, $10::text, $11::text, $12::text, $13::bigint, $14::int, $15::int, $16::int, $17::text \
+      FROM m WHERE $9::text IS NOT NULL) \
+    SELECT id FROM m";
+
 /// Stores a message of a ticket (and its attachment's metadata). `None` when this exact message was stored
 /// before, so a redelivery cannot duplicate history.
 pub async fn insert_message(
-    db: &impl GenericClient,
+    db: &impl Sql,
     ticket_id: i64,
     sender: Sender,
     sender_tg_id: i64,
     message: &Message,
 ) -> Result<Option<i64>, tokio_postgres::Error> {
+    let attachment = attachment_of(message);
+    let (kind, meta) = match &attachment {
+        Some((kind, meta)) => (Some(*kind), Some(meta)),
+        None => (None, None),
+    };
+    let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
+    let size = meta.and_then(|m| m.file_size).and_then(|s| i64::try_from(s).ok());
     let row = db
         .query_opt(
-            "INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, caption, \
-               source_chat_id, source_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id",
+            INSERT_MESSAGE,
             &[
                 &ticket_id,
                 &sender.as_str(),
@@ -86,37 +103,24 @@ pub async fn insert_message(
                 &message.caption,
                 &message.chat_id(),
                 &message.message_id,
-            ],
-        )
-        .await?;
-    let Some(id) = row.map(|r| r.get::<_, i64>(0)) else { return Ok(None) };
-    if let Some((kind, meta)) = attachment_of(message) {
-        let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
-        let size = meta.file_size.and_then(|s| i64::try_from(s).ok());
-        db.execute(
-            "INSERT INTO message_attachments (message_id, kind, file_id, file_unique_id, mime_type, size, width, height, \
-               duration, file_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &id,
                 &kind,
-                &meta.file_id,
-                &meta.file_unique_id,
-                &meta.mime_type,
+                &meta.map(|m| m.file_id.as_str()),
+                &meta.map(|m| m.file_unique_id.as_str()),
+                &meta.and_then(|m| m.mime_type.as_deref()),
                 &size,
-                &to_i32(meta.width.or(meta.length)),
-                &to_i32(meta.height.or(meta.length)),
-                &to_i32(meta.duration),
-                &meta.file_name,
+                &to_i32(meta.and_then(|m| m.width.or(m.length))),
+                &to_i32(meta.and_then(|m| m.height.or(m.length))),
+                &to_i32(meta.and_then(|m| m.duration)),
+                &meta.and_then(|m| m.file_name.as_deref()),
             ],
         )
         .await?;
-    }
-    Ok(Some(id))
+    Ok(row.map(|r| r.get::<_, i64>(0)))
 }
 
 /// The customer's messages not yet delivered to any operator, oldest first.
 pub async fn undelivered_from_customer(
-    db: &impl GenericClient,
+    db: &impl Sql,
     ticket_id: i64,
 ) -> Result<Vec<PendingMessage>, tokio_postgres::Error> {
     let rows = db
@@ -133,12 +137,7 @@ pub async fn undelivered_from_customer(
 }
 
 /// Records where the bot delivered a message.
-pub async fn set_delivered(
-    db: &impl GenericClient,
-    id: i64,
-    chat_id: i64,
-    message_id: i64,
-) -> Result<(), tokio_postgres::Error> {
+pub async fn set_delivered(db: &impl Sql, id: i64, chat_id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(
         "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 WHERE id = $1",
         &[&id, &chat_id, &message_id],

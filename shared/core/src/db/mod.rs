@@ -3,12 +3,14 @@
 mod connect;
 pub mod messages;
 mod migrate;
+mod sql;
 pub mod tickets;
 pub mod updates;
 pub mod users;
 
 pub use connect::{Pool, build_pool, connect, pg_config};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
+pub use sql::{Params, Sql, Tx};
 
 /// A database failure. Messages never include the password.
 #[derive(Debug, thiserror::Error)]
@@ -25,4 +27,10 @@ pub enum DbError {
     /// A migration failed.
     #[error("migration: {0}")]
     Migration(String),
+}
+
+/// True when `e` says the connection is gone (closed, or the server ended the session: 57P01 admin shutdown,
+/// 57P02 crash shutdown): the work can be retried on a new connection if nothing was committed.
+pub fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    e.is_closed() || e.code().is_some_and(|code| code.code().starts_with("57P"))
 }

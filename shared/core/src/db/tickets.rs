@@ -1,6 +1,8 @@
 //! `tickets`: a customer's request from the queue (WAITING) through a dialog (ASSIGNED) to CLOSED.
 
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
+
+use super::Sql;
 
 use crate::domain::Topic;
 
@@ -38,8 +40,23 @@ pub struct TicketRow {
     pub card: Option<(i64, i64)>,
 }
 
-const COLUMNS: &str = "t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, \
-                       t.card_chat_id, t.card_message_id";
+/// `SELECT … FOR UPDATE OF t` of a ticket with its customer, filtered by `$filter` on `$1`.
+macro_rules! lock_ticket_where {
+    ($filter:literal) => {
+        concat!(
+            "SELECT t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, ",
+            "t.card_chat_id, t.card_message_id FROM tickets t JOIN users u ON u.id = t.user_id WHERE ",
+            $filter,
+            " FOR UPDATE OF t"
+        )
+    };
+}
+
+const LOCK_BY_ID: &str = lock_ticket_where!("t.id = $1");
+/// The customer's open ticket (see [`lock_open_ticket_of_customer`]).
+pub const LOCK_OPEN_OF_CUSTOMER: &str = lock_ticket_where!("u.tg_id = $1 AND t.status <> 'CLOSED'");
+/// The operator's active ticket (see [`lock_active_ticket_of_operator`]).
+pub const LOCK_ACTIVE_OF_OPERATOR: &str = lock_ticket_where!("t.operator_tg_id = $1 AND t.status = 'ASSIGNED'");
 
 fn from_row(row: &Row) -> TicketRow {
     let status: &str = row.get(5);
@@ -60,36 +77,34 @@ fn from_row(row: &Row) -> TicketRow {
     }
 }
 
-async fn one(db: &impl GenericClient, filter: &str, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM tickets t JOIN users u ON u.id = t.user_id WHERE {filter} FOR UPDATE OF t");
-    Ok(db.query_opt(&sql, &[&id]).await?.as_ref().map(from_row))
+async fn one(db: &impl Sql, sql: &str, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+    Ok(db.query_opt(sql, &[&id]).await?.as_ref().map(from_row))
 }
 
 /// A ticket by id, row-locked for the rest of the transaction.
-pub async fn lock_ticket(db: &impl GenericClient, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
-    one(db, "t.id = $1", id).await
+pub async fn lock_ticket(db: &impl Sql, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+    one(db, LOCK_BY_ID, id).await
 }
 
 /// The customer's open (WAITING or ASSIGNED) ticket, row-locked.
 pub async fn lock_open_ticket_of_customer(
-    db: &impl GenericClient,
+    db: &impl Sql,
     customer_tg_id: i64,
 ) -> Result<Option<TicketRow>, tokio_postgres::Error> {
-    one(db, "u.tg_id = $1 AND t.status <> 'CLOSED'", customer_tg_id).await
+    one(db, LOCK_OPEN_OF_CUSTOMER, customer_tg_id).await
 }
 
 /// The operator's active (ASSIGNED) ticket, row-locked.
 pub async fn lock_active_ticket_of_operator(
-    db: &impl GenericClient,
+    db: &impl Sql,
     operator_tg_id: i64,
 ) -> Result<Option<TicketRow>, tokio_postgres::Error> {
-    one(db, "t.operator_tg_id = $1 AND t.status = 'ASSIGNED'", operator_tg_id).await
+    one(db, LOCK_ACTIVE_OF_OPERATOR, operator_tg_id).await
 }
 
 /// Creates a WAITING ticket; `None` when the customer already has an open one (the database enforces one).
 pub async fn insert_ticket(
-    db: &impl GenericClient,
+    db: &impl Sql,
     user_id: i64,
     topic: Topic,
     phone: &str,
@@ -105,22 +120,14 @@ pub async fn insert_ticket(
 }
 
 /// How many tickets the customer had before this one.
-pub async fn count_earlier_tickets(
-    db: &impl GenericClient,
-    user_id: i64,
-    ticket_id: i64,
-) -> Result<i64, tokio_postgres::Error> {
+pub async fn count_earlier_tickets(db: &impl Sql, user_id: i64, ticket_id: i64) -> Result<i64, tokio_postgres::Error> {
     let row =
         db.query_one("SELECT count(*) FROM tickets WHERE user_id = $1 AND id < $2", &[&user_id, &ticket_id]).await?;
     Ok(row.get(0))
 }
 
 /// The atomic claim: true only for the one operator whose UPDATE found the ticket still WAITING.
-pub async fn claim_ticket(
-    db: &impl GenericClient,
-    id: i64,
-    operator_tg_id: i64,
-) -> Result<bool, tokio_postgres::Error> {
+pub async fn claim_ticket(db: &impl Sql, id: i64, operator_tg_id: i64) -> Result<bool, tokio_postgres::Error> {
     let n = db
         .execute(
             "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \
@@ -133,7 +140,7 @@ pub async fn claim_ticket(
 
 /// Back to the queue (the claim could not be completed, or the operator blocked the bot). The card stays
 /// recorded: it is still live, or a fresh one replaces it when posted.
-pub async fn requeue_ticket(db: &impl GenericClient, id: i64) -> Result<(), tokio_postgres::Error> {
+pub async fn requeue_ticket(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(
         "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL \
            WHERE id = $1",
@@ -144,7 +151,7 @@ pub async fn requeue_ticket(db: &impl GenericClient, id: i64) -> Result<(), toki
 }
 
 /// Closes the ticket with a reason (operator, customer_blocked, idle, …).
-pub async fn close_ticket(db: &impl GenericClient, id: i64, reason: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn close_ticket(db: &impl Sql, id: i64, reason: &str) -> Result<(), tokio_postgres::Error> {
     db.execute(
         "UPDATE tickets SET status = 'CLOSED', closed_at = now(), close_reason = $2 WHERE id = $1",
         &[&id, &reason],
@@ -154,22 +161,13 @@ pub async fn close_ticket(db: &impl GenericClient, id: i64, reason: &str) -> Res
 }
 
 /// Records the operator's summary message.
-pub async fn set_operator_message(
-    db: &impl GenericClient,
-    id: i64,
-    message_id: i64,
-) -> Result<(), tokio_postgres::Error> {
+pub async fn set_operator_message(db: &impl Sql, id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute("UPDATE tickets SET operator_message_id = $2 WHERE id = $1", &[&id, &message_id]).await?;
     Ok(())
 }
 
 /// Records where the card is in the operators' chat.
-pub async fn set_card(
-    db: &impl GenericClient,
-    id: i64,
-    chat_id: i64,
-    message_id: i64,
-) -> Result<(), tokio_postgres::Error> {
+pub async fn set_card(db: &impl Sql, id: i64, chat_id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(
         "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 WHERE id = $1",
         &[&id, &chat_id, &message_id],
@@ -179,7 +177,7 @@ pub async fn set_card(
 }
 
 /// Notes activity in the dialog (idle auto-close counts from here).
-pub async fn touch(db: &impl GenericClient, id: i64) -> Result<(), tokio_postgres::Error> {
+pub async fn touch(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute("UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = $1", &[&id]).await?;
     Ok(())
 }

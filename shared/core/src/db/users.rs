@@ -1,6 +1,6 @@
 //! `users`: everyone who writes to the bot, with their phone and where they are in the dialog.
 
-use tokio_postgres::GenericClient;
+use super::Sql;
 
 use crate::domain::DialogState;
 use crate::telegram::User;
@@ -18,16 +18,16 @@ pub struct UserRow {
     pub state: DialogState,
 }
 
+/// The statement of [`upsert_user`].
+pub const UPSERT: &str = "INSERT INTO users (tg_id, username, first_name, last_name, language_code) \
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tg_id) DO UPDATE SET username = EXCLUDED.username, \
+    first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, language_code = EXCLUDED.language_code, \
+    updated_at = now() RETURNING id, tg_id, phone, dialog_state, dialog_topic";
+
 /// Inserts or refreshes the user's Telegram profile; returns the row.
-pub async fn upsert_user(db: &impl GenericClient, user: &User) -> Result<UserRow, tokio_postgres::Error> {
+pub async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, tokio_postgres::Error> {
     let row = db
-        .query_one(
-            "INSERT INTO users (tg_id, username, first_name, last_name, language_code) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (tg_id) DO UPDATE SET username = EXCLUDED.username, first_name = EXCLUDED.first_name, \
-               last_name = EXCLUDED.last_name, language_code = EXCLUDED.language_code, updated_at = now() \
-             RETURNING id, tg_id, phone, dialog_state, dialog_topic",
-            &[&user.id, &user.username, &user.first_name, &user.last_name, &user.language_code],
-        )
+        .query_one(UPSERT, &[&user.id, &user.username, &user.first_name, &user.last_name, &user.language_code])
         .await?;
     Ok(UserRow {
         id: row.get(0),
@@ -38,11 +38,7 @@ pub async fn upsert_user(db: &impl GenericClient, user: &User) -> Result<UserRow
 }
 
 /// Moves the user to another dialog state.
-pub async fn set_dialog_state(
-    db: &impl GenericClient,
-    user_id: i64,
-    state: DialogState,
-) -> Result<(), tokio_postgres::Error> {
+pub async fn set_dialog_state(db: &impl Sql, user_id: i64, state: DialogState) -> Result<(), tokio_postgres::Error> {
     let (state, topic) = state.to_columns();
     db.execute(
         "UPDATE users SET dialog_state = $2, dialog_topic = $3, updated_at = now() WHERE id = $1",
@@ -53,7 +49,7 @@ pub async fn set_dialog_state(
 }
 
 /// Stores a validated phone number and returns the user to the menu state.
-pub async fn set_phone(db: &impl GenericClient, user_id: i64, e164: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn set_phone(db: &impl Sql, user_id: i64, e164: &str) -> Result<(), tokio_postgres::Error> {
     db.execute(
         "UPDATE users SET phone = $2, dialog_state = 'menu', dialog_topic = NULL, updated_at = now() WHERE id = $1",
         &[&user_id, &e164],
@@ -84,7 +80,7 @@ impl Profile {
 }
 
 /// The user's profile.
-pub async fn profile(db: &impl GenericClient, user_id: i64) -> Result<Profile, tokio_postgres::Error> {
+pub async fn profile(db: &impl Sql, user_id: i64) -> Result<Profile, tokio_postgres::Error> {
     let row = db.query_one("SELECT first_name, last_name, username FROM users WHERE id = $1", &[&user_id]).await?;
     Ok(Profile { first_name: row.get(0), last_name: row.get(1), username: row.get(2) })
 }

@@ -7,6 +7,7 @@ use super::ago;
 use crate::app::App;
 use crate::bot::ctx::Ctx;
 use crate::bot::{deliver, keyboards};
+use crate::db::{Sql, Tx};
 use crate::telegram::SendMessage;
 use crate::texts;
 
@@ -19,8 +20,7 @@ pub async fn warn(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
     let minutes = (config.ticket_idle_warn_before.as_secs() / 60) as i64;
     let mut warned = 0;
     for id in candidates(app, "idle_warned_at IS NULL AND last_activity_at <= $1", warn_from).await? {
-        let mut client = app.db.get().await?;
-        let tx = client.transaction().await?;
+        let tx = Tx::begin(&app.db).await?;
         let row = tx
             .query_opt(
                 "UPDATE tickets t SET idle_warned_at = $2 FROM users u WHERE t.id = $1 AND u.id = t.user_id \
@@ -38,9 +38,8 @@ pub async fn warn(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
             }
             warned += 1;
         }
-        let chats = ctx.into_chats();
+        let chats = ctx.finish().await?;
         tx.commit().await?;
-        drop(client);
         deliver(app, chats).await;
     }
     Ok(warned)
@@ -54,8 +53,7 @@ pub async fn close(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
     let filter = "idle_warned_at <= $2 AND last_activity_at <= $1";
     let mut closed = 0;
     for id in candidates_warned(app, filter, idle_since, warned_before).await? {
-        let mut client = app.db.get().await?;
-        let tx = client.transaction().await?;
+        let tx = Tx::begin(&app.db).await?;
         let row = tx
             .query_opt(
                 "UPDATE tickets t SET status = 'CLOSED', closed_at = $2, close_reason = 'idle' FROM users u \
@@ -76,9 +74,8 @@ pub async fn close(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
             }
             closed += 1;
         }
-        let chats = ctx.into_chats();
+        let chats = ctx.finish().await?;
         tx.commit().await?;
-        drop(client);
         deliver(app, chats).await;
     }
     Ok(closed)

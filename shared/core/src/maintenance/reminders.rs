@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::bot::ctx::Ctx;
 use crate::bot::{deliver, intake};
 use crate::db::tickets;
+use crate::db::{Sql, Tx};
 
 /// Re-announces waiting tickets; returns how many.
 pub async fn remind(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
@@ -21,22 +22,20 @@ pub async fn remind(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
     };
     let mut reminded = 0;
     for id in ids {
-        let mut client = app.db.get().await?;
-        let tx = client.transaction().await?;
+        let tx = Tx::begin(&app.db).await?;
         let sql = format!("UPDATE tickets SET reminded_at = $3 WHERE id = $4 AND {condition}");
         let updated = tx.execute(&sql, &[&created_before, &reminded_before, &now, &id]).await?;
         let mut ctx = Ctx::new(app, &tx);
         if updated == 1
-            && let Some(ticket) = tickets::lock_ticket(&*tx, id).await?
+            && let Some(ticket) = tickets::lock_ticket(&tx, id).await?
         {
             let waited = tx.query_one("SELECT created_at FROM tickets WHERE id = $1", &[&id]).await?;
             let minutes = (now - waited.get::<_, DateTime<Utc>>(0)).num_minutes();
             intake::post_card_with(&mut ctx, &ticket, Some(crate::texts::waiting_reminder(minutes))).await?;
             reminded += 1;
         }
-        let chats = ctx.into_chats();
+        let chats = ctx.finish().await?;
         tx.commit().await?;
-        drop(client);
         deliver(app, chats).await;
     }
     Ok(reminded)

@@ -1,5 +1,6 @@
 //! Bot API client: JSON over HTTPS with bounded retries, typed errors, and the token kept out of every message.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -38,7 +39,7 @@ impl Default for RetryPolicy {
 /// A Bot API client. Cheap to clone; build once per process.
 #[derive(Clone)]
 pub struct TelegramClient {
-    http: reqwest::Client,
+    http: Arc<OnceLock<reqwest::Client>>,
     api_url: String,
     token: SecretString,
     policy: RetryPolicy,
@@ -58,14 +59,23 @@ impl TelegramClient {
 
     /// A client with an explicit retry policy.
     pub fn with_policy(api_url: &str, token: SecretString, policy: RetryPolicy) -> Result<Self, TelegramError> {
+        Ok(TelegramClient { http: Arc::default(), api_url: api_url.trim_end_matches('/').to_owned(), token, policy })
+    }
+
+    /// The HTTP client, built on first use: loading the system's trust store costs tens of milliseconds, which a
+    /// Lambda cold start should not pay before it asks for its first event.
+    fn http(&self, method: &str) -> Result<&reqwest::Client, TelegramError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(50))
             .tcp_keepalive(Duration::from_secs(30))
             .user_agent(concat!("zabota/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| TelegramError::Network { method: "client".into(), message: e.without_url().to_string() })?;
-        Ok(TelegramClient { http, api_url: api_url.trim_end_matches('/').to_owned(), token, policy })
+            .map_err(|e| TelegramError::Network { method: method.into(), message: e.without_url().to_string() })?;
+        Ok(self.http.get_or_init(|| http))
     }
 
     /// The retry policy in force.
@@ -88,8 +98,9 @@ impl TelegramClient {
         params: &P,
         timeout: Duration,
     ) -> Result<R, TelegramError> {
-        let body = serde_json::to_vec(params)
-            .map_err(|e| TelegramError::InvalidJson { method: method.into(), message: e.to_string() })?;
+        let body: Bytes = serde_json::to_vec(params)
+            .map_err(|e| TelegramError::InvalidJson { method: method.into(), message: e.to_string() })?
+            .into();
         let mut slept_for_429 = Duration::ZERO;
         let mut attempt = 1;
         loop {
@@ -121,7 +132,7 @@ impl TelegramClient {
     async fn attempt<R: DeserializeOwned>(
         &self,
         method: &str,
-        body: Vec<u8>,
+        body: Bytes,
         timeout: Duration,
     ) -> Result<R, TelegramError> {
         let url = format!("{}/bot{}/{method}", self.api_url, self.token.expose_secret());
@@ -130,7 +141,7 @@ impl TelegramClient {
             message: redact(&e.without_url().to_string(), self.token.expose_secret()),
         };
         let response = self
-            .http
+            .http(method)?
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
@@ -248,8 +259,14 @@ impl TelegramClient {
             method: method.into(),
             message: redact(&e.without_url().to_string(), self.token.expose_secret()),
         };
-        let response =
-            self.http.post(url).multipart(form).timeout(Duration::from_secs(120)).send().await.map_err(network)?;
+        let response = self
+            .http(method)?
+            .post(url)
+            .multipart(form)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .map_err(network)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(network)?;
         ApiReply::decode(method, status, &body)
@@ -264,7 +281,8 @@ impl TelegramClient {
             method: method.into(),
             message: redact(&e.without_url().to_string(), self.token.expose_secret()),
         };
-        let mut response = self.http.get(url).timeout(Duration::from_secs(120)).send().await.map_err(network)?;
+        let mut response =
+            self.http(method)?.get(url).timeout(Duration::from_secs(120)).send().await.map_err(network)?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(TelegramError::Api {

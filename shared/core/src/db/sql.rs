@@ -1,0 +1,201 @@
+//! Running statements with as few round trips as the work allows.
+//!
+//! - Every statement goes through the connection's prepared-statement cache: after its first use on a
+//!   connection it costs one round trip, not two (tokio-postgres prepares a `&str` query on every call).
+//! - [`Tx`] is a transaction whose BEGIN is sent together with its first statements, and whose COMMIT can be sent
+//!   together with its last ones (see [`Tx::commit_after`]). Statements whose futures are awaited together
+//!   (`tokio::join!`) are pipelined: sent at once, answered in order, one round trip in all.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use deadpool_postgres::{ClientWrapper, Object};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Error, Row, Statement};
+
+use super::{DbError, Pool};
+
+/// Parameters of a statement.
+pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Something statements run on: a pooled connection or a [`Tx`]. Statements are prepared once per connection.
+pub trait Sql: Sync {
+    /// The prepared statement for `sql`, from the connection's cache (no round trip once cached).
+    fn prepare(&self, sql: &str) -> impl Future<Output = Result<Statement, Error>> + Send;
+    /// Runs a statement; returns the number of rows it affected.
+    fn execute(&self, sql: &str, params: Params<'_>) -> impl Future<Output = Result<u64, Error>> + Send;
+    /// Runs a statement; returns its rows.
+    fn query(&self, sql: &str, params: Params<'_>) -> impl Future<Output = Result<Vec<Row>, Error>> + Send;
+
+    /// Runs a statement that returns at most one row.
+    fn query_opt(&self, sql: &str, params: Params<'_>) -> impl Future<Output = Result<Option<Row>, Error>> + Send {
+        async move { Ok(self.query(sql, params).await?.into_iter().next()) }
+    }
+
+    /// Runs a statement that returns exactly one row (an error otherwise, as in tokio-postgres).
+    fn query_one(&self, sql: &str, params: Params<'_>) -> impl Future<Output = Result<Row, Error>> + Send {
+        async move {
+            let statement = self.prepare(sql).await?;
+            tokio_postgres::Client::query_one(self.client(), &statement, params).await
+        }
+    }
+
+    /// The connection underneath.
+    fn client(&self) -> &ClientWrapper;
+}
+
+impl Sql for ClientWrapper {
+    async fn prepare(&self, sql: &str) -> Result<Statement, Error> {
+        self.prepare_cached(sql).await
+    }
+
+    async fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
+        let statement = self.prepare_cached(sql).await?;
+        tokio_postgres::Client::execute(self, &statement, params).await
+    }
+
+    async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, Error> {
+        let statement = self.prepare_cached(sql).await?;
+        tokio_postgres::Client::query(self, &statement, params).await
+    }
+
+    fn client(&self) -> &ClientWrapper {
+        self
+    }
+}
+
+impl Sql for Object {
+    fn prepare(&self, sql: &str) -> impl Future<Output = Result<Statement, Error>> + Send {
+        Sql::prepare(&**self, sql)
+    }
+
+    fn execute(&self, sql: &str, params: Params<'_>) -> impl Future<Output = Result<u64, Error>> + Send {
+        Sql::execute(&**self, sql, params)
+    }
+
+    fn query(&self, sql: &str, params: Params<'_>) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        Sql::query(&**self, sql, params)
+    }
+
+    fn client(&self) -> &ClientWrapper {
+        self
+    }
+}
+
+/// A transaction on a pooled connection. BEGIN goes out with the first statement; a `Tx` dropped before it was
+/// committed or rolled back closes its connection (the server then rolls back), so a half-done transaction is
+/// never handed to the next user of the pool.
+pub struct Tx {
+    conn: Option<Object>,
+    begun: AtomicBool,
+    ended: AtomicBool,
+}
+
+impl Tx {
+    /// Takes a connection from the pool. No round trip: BEGIN is sent with the first statement.
+    pub async fn begin(pool: &Pool) -> Result<Tx, DbError> {
+        Ok(Tx { conn: Some(pool.get().await?), begun: AtomicBool::new(false), ended: AtomicBool::new(false) })
+    }
+
+    fn conn(&self) -> &ClientWrapper {
+        // Present until drop.
+        self.conn.as_deref().unwrap_or_else(|| unreachable!("a Tx holds its connection until it is dropped"))
+    }
+
+    /// Runs `work`, preceded on the wire by BEGIN when this is the transaction's first statement.
+    async fn run<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        if self.begun.swap(true, Ordering::SeqCst) {
+            return work.await;
+        }
+        // `join!` polls BEGIN first, so it is sent first; both answers come back in one round trip.
+        let (begin, result) = tokio::join!(self.conn().batch_execute("BEGIN"), work);
+        begin?;
+        result
+    }
+
+    /// Prepares (or finds in the cache) every statement in `sqls`, pipelined. Call it before pipelining
+    /// statements with COMMIT, so that none of them waits for a prepare while COMMIT overtakes it.
+    pub async fn prepare_all(&self, sqls: &[&str]) -> Result<Vec<Statement>, Error> {
+        futures_util::future::try_join_all(sqls.iter().map(|sql| self.conn().prepare_cached(sql))).await
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), Error> {
+        self.commit_after(async { Ok(()) }).await
+    }
+
+    /// Runs `work` (statements on [`Sql::client`], already prepared, see [`Tx::prepare_all`]) and COMMIT in the
+    /// same round trip. If `work` fails, the server answers the COMMIT that follows it with a rollback.
+    pub async fn commit_after<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        if !self.begun.load(Ordering::SeqCst) {
+            // Nothing ran inside the transaction: there is nothing to commit.
+            let value = work.await?;
+            self.ended.store(true, Ordering::SeqCst);
+            return Ok(value);
+        }
+        let (result, commit) = tokio::join!(work, self.conn().batch_execute("COMMIT"));
+        let value = result?;
+        commit?;
+        self.ended.store(true, Ordering::SeqCst);
+        Ok(value)
+    }
+
+    /// Rolls back. A connection that cannot roll back is closed instead of returned to the pool.
+    pub async fn rollback(self) {
+        if !self.begun.load(Ordering::SeqCst) {
+            self.ended.store(true, Ordering::SeqCst);
+            return;
+        }
+        match self.conn().batch_execute("ROLLBACK").await {
+            Ok(()) => self.ended.store(true, Ordering::SeqCst),
+            Err(e) => tracing::warn!(error = %e, "rollback failed; the connection is closed instead"),
+        }
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && self.begun.load(Ordering::SeqCst)
+            && !self.ended.load(Ordering::SeqCst)
+        {
+            // Ended without commit or rollback (an error path or a cancelled future): detach the connection from
+            // the pool and drop it, which closes it; the server rolls the transaction back.
+            drop(Object::take(conn));
+        }
+    }
+}
+
+impl Sql for Tx {
+    fn prepare(&self, sql: &str) -> impl Future<Output = Result<Statement, Error>> + Send {
+        self.conn().prepare_cached(sql)
+    }
+
+    async fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
+        self.run(async {
+            let statement = self.conn().prepare_cached(sql).await?;
+            tokio_postgres::Client::execute(self.conn(), &statement, params).await
+        })
+        .await
+    }
+
+    async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, Error> {
+        self.run(async {
+            let statement = self.conn().prepare_cached(sql).await?;
+            tokio_postgres::Client::query(self.conn(), &statement, params).await
+        })
+        .await
+    }
+
+    async fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
+        self.run(async {
+            let statement = self.conn().prepare_cached(sql).await?;
+            tokio_postgres::Client::query_one(self.conn(), &statement, params).await
+        })
+        .await
+    }
+
+    fn client(&self) -> &ClientWrapper {
+        self.conn()
+    }
+}
