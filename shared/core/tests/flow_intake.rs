@@ -3,48 +3,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
-use serde_json::Value;
 use zabota_core::texts;
-use zabota_testkit::{CallbackAnswer, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
+use zabota_testkit::{OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
 
 const MENU: [&str; 3] = ["topic:warranty", "topic:return", "topic:other"];
-
-/// Sends a button press and returns the one answerCallbackQuery it got.
-async fn answer_to(t: &TestApp, press: Value) -> CallbackAnswer {
-    let id = press["callback_query"]["id"].as_str().unwrap().to_owned();
-    let before = t.telegram.callback_answers().len();
-    t.send(press).await;
-    let new = t.telegram.callback_answers().split_off(before);
-    assert_eq!(new.len(), 1, "exactly one answer per press: {new:#?}");
-    assert_eq!(new[0].callback_query_id, id);
-    new.into_iter().next().unwrap()
-}
 
 /// `user` presses `data` under the last message of their private chat; the press is answered silently.
 async fn press(t: &TestApp, user: &TgUser, data: &str) {
     let message_id = t.last(user.id).message_id;
-    let answer = answer_to(t, updates::callback(user, user.id, message_id, data)).await;
+    let answer = t.answer_to(updates::callback(user, user.id, message_id, data)).await;
     assert_eq!((answer.text, answer.show_alert), (None, false), "{data}");
-}
-
-/// /start → topic → «Обратиться к оператору» (or «Да») → a typed phone; returns the ticket id and its card.
-async fn queue_ticket(t: &TestApp, customer: &TgUser, topic: &str) -> (i64, Received) {
-    t.send(updates::command(customer, "/start")).await;
-    press(t, customer, &format!("topic:{topic}")).await;
-    press(t, customer, &format!("operator:{topic}")).await;
-    t.send(updates::private_text(customer, "+7 916 123-45-67")).await;
-    let card = t.last(OPERATORS_CHAT_ID);
-    let id = card.callback_data()[0].strip_prefix("claim:").unwrap().parse().unwrap();
-    (id, card)
 }
 
 /// An operator takes the ticket and ends the dialog at once.
 async fn claim_and_close(t: &TestApp, ticket: i64, card: &Received) {
     let operator = TgUser::operator(1);
     t.make_operator(operator.id);
-    answer_to(t, updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
+    t.answer_to(updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
     let summary = t.telegram.received(operator.id)[0].message_id;
-    answer_to(t, updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
+    t.answer_to(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
 }
 
 /// `(status, topic, phone)` of every ticket, oldest first.
@@ -214,7 +191,7 @@ async fn an_8_800_number_typed_with_the_trunk_prefix_is_stored_in_e164() {
 async fn asking_for_an_operator_again_with_an_open_ticket_points_to_it() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (ticket, _card) = queue_ticket(&t, &customer, "return").await;
+    let (ticket, _card) = t.queue_ticket(&customer, "return").await;
     let cards = t.telegram.received(OPERATORS_CHAT_ID).len();
 
     // «Обратиться к оператору» once more, and «Да» under «Другой вопрос».
@@ -233,7 +210,7 @@ async fn asking_for_an_operator_again_with_an_open_ticket_points_to_it() {
 async fn a_returning_customer_keeps_the_known_phone_and_the_card_counts_the_earlier_ticket() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (first, card) = queue_ticket(&t, &customer, "return").await;
+    let (first, card) = t.queue_ticket(&customer, "return").await;
     claim_and_close(&t, first, &card).await;
 
     press(&t, &customer, "home").await;
@@ -262,7 +239,7 @@ async fn a_returning_customer_keeps_the_known_phone_and_the_card_counts_the_earl
 async fn a_returning_customer_can_give_another_phone() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (first, card) = queue_ticket(&t, &customer, "warranty").await;
+    let (first, card) = t.queue_ticket(&customer, "warranty").await;
     claim_and_close(&t, first, &card).await;
 
     press(&t, &customer, "home").await;

@@ -8,17 +8,6 @@ use zabota_core::bot::Outcome;
 use zabota_core::texts;
 use zabota_testkit::{CallbackAnswer, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
 
-/// Sends a button press and returns the one answerCallbackQuery it got.
-async fn answer_to(t: &TestApp, press: Value) -> CallbackAnswer {
-    let id = press["callback_query"]["id"].as_str().unwrap().to_owned();
-    let before = t.telegram.callback_answers().len();
-    t.send(press).await;
-    let new = t.telegram.callback_answers().split_off(before);
-    assert_eq!(new.len(), 1, "exactly one answer per press: {new:#?}");
-    assert_eq!(new[0].callback_query_id, id);
-    new.into_iter().next().unwrap()
-}
-
 /// An alert with this text, as `(text, show_alert)`.
 fn alert(text: impl Into<String>) -> (Option<String>, bool) {
     (Some(text.into()), true)
@@ -28,41 +17,10 @@ fn shown(answer: CallbackAnswer) -> (Option<String>, bool) {
     (answer.text, answer.show_alert)
 }
 
-/// /start → topic → «Обратиться к оператору» → a typed phone; returns the ticket id and its card.
-async fn queue_ticket(t: &TestApp, customer: &TgUser, topic: &str) -> (i64, Received) {
-    t.send(updates::command(customer, "/start")).await;
-    for data in [format!("topic:{topic}"), format!("operator:{topic}")] {
-        let message_id = t.last(customer.id).message_id;
-        answer_to(t, updates::callback(customer, customer.id, message_id, &data)).await;
-    }
-    t.send(updates::private_text(customer, "+7 916 123-45-67")).await;
-    let card = t.last(OPERATORS_CHAT_ID);
-    let id = card.callback_data()[0].strip_prefix("claim:").unwrap().parse().unwrap();
-    (id, card)
-}
-
-/// `operator` presses «Взять в работу» on the card; like Telegram's, the press carries the card's text.
-async fn claim(t: &TestApp, operator: &TgUser, ticket: i64, card: &Received) -> CallbackAnswer {
-    let mut press = updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
-    press["callback_query"]["message"]["text"] = json!(card.text);
-    answer_to(t, press).await
-}
-
 /// The operator's summary with «Завершить диалог» for the ticket.
 fn summary(t: &TestApp, operator: &TgUser, ticket: i64) -> Received {
     let close = format!("close:{ticket}");
     t.telegram.received(operator.id).into_iter().find(|m| m.callback_data() == [close.clone()]).unwrap()
-}
-
-/// `(status, operator_tg_id)` of a ticket.
-async fn status(t: &TestApp, ticket: i64) -> (String, Option<i64>) {
-    let row =
-        t.db.client()
-            .await
-            .query_one("SELECT status, operator_tg_id FROM tickets WHERE id = $1", &[&ticket])
-            .await
-            .unwrap();
-    (row.get(0), row.get(1))
 }
 
 /// The message a button press was made under.
@@ -85,8 +43,8 @@ async fn group_chatter_in_any_group_is_ignored_and_leaves_no_trace() {
     assert_eq!(t.db.count("processed_updates").await + t.db.count("users").await, 0);
 
     // Not even an operator in a dialog reaches the customer by writing in a group.
-    let (ticket, card) = queue_ticket(&t, &customer, "return").await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.claim(&operator, ticket, &card).await;
     let (calls, seen) = (t.telegram.calls().len(), t.db.count("processed_updates").await);
     assert_eq!(
         t.send(updates::group_text(OPERATORS_CHAT_ID, &operator, "Клиенту: здравствуйте")).await,
@@ -100,15 +58,15 @@ async fn group_chatter_in_any_group_is_ignored_and_leaves_no_trace() {
 async fn a_claim_by_someone_outside_the_operators_chat_gets_an_alert_and_changes_nothing() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (ticket, card) = queue_ticket(&t, &customer, "warranty").await;
+    let (ticket, card) = t.queue_ticket(&customer, "warranty").await;
     let customer_saw = t.telegram.received(customer.id).len();
     for (n, membership) in [(1, "left"), (2, "kicked")] {
         let stranger = TgUser::operator(n);
         t.telegram.set_chat_member(OPERATORS_CHAT_ID, stranger.id, membership);
-        assert_eq!(shown(claim(&t, &stranger, ticket, &card).await), alert(texts::ALERT_NOT_OPERATOR), "{membership}");
+        assert_eq!(shown(t.claim(&stranger, ticket, &card).await), alert(texts::ALERT_NOT_OPERATOR), "{membership}");
         assert!(t.telegram.received(stranger.id).is_empty());
     }
-    assert_eq!(status(&t, ticket).await, waiting());
+    assert_eq!(t.ticket_status(ticket).await, waiting());
     assert_eq!(t.telegram.received(customer.id).len(), customer_saw, "the customer hears nothing");
     assert_eq!(t.last(OPERATORS_CHAT_ID).callback_data(), [format!("claim:{ticket}")]);
 }
@@ -118,14 +76,14 @@ async fn an_operator_already_in_a_dialog_cannot_claim_a_second_ticket() {
     let t = spawn_app().await;
     let (first_customer, second_customer, operator) = (TgUser::customer(1), TgUser::customer(2), TgUser::operator(1));
     t.make_operator(operator.id);
-    let (first, first_card) = queue_ticket(&t, &first_customer, "return").await;
-    let (second, second_card) = queue_ticket(&t, &second_customer, "warranty").await;
-    claim(&t, &operator, first, &first_card).await;
+    let (first, first_card) = t.queue_ticket(&first_customer, "return").await;
+    let (second, second_card) = t.queue_ticket(&second_customer, "warranty").await;
+    t.claim(&operator, first, &first_card).await;
     let operator_saw = t.telegram.received(operator.id).len();
 
-    assert_eq!(shown(claim(&t, &operator, second, &second_card).await), alert(texts::alert_busy(first)));
-    assert_eq!(status(&t, second).await, waiting());
-    assert_eq!(status(&t, first).await, ("ASSIGNED".into(), Some(operator.id)));
+    assert_eq!(shown(t.claim(&operator, second, &second_card).await), alert(texts::alert_busy(first)));
+    assert_eq!(t.ticket_status(second).await, waiting());
+    assert_eq!(t.ticket_status(first).await, ("ASSIGNED".into(), Some(operator.id)));
     assert!(!t.telegram.texts(second_customer.id).contains(&texts::OPERATOR_CONNECTED.to_owned()));
     assert_eq!(t.telegram.received(operator.id).len(), operator_saw);
     let second_card_now =
@@ -139,23 +97,23 @@ async fn a_claim_on_a_closed_ticket_says_it_is_closed() {
     let (customer, first_operator, second_operator) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
     t.make_operator(first_operator.id);
     t.make_operator(second_operator.id);
-    let (ticket, card) = queue_ticket(&t, &customer, "return").await;
-    claim(&t, &first_operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.claim(&first_operator, ticket, &card).await;
     let close = updates::callback(
         &first_operator,
         first_operator.id,
         summary(&t, &first_operator, ticket).message_id,
         &format!("close:{ticket}"),
     );
-    assert_eq!(shown(answer_to(&t, close.clone()).await), (None, false));
+    assert_eq!(shown(t.answer_to(close.clone()).await), (None, false));
     let customer_saw = t.telegram.received(customer.id).len();
 
-    assert_eq!(shown(claim(&t, &second_operator, ticket, &card).await), alert(texts::alert_closed(ticket)));
+    assert_eq!(shown(t.claim(&second_operator, ticket, &card).await), alert(texts::alert_closed(ticket)));
     // «Завершить диалог» pressed again (a fresh press on the same message) is no longer possible either.
     let again =
         updates::callback(&first_operator, first_operator.id, pressed_message(&close), &format!("close:{ticket}"));
-    assert_eq!(shown(answer_to(&t, again).await), alert(texts::alert_closed(ticket)));
-    assert_eq!(status(&t, ticket).await, ("CLOSED".into(), Some(first_operator.id)));
+    assert_eq!(shown(t.answer_to(again).await), alert(texts::alert_closed(ticket)));
+    assert_eq!(t.ticket_status(ticket).await, ("CLOSED".into(), Some(first_operator.id)));
     assert_eq!(t.telegram.received(customer.id).len(), customer_saw);
     assert!(t.telegram.received(second_operator.id).is_empty());
 }
@@ -166,10 +124,10 @@ async fn a_claim_on_a_ticket_another_operator_took_says_it_is_taken() {
     let (customer, first_operator, second_operator) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
     t.make_operator(first_operator.id);
     t.make_operator(second_operator.id);
-    let (ticket, card) = queue_ticket(&t, &customer, "return").await;
-    claim(&t, &first_operator, ticket, &card).await;
-    assert_eq!(shown(claim(&t, &second_operator, ticket, &card).await), alert(texts::alert_taken(ticket)));
-    assert_eq!(status(&t, ticket).await, ("ASSIGNED".into(), Some(first_operator.id)));
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.claim(&first_operator, ticket, &card).await;
+    assert_eq!(shown(t.claim(&second_operator, ticket, &card).await), alert(texts::alert_taken(ticket)));
+    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(first_operator.id)));
     assert!(t.telegram.received(second_operator.id).is_empty());
     let connected = t.telegram.texts(customer.id).iter().filter(|s| *s == texts::OPERATOR_CONNECTED).count();
     assert_eq!(connected, 1);
@@ -180,15 +138,15 @@ async fn made_up_callback_data_gets_the_stale_alert() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
     t.make_operator(operator.id);
-    let (ticket, card) = queue_ticket(&t, &customer, "return").await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
     let customer_message = t.last(customer.id).message_id;
     for data in ["claim:999999", "close:999999", "hack", "close:abc", "claim:-1", "topic:", "", "phone:keep:1"] {
         let press = updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, data);
-        assert_eq!(shown(answer_to(&t, press).await), alert(texts::ALERT_STALE), "operator, {data:?}");
+        assert_eq!(shown(t.answer_to(press).await), alert(texts::ALERT_STALE), "operator, {data:?}");
         let press = updates::callback(&customer, customer.id, customer_message, data);
-        assert_eq!(shown(answer_to(&t, press).await), alert(texts::ALERT_STALE), "customer, {data:?}");
+        assert_eq!(shown(t.answer_to(press).await), alert(texts::ALERT_STALE), "customer, {data:?}");
     }
-    assert_eq!(status(&t, ticket).await, waiting());
+    assert_eq!(t.ticket_status(ticket).await, waiting());
     assert!(t.telegram.received(operator.id).is_empty());
     assert_eq!(t.telegram.received(OPERATORS_CHAT_ID).len(), 1, "only the card");
     assert_eq!(t.db.count("tickets").await, 1);
@@ -200,17 +158,17 @@ async fn only_the_assigned_operator_can_close_a_dialog() {
     let (customer, operator, other_operator) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
     t.make_operator(operator.id);
     t.make_operator(other_operator.id);
-    let (ticket, card) = queue_ticket(&t, &customer, "return").await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.claim(&operator, ticket, &card).await;
     let customer_saw = t.telegram.received(customer.id).len();
 
     let data = format!("close:{ticket}");
     let by_customer = updates::callback(&customer, customer.id, t.last(customer.id).message_id, &data);
-    assert_eq!(shown(answer_to(&t, by_customer).await), alert(texts::ALERT_NOT_YOURS));
+    assert_eq!(shown(t.answer_to(by_customer).await), alert(texts::ALERT_NOT_YOURS));
     let by_other = updates::callback(&other_operator, OPERATORS_CHAT_ID, card.message_id, &data);
-    assert_eq!(shown(answer_to(&t, by_other).await), alert(texts::ALERT_NOT_YOURS));
+    assert_eq!(shown(t.answer_to(by_other).await), alert(texts::ALERT_NOT_YOURS));
 
-    assert_eq!(status(&t, ticket).await, ("ASSIGNED".into(), Some(operator.id)));
+    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(operator.id)));
     assert_eq!(t.telegram.received(customer.id).len(), customer_saw, "no «Оператор отключился»");
     assert_eq!(summary(&t, &operator, ticket).callback_data(), [data], "the operator keeps «Завершить диалог»");
 }
@@ -220,15 +178,15 @@ async fn a_claim_pressed_outside_the_operators_chat_is_stale_and_claims_nothing(
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
     t.make_operator(operator.id);
-    let (ticket, _card) = queue_ticket(&t, &customer, "return").await;
+    let (ticket, _card) = t.queue_ticket(&customer, "return").await;
     t.send(updates::command(&operator, "/start")).await;
     let in_private =
         updates::callback(&operator, operator.id, t.last(operator.id).message_id, &format!("claim:{ticket}"));
-    assert_eq!(shown(answer_to(&t, in_private).await), alert(texts::ALERT_STALE));
+    assert_eq!(shown(t.answer_to(in_private).await), alert(texts::ALERT_STALE));
     let by_customer =
         updates::callback(&customer, customer.id, t.last(customer.id).message_id, &format!("claim:{ticket}"));
-    assert_eq!(shown(answer_to(&t, by_customer).await), alert(texts::ALERT_STALE));
-    assert_eq!(status(&t, ticket).await, waiting());
+    assert_eq!(shown(t.answer_to(by_customer).await), alert(texts::ALERT_STALE));
+    assert_eq!(t.ticket_status(ticket).await, waiting());
     assert!(!t.telegram.texts(customer.id).contains(&texts::OPERATOR_CONNECTED.to_owned()));
     assert_eq!(t.last(OPERATORS_CHAT_ID).callback_data(), [format!("claim:{ticket}")]);
 }
@@ -239,8 +197,8 @@ async fn another_operators_message_never_reaches_a_customer_in_someone_elses_dia
     let (customer, operator, other_operator) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
     t.make_operator(operator.id);
     t.make_operator(other_operator.id);
-    let (ticket, card) = queue_ticket(&t, &customer, "return").await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.claim(&operator, ticket, &card).await;
     let customer_saw = t.telegram.received(customer.id).len();
 
     t.send(updates::private_text(&other_operator, "Здравствуйте, я тоже могу помочь")).await;
@@ -255,8 +213,8 @@ async fn an_edited_message_in_a_dialog_is_not_relayed_and_the_editor_is_told() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
     t.make_operator(operator.id);
-    let (ticket, card) = queue_ticket(&t, &customer, "return").await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.claim(&operator, ticket, &card).await;
     let question = updates::private_text(&customer, "Чайник не греет");
     let question_id = question["message"]["message_id"].as_i64().unwrap();
     t.send(question).await;
@@ -335,8 +293,8 @@ async fn every_content_kind_is_relayed_both_ways_by_copy_and_stored_with_its_fil
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
     t.make_operator(operator.id);
-    let (ticket, card) = queue_ticket(&t, &customer, "warranty").await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "warranty").await;
+    t.claim(&operator, ticket, &card).await;
     let db = t.db.client().await;
     for (from, to, sender_type) in [(&customer, &operator, "USER"), (&operator, &customer, "OPERATOR")] {
         for kind in KINDS {
@@ -396,12 +354,12 @@ async fn an_operator_who_never_started_the_bot_is_asked_to_and_the_ticket_stays_
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
     t.make_operator(operator.id);
-    let (ticket, card) = queue_ticket(&t, &customer, "return").await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
     t.send(updates::private_text(&customer, "Чайник не включается")).await;
     let customer_saw = t.telegram.texts(customer.id);
     t.telegram.never_started(operator.id);
 
-    assert_eq!(shown(claim(&t, &operator, ticket, &card).await), alert(texts::ALERT_START_BOT_FIRST));
+    assert_eq!(shown(t.claim(&operator, ticket, &card).await), alert(texts::ALERT_START_BOT_FIRST));
     let row =
         t.db.client()
             .await
@@ -420,8 +378,8 @@ async fn an_operator_who_never_started_the_bot_is_asked_to_and_the_ticket_stays_
 
     // The operator opens the bot; the same card now works.
     t.telegram.unblock_chat(operator.id);
-    assert_eq!(shown(claim(&t, &operator, ticket, &card).await), (Some(texts::claimed(ticket)), false));
-    assert_eq!(status(&t, ticket).await, ("ASSIGNED".into(), Some(operator.id)));
+    assert_eq!(shown(t.claim(&operator, ticket, &card).await), (Some(texts::claimed(ticket)), false));
+    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(operator.id)));
     let dm = t.telegram.received(operator.id);
     assert_eq!(dm.len(), 2, "summary and the backlog: {dm:#?}");
     let card_text = card.text.as_deref().unwrap();

@@ -5,35 +5,7 @@
 
 use zabota_core::bot::Outcome;
 use zabota_core::texts;
-use zabota_testkit::{Fault, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
-
-/// /start → Возврат → Обратиться к оператору → phone; returns the ticket id and its card.
-async fn queue_ticket(t: &TestApp, customer: &TgUser) -> (i64, Received) {
-    t.send(updates::command(customer, "/start")).await;
-    let menu = t.last(customer.id).message_id;
-    t.send(updates::callback(customer, customer.id, menu, "topic:return")).await;
-    let template = t.last(customer.id).message_id;
-    t.send(updates::callback(customer, customer.id, template, "operator:return")).await;
-    t.send(updates::private_text(customer, "+7 916 123-45-67")).await;
-    let card = t.last(OPERATORS_CHAT_ID);
-    let id = card.callback_data()[0].trim_start_matches("claim:").parse().unwrap();
-    (id, card)
-}
-
-async fn claim(t: &TestApp, operator: &TgUser, ticket: i64, card: &Received) {
-    t.make_operator(operator.id);
-    t.send(updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
-}
-
-async fn status(t: &TestApp, ticket: i64) -> (String, Option<i64>) {
-    let row =
-        t.db.client()
-            .await
-            .query_one("SELECT status, operator_tg_id FROM tickets WHERE id = $1", &[&ticket])
-            .await
-            .unwrap();
-    (row.get(0), row.get(1))
-}
+use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TgUser, spawn_app, updates};
 
 #[tokio::test]
 async fn a_redelivered_update_changes_nothing_and_sends_nothing() {
@@ -50,7 +22,7 @@ async fn a_redelivered_update_changes_nothing_and_sends_nothing() {
 async fn twenty_operators_pressing_one_card_at_once_make_exactly_one_winner() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (ticket, card) = queue_ticket(&t, &customer).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
     let operators: Vec<TgUser> = (1..=20).map(TgUser::operator).collect();
     for op in &operators {
         t.make_operator(op.id);
@@ -62,7 +34,7 @@ async fn twenty_operators_pressing_one_card_at_once_make_exactly_one_winner() {
     let answered_before = t.telegram.callback_answers().len();
     futures::future::join_all(presses).await;
 
-    let (state, winner) = status(&t, ticket).await;
+    let (state, winner) = t.ticket_status(ticket).await;
     assert_eq!(state, "ASSIGNED");
     let winner = winner.unwrap();
     let connected = t.telegram.texts(customer.id).iter().filter(|s| *s == texts::OPERATOR_CONNECTED).count();
@@ -81,8 +53,9 @@ async fn twenty_operators_pressing_one_card_at_once_make_exactly_one_winner() {
 async fn a_dialog_delivered_twice_at_once_arrives_once_and_in_order() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = queue_ticket(&t, &customer).await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    t.claim(&operator, ticket, &card).await;
     let before = t.telegram.received(operator.id).len();
     for i in 0..30 {
         let update = updates::private_text(&customer, &format!("сообщение {i}"));
@@ -101,8 +74,9 @@ async fn a_dialog_delivered_twice_at_once_arrives_once_and_in_order() {
 async fn concurrent_flushers_keep_a_chats_order_and_send_each_call_once() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = queue_ticket(&t, &customer).await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    t.claim(&operator, ticket, &card).await;
     let before = t.telegram.received(operator.id).len();
     // Telegram is down while 12 messages come in: they queue up in the outbox.
     t.telegram.fail_next("copyMessage", Fault::ServerError, 3);
@@ -133,8 +107,9 @@ async fn concurrent_flushers_keep_a_chats_order_and_send_each_call_once() {
 async fn a_429_mid_dialog_defers_and_everything_arrives_once_in_order_after_redelivery() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = queue_ticket(&t, &customer).await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    t.claim(&operator, ticket, &card).await;
     t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 30 }, 1);
     t.send(updates::private_text(&customer, "первое")).await;
     t.send(updates::private_text(&customer, "второе")).await;
@@ -158,14 +133,14 @@ async fn a_429_mid_dialog_defers_and_everything_arrives_once_in_order_after_rede
 async fn server_errors_during_a_claim_make_the_update_fail_and_its_redelivery_succeed() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = queue_ticket(&t, &customer).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
     t.make_operator(operator.id);
     t.telegram.fail_next("sendMessage", Fault::ServerError, 3);
     let press = updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
     assert!(t.try_send(press.clone()).await.is_err(), "a transient failure before commit is an error (webhook 500)");
-    assert_eq!(status(&t, ticket).await, ("WAITING".into(), None));
+    assert_eq!(t.ticket_status(ticket).await, ("WAITING".into(), None));
     assert_eq!(t.send(press).await, Outcome::Processed, "Telegram's redelivery is processed");
-    assert_eq!(status(&t, ticket).await, ("ASSIGNED".into(), Some(operator.id)));
+    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(operator.id)));
     assert_eq!(t.telegram.texts(customer.id).iter().filter(|s| *s == texts::OPERATOR_CONNECTED).count(), 1);
 }
 
@@ -173,11 +148,12 @@ async fn server_errors_during_a_claim_make_the_update_fail_and_its_redelivery_su
 async fn a_customer_who_blocked_the_bot_loses_the_ticket_and_the_operator_is_told() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = queue_ticket(&t, &customer).await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    t.claim(&operator, ticket, &card).await;
     t.telegram.block_chat(customer.id);
     t.send(updates::private_text(&operator, "Вы здесь?")).await;
-    assert_eq!(status(&t, ticket).await.0, "CLOSED");
+    assert_eq!(t.ticket_status(ticket).await.0, "CLOSED");
     assert_eq!(t.last(operator.id).text, Some(texts::customer_blocked(ticket)));
     assert!(t.telegram.received(operator.id)[0].callback_data().is_empty(), "Завершить диалог removed");
     let reason = t.db.client().await.query_one("SELECT close_reason FROM tickets", &[]).await.unwrap();
@@ -188,19 +164,21 @@ async fn a_customer_who_blocked_the_bot_loses_the_ticket_and_the_operator_is_tol
 async fn an_operator_who_blocked_the_bot_returns_the_ticket_to_the_queue_with_a_fresh_card() {
     let t = spawn_app().await;
     let (customer, first, second) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
-    let (ticket, card) = queue_ticket(&t, &customer).await;
-    claim(&t, &first, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(first.id);
+    t.claim(&first, ticket, &card).await;
     t.telegram.block_chat(first.id);
     t.send(updates::private_text(&customer, "Алло?")).await;
-    assert_eq!(status(&t, ticket).await, ("WAITING".into(), None));
+    assert_eq!(t.ticket_status(ticket).await, ("WAITING".into(), None));
     let fresh = t.last(OPERATORS_CHAT_ID);
     assert_ne!(fresh.message_id, card.message_id);
     assert!(fresh.text.as_deref().unwrap().starts_with(&format!("Новый клиент #{ticket}")));
     assert_eq!(fresh.callback_data(), [format!("claim:{ticket}")]);
     // The next operator gets the message the first one never saw.
-    claim(&t, &second, ticket, &fresh).await;
+    t.make_operator(second.id);
+    t.claim(&second, ticket, &fresh).await;
     assert_eq!(t.telegram.texts(second.id).last().map(String::as_str), Some("Алло?"));
-    assert_eq!(status(&t, ticket).await, ("ASSIGNED".into(), Some(second.id)));
+    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(second.id)));
 }
 
 #[tokio::test]
@@ -224,8 +202,9 @@ async fn a_restart_between_any_two_updates_changes_nothing() {
 async fn a_message_telegram_refuses_to_copy_is_reported_to_its_sender() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = queue_ticket(&t, &customer).await;
-    claim(&t, &operator, ticket, &card).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    t.claim(&operator, ticket, &card).await;
     t.telegram.fail_next("copyMessage", Fault::BadRequest("Bad Request: message can't be copied".into()), 1);
     t.send(updates::private_text(&customer, "не дойдёт")).await;
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::UNSUPPORTED_CONTENT));
@@ -238,11 +217,11 @@ async fn a_message_telegram_refuses_to_copy_is_reported_to_its_sender() {
 async fn a_waiting_customer_who_blocked_the_bot_has_the_card_withdrawn() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (ticket, card) = queue_ticket(&t, &customer).await;
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
     t.telegram.block_chat(customer.id);
     // The next thing sent to the customer (an answer to their message) meets the 403.
     t.send(updates::command(&customer, "/start")).await;
-    assert_eq!(status(&t, ticket).await.0, "CLOSED");
+    assert_eq!(t.ticket_status(ticket).await.0, "CLOSED");
     let card_now =
         t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id).unwrap();
     assert_eq!(card_now.text, Some(texts::card_closed_blocked(ticket)));

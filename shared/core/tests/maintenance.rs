@@ -7,21 +7,10 @@
 use chrono::{Duration, Utc};
 use zabota_core::maintenance::{JobReport, run_all};
 use zabota_core::texts;
-use zabota_testkit::{Fault, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
-
-async fn queue_ticket(t: &TestApp, customer: &TgUser) -> (i64, Received) {
-    t.send(updates::command(customer, "/start")).await;
-    let menu = t.last(customer.id).message_id;
-    t.send(updates::callback(customer, customer.id, menu, "topic:warranty")).await;
-    let template = t.last(customer.id).message_id;
-    t.send(updates::callback(customer, customer.id, template, "operator:warranty")).await;
-    t.send(updates::private_text(customer, "+7 916 123-45-67")).await;
-    let card = t.last(OPERATORS_CHAT_ID);
-    (card.callback_data()[0].trim_start_matches("claim:").parse().unwrap(), card)
-}
+use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TestApp, TgUser, spawn_app, updates};
 
 async fn assigned_ticket(t: &TestApp, customer: &TgUser, operator: &TgUser) -> i64 {
-    let (ticket, card) = queue_ticket(t, customer).await;
+    let (ticket, card) = t.queue_ticket(customer, "warranty").await;
     t.make_operator(operator.id);
     t.send(updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
     ticket
@@ -79,7 +68,7 @@ async fn a_message_after_the_warning_keeps_the_dialog_open() {
 async fn a_waiting_ticket_is_reannounced_at_most_once_per_interval() {
     let t = spawn_app().await; // WAITING_REMINDER_AFTER 15m, WAITING_REMINDER_INTERVAL 30m
     let customer = TgUser::customer(1);
-    let (ticket, card) = queue_ticket(&t, &customer).await;
+    let (ticket, card) = t.queue_ticket(&customer, "warranty").await;
     let cards = || t.telegram.received(OPERATORS_CHAT_ID).len();
     assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::minutes(10)).await, "waiting_reminders"), Some(0));
     assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::minutes(16)).await, "waiting_reminders"), Some(1));
@@ -114,7 +103,7 @@ async fn retention_deletes_what_is_one_day_too_old_and_keeps_what_is_one_day_you
     // Two closed tickets of another customer, one on each side of the boundary.
     let other = TgUser::customer(2);
     for days in [366, 364] {
-        let (old, _) = queue_ticket(&t, &other).await;
+        let (old, _) = t.queue_ticket(&other, "warranty").await;
         sql(
             &t,
             &format!(

@@ -6,7 +6,8 @@ use zabota_core::bot::{self, Outcome};
 use zabota_core::telegram::Update;
 use zabota_core::{App, Config};
 
-use crate::emulator::{BotApiEmulator, Received};
+use crate::emulator::updates::{self, TgUser};
+use crate::emulator::{BotApiEmulator, CallbackAnswer, Received};
 use crate::pg::TestDb;
 
 /// The operators' group in tests.
@@ -47,6 +48,52 @@ impl TestApp {
     /// The last message a chat received.
     pub fn last(&self, chat_id: i64) -> Received {
         self.telegram.received(chat_id).pop().unwrap_or_else(|| panic!("chat {chat_id} received nothing"))
+    }
+
+    /// Sends a button press and returns the one answer it got (asserting there was exactly one, to this press).
+    pub async fn answer_to(&self, press: serde_json::Value) -> CallbackAnswer {
+        let id = press["callback_query"]["id"].as_str().unwrap_or_default().to_owned();
+        let before = self.telegram.callback_answers().len();
+        self.send(press).await;
+        let new = self.telegram.callback_answers().split_off(before);
+        assert_eq!(new.len(), 1, "exactly one answer per press: {new:#?}");
+        assert_eq!(new[0].callback_query_id, id);
+        new.into_iter().next().unwrap_or_else(|| unreachable!("one answer was asserted"))
+    }
+
+    /// /start → `topic` → «Обратиться к оператору» → phone: returns the new ticket's id and its card.
+    pub async fn queue_ticket(&self, customer: &TgUser, topic: &str) -> (i64, Received) {
+        self.send(updates::command(customer, "/start")).await;
+        for data in [format!("topic:{topic}"), format!("operator:{topic}")] {
+            let message_id = self.last(customer.id).message_id;
+            self.answer_to(updates::callback(customer, customer.id, message_id, &data)).await;
+        }
+        self.send(updates::private_text(customer, "+7 916 123-45-67")).await;
+        let card = self.last(OPERATORS_CHAT_ID);
+        let id = card.callback_data()[0]
+            .strip_prefix("claim:")
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("the card's button claims a ticket: {card:#?}"));
+        (id, card)
+    }
+
+    /// `operator` presses «Взять в работу» on `card`; returns the answer to the press.
+    pub async fn claim(&self, operator: &TgUser, ticket: i64, card: &Received) -> CallbackAnswer {
+        let mut press = updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
+        press["callback_query"]["message"]["text"] = serde_json::json!(card.text);
+        self.answer_to(press).await
+    }
+
+    /// A ticket's status and operator.
+    pub async fn ticket_status(&self, ticket: i64) -> (String, Option<i64>) {
+        let row = self
+            .db
+            .client()
+            .await
+            .query_one("SELECT status, operator_tg_id FROM tickets WHERE id = $1", &[&ticket])
+            .await
+            .unwrap_or_else(|e| panic!("ticket {ticket}: {e}"));
+        (row.get(0), row.get(1))
     }
 
     /// Makes `user_id` a member of the operators' chat.
