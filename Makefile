@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Tests are I/O-bound (PostgreSQL, the Bot API emulator): run more of them at once than there are cores.
 TEST_THREADS ?= 8
 
-.PHONY: help run test lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
+.PHONY: help run test test-faults lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
 	build deploy cfn-lint logs stack-url bench
 
 # AWS: the CloudFormation stack, and the Lambda architecture (arm64 in production; x86_64 where the arm64
@@ -32,6 +32,9 @@ serve: ## Run the local webhook server on LISTEN_ADDR (default 127.0.0.1:8080)
 
 test: ## Run every test against a throwaway PostgreSQL and the Bot API emulator
 	@infra/with-test-services.sh $(CARGO) test --workspace --all-targets -- --test-threads=$(TEST_THREADS)
+
+test-faults: ## The full-size fault suite: 16 senders with redeliveries and Bot API failures, 50x20 claims, a PostgreSQL restart
+	@infra/with-test-services.sh $(CARGO) test -p zabota-core --test faults -- --ignored --test-threads=2
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -130,8 +130,17 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with settings changed by `edit` first (e.g. `MEDIA_BACKEND`).
 pub async fn spawn_app_with(edit: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
-    let telegram = BotApiEmulator::start().await;
     let db = TestDb::new().await;
+    build(db, edit).await
+}
+
+/// Like `spawn_app`, over a database the test made (e.g. on a cluster of its own).
+pub async fn spawn_app_on(db: TestDb) -> TestApp {
+    build(db, |_| {}).await
+}
+
+async fn build(db: TestDb, edit: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let telegram = BotApiEmulator::start().await;
     let mut env = test_env(&telegram.base_url(), &db.url);
     edit(&mut env);
     let config = config_from(&env);

@@ -3,12 +3,14 @@
 
 pub mod app;
 pub mod aws;
+pub mod cluster;
 pub mod emulator;
 pub mod lambda;
 pub mod pg;
 
-pub use app::{OPERATORS_CHAT_ID, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_with};
+pub use app::{OPERATORS_CHAT_ID, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_on, spawn_app_with};
 pub use aws::{aws_endpoint, create_bucket, s3_client, s3_media_store};
+pub use cluster::Cluster;
 pub use emulator::updates::{self, TgUser};
 pub use emulator::*;
 pub use lambda::{FunctionProcess, InvocationError, LambdaRuntimeEmulator};

@@ -47,6 +47,12 @@ impl TestDb {
             Ok(url) if !url.trim().is_empty() => url,
             _ => panic!("{TEST_DATABASE_URL} is not set. {HINT}"),
         };
+        TestDb::on(&admin_url).await
+    }
+
+    /// A fresh, migrated database on the server of `admin_url` (e.g. a test's own [`crate::Cluster`]).
+    pub async fn on(admin_url: &str) -> TestDb {
+        let admin_url = admin_url.to_owned();
         let admin = DatabaseConfig { url: SecretString::from(admin_url.clone()), ca_file: None };
         let client =
             db::connect(&admin).await.unwrap_or_else(|e| panic!("cannot connect to {TEST_DATABASE_URL} ({e}). {HINT}"));

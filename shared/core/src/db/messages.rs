@@ -1,6 +1,6 @@
 //! `ticket_messages` and `message_attachments`: the dialog's history, with file metadata but never bytes.
 
-use super::Sql;
+use super::{Sql, pg_text_opt};
 
 use crate::telegram::{FileMeta, Message};
 
@@ -99,19 +99,19 @@ pub async fn insert_message(
                 &sender.as_str(),
                 &sender_tg_id,
                 &message.content_type(),
-                &message.text,
-                &message.caption,
+                &pg_text_opt(message.text.as_deref()),
+                &pg_text_opt(message.caption.as_deref()),
                 &message.chat_id(),
                 &message.message_id,
                 &kind,
                 &meta.map(|m| m.file_id.as_str()),
                 &meta.map(|m| m.file_unique_id.as_str()),
-                &meta.and_then(|m| m.mime_type.as_deref()),
+                &meta.and_then(|m| pg_text_opt(m.mime_type.as_deref())),
                 &size,
                 &to_i32(meta.and_then(|m| m.width.or(m.length))),
                 &to_i32(meta.and_then(|m| m.height.or(m.length))),
                 &to_i32(meta.and_then(|m| m.duration)),
-                &meta.and_then(|m| m.file_name.as_deref()),
+                &meta.and_then(|m| pg_text_opt(m.file_name.as_deref())),
             ],
         )
         .await?;

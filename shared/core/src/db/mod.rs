@@ -34,3 +34,14 @@ pub enum DbError {
 pub fn connection_lost(e: &tokio_postgres::Error) -> bool {
     e.is_closed() || e.code().is_some_and(|code| code.code().starts_with("57P"))
 }
+
+/// `s` as PostgreSQL `text` can hold it: U+0000 (which Telegram may pass through, and `text` rejects) becomes
+/// U+FFFD. Without this, one such message would fail its update forever (a 500 on every redelivery).
+pub fn pg_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') { std::borrow::Cow::Owned(s.replace('\0', "\u{FFFD}")) } else { std::borrow::Cow::Borrowed(s) }
+}
+
+/// [`pg_text`] of an optional string.
+pub fn pg_text_opt(s: Option<&str>) -> Option<std::borrow::Cow<'_, str>> {
+    s.map(pg_text)
+}

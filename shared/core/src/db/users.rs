@@ -1,6 +1,6 @@
 //! `users`: everyone who writes to the bot, with their phone and where they are in the dialog.
 
-use super::Sql;
+use super::{Sql, pg_text, pg_text_opt};
 
 use crate::domain::DialogState;
 use crate::telegram::User;
@@ -27,7 +27,16 @@ pub const UPSERT: &str = "INSERT INTO users (tg_id, username, first_name, last_n
 /// Inserts or refreshes the user's Telegram profile; returns the row.
 pub async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, tokio_postgres::Error> {
     let row = db
-        .query_one(UPSERT, &[&user.id, &user.username, &user.first_name, &user.last_name, &user.language_code])
+        .query_one(
+            UPSERT,
+            &[
+                &user.id,
+                &pg_text_opt(user.username.as_deref()),
+                &pg_text(&user.first_name),
+                &pg_text_opt(user.last_name.as_deref()),
+                &pg_text_opt(user.language_code.as_deref()),
+            ],
+        )
         .await?;
     Ok(UserRow {
         id: row.get(0),

@@ -1,0 +1,428 @@
+//! The fault suite: redelivered and shuffled updates from concurrent senders, claim storms, Bot API failures,
+//! a PostgreSQL restart mid-run and hostile input, all through the webhook entry point the Lambda uses.
+//! Small versions run in `make test`; the full-size ones are `#[ignore]`d and run by `make test-faults`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde_json::json;
+use tokio::sync::{Mutex, RwLock};
+use zabota_core::App;
+use zabota_core::texts;
+use zabota_core::webhook::{self, MAX_BODY_BYTES};
+use zabota_testkit::{
+    BotApiEmulator, Cluster, Fault, OPERATORS_CHAT_ID, TestApp, TestDb, TgUser, WEBHOOK_SECRET, spawn_app,
+    spawn_app_on, updates,
+};
+
+/// Posts an update as Telegram does: again (after a pause) until it is answered 200. Only 500 may ask for a
+/// redelivery. Returns the final body ("ok", "duplicate", "ignored") and how many 500s came first.
+async fn post_until_accepted(app: &App, body: &[u8], gate: Option<&RwLock<()>>) -> (&'static str, usize) {
+    for failures in 0..1500 {
+        let reply = {
+            let _attempt = match gate {
+                Some(gate) => Some(gate.read().await),
+                None => None,
+            };
+            webhook::handle(app, Some(WEBHOOK_SECRET.as_bytes()), body).await
+        };
+        if reply.status == 200 {
+            return (reply.body, failures);
+        }
+        assert_eq!(reply.status, 500, "only a 500 asks Telegram to redeliver: {reply:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("an update was never accepted");
+}
+
+/// The update as Telegram would post it; the emulator learns the message (so that copies of it have its text).
+fn body_of(telegram: &BotApiEmulator, update: &serde_json::Value) -> Vec<u8> {
+    telegram.observe(update);
+    serde_json::to_vec(update).unwrap()
+}
+
+struct Dialog {
+    customer: TgUser,
+    operator: TgUser,
+}
+
+/// `n` customers, each in a dialog with an operator of their own.
+async fn dialogs(t: &TestApp, n: i64) -> Vec<Dialog> {
+    let mut all = Vec::new();
+    for i in 1..=n {
+        let (customer, operator) = (TgUser::customer(i), TgUser::operator(i));
+        let (ticket, card) = t.queue_ticket(&customer, "return").await;
+        t.make_operator(operator.id);
+        t.claim(&operator, ticket, &card).await;
+        assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".to_owned(), Some(operator.id)));
+        all.push(Dialog { customer, operator });
+    }
+    all
+}
+
+fn customer_text(d: usize, k: usize) -> String {
+    format!("c{d}-{k}")
+}
+
+fn operator_text(d: usize, k: usize) -> String {
+    format!("o{d}-{k}")
+}
+
+#[derive(Default)]
+struct Replay {
+    /// Updates posted for the first time.
+    originals: usize,
+    /// Second deliveries of accepted updates, and how many of them were answered "duplicate".
+    redelivered: usize,
+    duplicates: usize,
+    /// 500s seen before an update was accepted.
+    failures: usize,
+}
+
+struct Plan {
+    per_side: usize,
+    senders: usize,
+    redeliver: f64,
+    seed: u64,
+    /// Held for reading during each attempt; a writer holds back every sender (to stop the database between
+    /// updates, not in the middle of one).
+    gate: Option<Arc<RwLock<()>>>,
+}
+
+/// Every customer and operator writes `per_side` messages, in order. Each chat's messages are sent by one of
+/// `senders` concurrent tasks (the two sides of a dialog by different ones). A share `redeliver` of the accepted
+/// updates is delivered again later, at a random moment, by a random sender, as Telegram does when it missed
+/// an answer.
+async fn replay(t: &TestApp, dialogs: &[Dialog], plan: Plan) -> Replay {
+    let (app, telegram) = (&t.app, &t.telegram);
+    let mut chats: Vec<Vec<Vec<u8>>> = Vec::new();
+    for (d, dialog) in dialogs.iter().enumerate() {
+        let customer = (0..plan.per_side).map(|k| updates::private_text(&dialog.customer, &customer_text(d, k)));
+        chats.push(customer.map(|u| body_of(telegram, &u)).collect());
+        let operator = (0..plan.per_side).map(|k| updates::private_text(&dialog.operator, &operator_text(d, k)));
+        chats.push(operator.map(|u| body_of(telegram, &u)).collect());
+    }
+    let mut streams: Vec<Vec<Vec<Vec<u8>>>> = vec![Vec::new(); plan.senders];
+    for (i, chat) in chats.into_iter().enumerate() {
+        // Customer d goes to sender d, operator d to sender d + 7: the sides of a dialog run concurrently.
+        let sender = if i % 2 == 0 { i / 2 } else { i / 2 + 7 } % plan.senders;
+        streams[sender].push(chat);
+    }
+    let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let gate = plan.gate.clone();
+    let tasks = streams.into_iter().enumerate().map(|(s, mut chats)| {
+        let (pool, gate) = (pool.clone(), gate.clone());
+        async move {
+            let mut rng = fastrand::Rng::with_seed(plan.seed + s as u64);
+            let mut stats = Replay::default();
+            // Interleave this sender's chats at random, each chat in its own order.
+            chats.iter_mut().for_each(|c| c.reverse());
+            while chats.iter().any(|c| !c.is_empty()) {
+                let live: Vec<usize> = (0..chats.len()).filter(|&i| !chats[i].is_empty()).collect();
+                let body = chats[live[rng.usize(..live.len())]].pop().unwrap();
+                let again = {
+                    let mut pool = pool.lock().await;
+                    (!pool.is_empty() && rng.f64() < plan.redeliver).then(|| {
+                        let i = rng.usize(..pool.len());
+                        pool.swap_remove(i)
+                    })
+                };
+                if let Some(again) = again {
+                    let (answer, failures) = post_until_accepted(app, &again, gate.as_deref()).await;
+                    stats.redelivered += 1;
+                    stats.duplicates += usize::from(answer == "duplicate");
+                    stats.failures += failures;
+                }
+                let (answer, failures) = post_until_accepted(app, &body, gate.as_deref()).await;
+                assert_eq!(answer, "ok");
+                stats.originals += 1;
+                stats.failures += failures;
+                if rng.f64() < plan.redeliver {
+                    pool.lock().await.push(body);
+                }
+            }
+            stats
+        }
+    });
+    let mut total = Replay::default();
+    for stats in join_all(tasks).await {
+        total.originals += stats.originals;
+        total.redelivered += stats.redelivered;
+        total.duplicates += stats.duplicates;
+        total.failures += stats.failures;
+    }
+    // What is left to redeliver arrives at once, from everywhere.
+    let left: Vec<Vec<u8>> = std::mem::take(&mut *pool.lock().await);
+    for (answer, failures) in join_all(left.iter().map(|b| post_until_accepted(app, b, None))).await {
+        total.redelivered += 1;
+        total.duplicates += usize::from(answer == "duplicate");
+        total.failures += failures;
+    }
+    total
+}
+
+/// Sends whatever the outbox still holds (as the maintenance job would, its waits cut short).
+async fn drain_outbox(t: &TestApp) {
+    let client = t.db.client().await;
+    for _ in 0..50 {
+        client.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+        t.redeliver().await;
+        if t.db.count("outbox WHERE status = 'pending'").await == 0 {
+            return;
+        }
+    }
+    panic!("the outbox never drained");
+}
+
+/// Each chat got the other side's messages exactly once and in order, nothing from other dialogs, and the
+/// history holds every message once.
+async fn assert_delivered_once_in_order(t: &TestApp, dialogs: &[Dialog], per_side: usize) {
+    let relayed = |chat: i64, prefix: char| -> Vec<String> {
+        t.telegram.texts(chat).into_iter().filter(|s| s.starts_with(prefix) && s.contains('-')).collect()
+    };
+    for (d, dialog) in dialogs.iter().enumerate() {
+        let to_operator: Vec<String> = (0..per_side).map(|k| customer_text(d, k)).collect();
+        let to_customer: Vec<String> = (0..per_side).map(|k| operator_text(d, k)).collect();
+        assert_eq!(relayed(dialog.operator.id, 'c'), to_operator, "operator of dialog {d}");
+        assert_eq!(relayed(dialog.customer.id, 'o'), to_customer, "customer of dialog {d}");
+    }
+    let messages = (dialogs.len() * 2 * per_side) as i64;
+    assert_eq!(t.db.count("ticket_messages").await, messages);
+    assert_eq!(t.db.count("ticket_messages WHERE delivered_message_id IS NULL").await, 0);
+    assert_eq!(t.db.count("outbox WHERE status <> 'sent'").await, 0);
+}
+
+async fn redelivered_and_shuffled(dialog_count: i64, per_side: usize, bot_api_faults: bool) {
+    let t = spawn_app().await;
+    let all = dialogs(&t, dialog_count).await;
+    let updates_before = t.db.count("processed_updates").await;
+    if bot_api_faults {
+        t.telegram.set_fault_rate("*", 0.1, Fault::ServerError);
+        // A long retry_after: the call is deferred in the outbox and the chat's later calls wait behind it.
+        t.telegram.set_fault_rate("copyMessage", 0.1, Fault::TooManyRequests { retry_after: 30 });
+    }
+    let plan = Plan { per_side, senders: 16, redeliver: 0.2, seed: 7, gate: None };
+    let replay = replay(&t, &all, plan).await;
+    if bot_api_faults {
+        t.telegram.set_fault_rate("*", 0.0, Fault::ServerError);
+        t.telegram.set_fault_rate("copyMessage", 0.0, Fault::ServerError);
+        let deferred = t.db.count("outbox WHERE status = 'pending'").await;
+        assert!(deferred > 0, "some calls were deferred by the failures");
+        drain_outbox(&t).await;
+    }
+    assert_eq!(replay.originals, all.len() * 2 * per_side);
+    assert!(replay.redelivered * 10 >= replay.originals, "about a fifth redelivered: {}", replay.redelivered);
+    assert_eq!(replay.duplicates, replay.redelivered, "every redelivery was recognised");
+    assert_eq!(t.db.count("processed_updates").await - updates_before, replay.originals as i64);
+    assert_delivered_once_in_order(&t, &all, per_side).await;
+}
+
+#[tokio::test]
+async fn a_fifth_of_updates_redelivered_and_shuffled_across_16_senders_arrive_once_in_order() {
+    redelivered_and_shuffled(16, 6, false).await;
+}
+
+#[tokio::test]
+#[ignore = "full size: run by `make test-faults`"]
+async fn full_size_redelivery_and_shuffle_with_bot_api_failures_on_a_tenth_of_calls() {
+    redelivered_and_shuffled(16, 30, true).await;
+}
+
+/// Every operator presses every card at once (in a shuffled order, pressed again on a 500).
+async fn claim_storm(operators: i64, tickets: i64) {
+    let t = spawn_app().await;
+    let mut cards = Vec::new();
+    for c in 1..=tickets {
+        cards.push(t.queue_ticket(&TgUser::customer(c), "warranty").await);
+    }
+    let operators: Vec<TgUser> = (1..=operators).map(TgUser::operator).collect();
+    for op in &operators {
+        t.make_operator(op.id);
+    }
+    let mut presses: Vec<Vec<u8>> = Vec::new();
+    for (ticket, card) in &cards {
+        for op in &operators {
+            let mut press = updates::callback(op, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
+            press["callback_query"]["message"]["text"] = json!(card.text);
+            presses.push(serde_json::to_vec(&press).unwrap());
+        }
+    }
+    fastrand::Rng::with_seed(11).shuffle(&mut presses);
+    let answers_before = t.telegram.callback_answers().len();
+    let results = join_all(presses.iter().map(|p| post_until_accepted(&t.app, p, None))).await;
+
+    assert!(results.iter().all(|(answer, _)| *answer == "ok"));
+
+    let mut winners = HashSet::new();
+    for (c, (ticket, _)) in cards.iter().enumerate() {
+        let (status, operator) = t.ticket_status(*ticket).await;
+        assert_eq!(status, "ASSIGNED", "ticket {ticket}");
+        let operator = operator.unwrap();
+        assert!(winners.insert(operator), "operator {operator} won two tickets");
+        let customer = TgUser::customer(c as i64 + 1);
+        let connected = t.telegram.texts(customer.id).iter().filter(|s| *s == texts::OPERATOR_CONNECTED).count();
+        assert_eq!(connected, 1, "customer of ticket {ticket} was told once");
+    }
+    assert_eq!(winners.len(), cards.len());
+    // Every press was answered exactly once; each winner got one summary, the others none.
+    assert_eq!(t.telegram.callback_answers().len() - answers_before, presses.len());
+    for op in &operators {
+        let summaries = t.telegram.received(op.id).iter().filter(|m| m.inline_keyboard().is_some()).count();
+        assert_eq!(summaries, usize::from(winners.contains(&op.id)), "operator {}", op.id);
+    }
+}
+
+#[tokio::test]
+async fn ten_operators_pressing_three_cards_at_once_make_one_winner_per_card() {
+    claim_storm(10, 3).await;
+}
+
+#[tokio::test]
+#[ignore = "full size: run by `make test-faults`"]
+async fn fifty_operators_pressing_twenty_cards_at_once_make_one_winner_per_card() {
+    claim_storm(50, 20).await;
+}
+
+#[tokio::test]
+#[ignore = "full size: run by `make test-faults`"]
+async fn a_postgresql_restart_mid_run_gets_500s_and_then_nothing_is_lost_or_duplicated() {
+    let cluster = Cluster::start().await;
+    let t = spawn_app_on(TestDb::on(&cluster.url("postgres")).await).await;
+    let all = dialogs(&t, 4).await;
+    let per_side = 20;
+    let gate: Arc<RwLock<()>> = Arc::default();
+    let done = AtomicBool::new(false);
+    let restarter = async {
+        // A third of the way in, between two attempts, the server goes down for a while.
+        while t.telegram.calls_to("copyMessage").len() < per_side * 8 / 3 && !done.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        {
+            let _no_attempt_in_flight = gate.write().await;
+            cluster.stop().await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cluster.start_again().await;
+    };
+    let plan = Plan { per_side, senders: 8, redeliver: 0.2, seed: 3, gate: Some(gate.clone()) };
+    let replaying = async {
+        let replay = replay(&t, &all, plan).await;
+        done.store(true, Ordering::SeqCst);
+        replay
+    };
+    let (replay, ()) = tokio::join!(replaying, restarter);
+    assert!(replay.failures > 0, "the webhook answered 500 while the database was down");
+    assert_eq!(replay.duplicates, replay.redelivered);
+    assert_delivered_once_in_order(&t, &all, per_side).await;
+}
+
+// ---- Hostile and unusual input ------------------------------------------------------------------------------
+
+async fn post(t: &TestApp, secret: Option<&str>, body: &[u8]) -> (u16, &'static str) {
+    let reply = webhook::handle(&t.app, secret.map(str::as_bytes), body).await;
+    (reply.status, reply.body)
+}
+
+#[tokio::test]
+async fn hostile_bodies_get_defined_statuses_and_store_nothing() {
+    let t = spawn_app().await;
+    let good = serde_json::to_vec(&updates::command(&TgUser::customer(1), "/start")).unwrap();
+    let forged = format!("{WEBHOOK_SECRET}x");
+    assert_eq!(post(&t, Some(&forged), &good).await.0, 401);
+    assert_eq!(post(&t, Some(""), &good).await.0, 401);
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases: Vec<(Vec<u8>, (u16, &str))> = vec![
+        (deep.into_bytes(), (200, "ignored")),
+        (b"\xff\xfe{\"update_id\": 1}".to_vec(), (200, "ignored")),
+        (br#"{"update_id": 5, "message": {"text": "\ud800"}}"#.to_vec(), (200, "ignored")),
+        (br#"{"update_id": 6, "message": "not an object"}"#.to_vec(), (200, "ignored")),
+        (br#"{"update_id": 7, "business_message": {"message_id": 1}}"#.to_vec(), (200, "ignored")),
+        (br#"{"update_id": 99999999999999999999999}"#.to_vec(), (200, "ignored")),
+        (vec![b'{'; MAX_BODY_BYTES + 1], (413, "payload too large")),
+    ];
+    for (body, expected) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+        let (status, answer) = post(&t, Some(WEBHOOK_SECRET), &body).await;
+        assert_eq!(status, expected.0, "{shown}");
+        if status == 200 {
+            assert_eq!(answer, expected.1, "{shown}");
+        }
+    }
+    assert_eq!(t.db.count("processed_updates").await, 0);
+    assert_eq!(t.db.count("users").await, 0);
+    assert!(t.telegram.calls().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn long_texts_long_captions_and_unusual_unicode_are_relayed_and_stored_intact() {
+    let t = spawn_app().await;
+    let all = dialogs(&t, 1).await;
+    let (customer, operator) = (&all[0].customer, &all[0].operator);
+    let longest = "Я".repeat(4096);
+    let unusual = [
+        longest.clone(),
+        "👩‍👩‍👧‍👦 семья 🇷🇺 флаг 🏳️‍🌈".to_owned(),
+        "\u{202E}txt.exe\u{202C} \u{200B}\u{200D}\u{FEFF} zero-width".to_owned(),
+        "Z̷̢̛a̴l̵g̸o̶ и 𝕳𝖊𝖑𝖑𝖔 и 𠜎𠜱".to_owned(),
+        "שלום مرحبا Ελληνικά ქართული".to_owned(),
+        "tab\tnew\nline\r\n и \\ \" ' ; DROP TABLE tickets; --".to_owned(),
+    ];
+    for text in &unusual {
+        assert_eq!(
+            post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &updates::private_text(customer, text))).await,
+            (200, "ok")
+        );
+    }
+    let caption = "Ж".repeat(1024);
+    let photo = updates::private_message(
+        operator,
+        json!({ "photo": [{ "file_id": "ph1", "file_unique_id": "u-ph1", "width": 90, "height": 90 }], "caption": caption }),
+    );
+    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &photo)).await, (200, "ok"));
+
+    let received: Vec<String> = t.telegram.texts(operator.id).into_iter().rev().take(unusual.len()).rev().collect();
+    assert!(received == unusual, "the operator got every text exactly as written");
+    assert_eq!(t.last(customer.id).caption.as_deref(), Some(caption.as_str()));
+    let client = t.db.client().await;
+    let stored: Vec<String> = client
+        .query("SELECT message_text FROM ticket_messages WHERE sender_type = 'USER' ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(stored == unusual, "history keeps every character");
+    let caption_chars: i32 = client
+        .query_one("SELECT char_length(caption) FROM ticket_messages WHERE sender_type = 'OPERATOR'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(caption_chars, 1024);
+}
+
+#[tokio::test]
+async fn a_nul_character_is_stored_as_a_replacement_character_instead_of_failing_forever() {
+    // PostgreSQL text cannot hold U+0000; the update must not turn into an endless 500 loop.
+    let t = spawn_app().await;
+    let all = dialogs(&t, 1).await;
+    let mut customer = all[0].customer.clone();
+    customer.first_name = "Ив\u{0}ан".into();
+    let update = updates::private_text(&customer, "до\u{0}после");
+    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &update)).await, (200, "ok"));
+    assert_eq!(t.telegram.texts(all[0].operator.id).last().map(String::as_str), Some("до\u{0}после"));
+    let client = t.db.client().await;
+    let row = client
+        .query_one(
+            "SELECT m.message_text, u.first_name FROM ticket_messages m JOIN users u ON u.tg_id = m.sender_tg_id \
+             ORDER BY m.id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("до\u{FFFD}после".into(), "Ив\u{FFFD}ан".into()));
+}
