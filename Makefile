@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Tests are I/O-bound (PostgreSQL, the Bot API emulator): run more of them at once than there are cores.
 TEST_THREADS ?= 8
 
-.PHONY: help run test test-faults lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
+.PHONY: help run test test-faults fuzz lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
 	build deploy cfn-lint logs stack-url bench
 
 # AWS: the CloudFormation stack, and the Lambda architecture (arm64 in production; x86_64 where the arm64
@@ -35,6 +35,10 @@ test: ## Run every test against a throwaway PostgreSQL and the Bot API emulator
 
 test-faults: ## The full-size fault suite: 16 senders with redeliveries and Bot API failures, 50x20 claims, a PostgreSQL restart
 	@infra/with-test-services.sh $(CARGO) test -p zabota-core --test faults -- --ignored --test-threads=2
+
+fuzz: ## Run each property test over untrusted input for FUZZ_SECONDS (default 180) and print the executions
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-180} infra/with-test-services.sh $(CARGO) test -p zabota-core --test properties -- \
+	  --nocapture --test-threads=2
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
