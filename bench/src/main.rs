@@ -3,8 +3,10 @@
 //! Reports throughput, latency, SQL and Bot API calls per update, CPU and memory, the Lambda binary's cold init
 //! and size, and our proxied-message rate as a share of pgbench's rate for the same statements.
 
+mod costs;
 mod pgbench;
 mod probes;
+mod proxy;
 mod workload;
 
 use std::time::Duration;
@@ -28,11 +30,24 @@ async fn main() -> anyhow::Result<()> {
     let run = workload::run_dialogs(&setup, customers, operators).await?;
     let cpu = probes::cpu_time().saturating_sub(cpu_before);
     let proxied = workload::proxied_message_phase(&setup, operators).await?;
+    eprintln!("bench: cost of each update kind ...");
+    let kinds = costs::per_kind(&setup).await.context("per-kind costs")?;
+    eprintln!("bench: the Lambda binary under the Runtime API emulator ...");
+    let lambda = probes::lambda(&setup, &zabota_testkit::TgUser::customer(workload::PROXIED_BASE), 200).await;
     let ceiling = pgbench::run(&setup.db, operators, Duration::from_secs(10)).await.context("pgbench")?;
-    let cold = probes::cold_init(&setup).await;
     let (bootstrap_bytes, bootstrap_source) = probes::bootstrap_size();
 
     let updates = run.latencies_ms.len() as f64;
+    let relayed = kinds.get("customer_message").cloned().unwrap_or_default();
+    let before_call = relayed.get("round_trips_before_bot_api_call").cloned().unwrap_or_default();
+    let after_call = relayed.get("round_trips_after_bot_api_call").cloned().unwrap_or_default();
+    let ratio = proxied.per_s / ceiling;
+    let cold_init = lambda.as_ref().map(|l| l.cold_init_ms);
+    let rss = lambda.as_ref().map(|l| l.peak_rss_kib);
+    let target = |value: Option<f64>, limit: f64, at_most: bool| {
+        json!({ "value": value, "target": limit,
+                "met": value.map(|v| if at_most { v <= limit } else { v >= limit }) })
+    };
     let results = json!({
         "machine": probes::machine(),
         "workload": { "customers": customers, "operators": operators, "updates": run.latencies_ms.len(),
@@ -44,17 +59,34 @@ async fn main() -> anyhow::Result<()> {
         "transactions_per_update": run.transactions as f64 / updates,
         "bot_api_calls_per_update": run.api_calls as f64 / updates,
         "cpu_ms_per_update": cpu.as_secs_f64() * 1000.0 / updates,
-        "peak_rss_kib": probes::peak_rss_kib(),
+        "per_update_kind": kinds,
         "proxied_message": {
             "per_s": proxied.per_s,
             "sql_statements": proxied.statements_per_message,
             "transactions": proxied.transactions_per_message,
+            "round_trips_before_bot_api_call": before_call,
+            "round_trips_after_bot_api_call": after_call,
         },
         "pgbench_tps": ceiling,
-        "pgbench_ratio": proxied.per_s / ceiling,
-        "cold_init_ms": cold,
+        "pgbench_ratio": ratio,
+        "cold_init_ms": cold_init,
+        "peak_rss_kib": rss,
+        "lambda": lambda.as_ref().map(|l| json!({
+            "first_invocation_ms": l.first_invocation_ms,
+            "warm_invocation_ms_p50": l.warm_invocation_ms_p50,
+            "invocations": l.invocations,
+        })),
+        "bench_process_peak_rss_kib": probes::peak_rss_kib(),
         "bootstrap_bytes": bootstrap_bytes,
         "bootstrap_source": bootstrap_source,
+        "targets": {
+            "cold_init_ms": target(cold_init, 20.0, true),
+            "peak_rss_kib": target(rss.map(|r| r as f64), 25.0 * 1024.0, true),
+            "round_trips_before_bot_api_call": target(before_call.as_f64(), 3.0, true),
+            "round_trips_after_bot_api_call": target(after_call.as_f64(), 1.0, true),
+            "transactions_per_proxied_message": target(Some(proxied.transactions_per_message), 1.0, true),
+            "pgbench_ratio": target(Some(ratio), 0.6, false),
+        },
     });
     probes::print_table(&results);
     if let Some(dir) = std::path::Path::new(&out).parent() {

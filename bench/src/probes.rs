@@ -3,8 +3,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use std::time::Instant;
+
+use zabota_core::webhook::SECRET_HEADER;
 use zabota_testkit::app::test_env;
-use zabota_testkit::lambda::LambdaRuntimeEmulator;
+use zabota_testkit::lambda::{LambdaRuntimeEmulator, events};
+use zabota_testkit::{TgUser, WEBHOOK_SECRET, updates};
 
 use crate::workload::Setup;
 
@@ -17,7 +21,7 @@ pub fn cpu_time() -> Duration {
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
-/// Peak resident set size of this process (VmHWM).
+/// Peak resident set size of this process (the bench: emulator, workload and app together) (VmHWM).
 pub fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -38,32 +42,74 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len()) - 1]
 }
 
-/// The webhook binary started under the Lambda Runtime API emulator, five times: process start to its first
-/// request for an event (configuration, logging, pool and client set-up; no database connection), median in ms.
-pub async fn cold_init(setup: &Setup) -> Value {
-    let Some(binary) = std::env::current_exe().ok().and_then(|p| Some(p.parent()?.join("webhook"))) else {
-        return Value::Null;
-    };
+/// Peak resident set size of process `pid` (VmHWM).
+fn peak_rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+/// What the Lambda function binary measured under the Runtime API emulator.
+pub struct LambdaRun {
+    /// Process start to its first request for an event (median of five starts): configuration, logging,
+    /// pool and client set-up; no database connection, no TLS.
+    pub cold_init_ms: f64,
+    /// The first event of a fresh process (database connection included).
+    pub first_invocation_ms: f64,
+    /// Warm invocations relaying a message.
+    pub warm_invocation_ms_p50: f64,
+    /// Peak resident memory of the function process after them.
+    pub peak_rss_kib: u64,
+    pub invocations: usize,
+}
+
+/// Starts the webhook binary five times for its cold init; the last one then relays `messages` messages of the
+/// open dialog of `customer` (one invocation each) and its peak memory is read.
+pub async fn lambda(setup: &Setup, customer: &TgUser, messages: usize) -> Option<LambdaRun> {
+    let binary = std::env::current_exe().ok().and_then(|p| Some(p.parent()?.join("webhook")))?;
     if !binary.exists() {
-        eprintln!("bench: {} not built; cold init not measured", binary.display());
-        return Value::Null;
+        eprintln!("bench: {} not built; the Lambda binary is not measured", binary.display());
+        return None;
     }
     let mut samples = Vec::new();
+    let mut last = None;
     for _ in 0..5 {
         let runtime = LambdaRuntimeEmulator::start().await;
         let env = test_env(&setup.telegram.base_url(), &setup.db.url);
         let process = runtime.spawn_function(&binary.to_string_lossy(), "zabota-webhook", env);
-        for _ in 0..500 {
+        for _ in 0..1000 {
             if runtime.first_poll_at().is_some() {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        if let Some(ready) = runtime.first_poll_at() {
-            samples.push(ready.duration_since(process.started_at()).as_secs_f64() * 1000.0);
+        let ready = runtime.first_poll_at()?;
+        samples.push(ready.duration_since(process.started_at()).as_secs_f64() * 1000.0);
+        last = Some((runtime, process));
+    }
+    let (runtime, process) = last?;
+    let mut latencies = Vec::new();
+    for i in 0..messages {
+        let update = updates::private_text(customer, &format!("lambda {i}"));
+        setup.telegram.observe(&update);
+        let event = events::function_url_event(&update.to_string(), &[(SECRET_HEADER, WEBHOOK_SECRET)]);
+        let started = Instant::now();
+        let reply = runtime.invoke(event, Duration::from_secs(10)).await;
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        match reply {
+            Ok(reply) if reply["statusCode"] == 200 => {}
+            other => {
+                eprintln!("bench: the Lambda binary answered {other:?}; logs:\n{}", process.logs());
+                return None;
+            }
         }
     }
-    json!(percentile(&samples, 50.0))
+    Some(LambdaRun {
+        cold_init_ms: percentile(&samples, 50.0),
+        first_invocation_ms: latencies.first().copied().unwrap_or_default(),
+        warm_invocation_ms_p50: percentile(latencies.get(1..).unwrap_or_default(), 50.0),
+        peak_rss_kib: peak_rss_of(process.pid()).unwrap_or_default(),
+        invocations: latencies.len(),
+    })
 }
 
 /// Size of the deployable bootstrap: the cargo-lambda zip when `make build` made one, else the bench's own build.
@@ -96,7 +142,7 @@ pub fn machine() -> Value {
 /// The figures as a table on the terminal.
 pub fn print_table(results: &Value) {
     let rows = [
-        ("updates/s", "/updates_per_s"),
+        ("updates/s (whole dialogs)", "/updates_per_s"),
         ("latency p50 ms", "/latency_ms/p50"),
         ("latency p95 ms", "/latency_ms/p95"),
         ("latency p99 ms", "/latency_ms/p99"),
@@ -104,13 +150,18 @@ pub fn print_table(results: &Value) {
         ("transactions/update", "/transactions_per_update"),
         ("Bot API calls/update", "/bot_api_calls_per_update"),
         ("CPU ms/update", "/cpu_ms_per_update"),
-        ("peak RSS KiB", "/peak_rss_kib"),
         ("proxied messages/s", "/proxied_message/per_s"),
-        ("SQL statements/proxied message", "/proxied_message/sql_statements"),
-        ("transactions/proxied message", "/proxied_message/transactions"),
+        ("  SQL statements", "/proxied_message/sql_statements"),
+        ("  transactions", "/proxied_message/transactions"),
+        ("  round trips before Bot API call", "/proxied_message/round_trips_before_bot_api_call"),
+        ("  round trips after it", "/proxied_message/round_trips_after_bot_api_call"),
         ("pgbench tps (same statements)", "/pgbench_tps"),
         ("share of pgbench", "/pgbench_ratio"),
-        ("cold init ms", "/cold_init_ms"),
+        ("Lambda cold init ms", "/cold_init_ms"),
+        ("Lambda first invocation ms", "/lambda/first_invocation_ms"),
+        ("Lambda warm invocation p50 ms", "/lambda/warm_invocation_ms_p50"),
+        ("Lambda peak RSS KiB", "/peak_rss_kib"),
+        ("bench process peak RSS KiB", "/bench_process_peak_rss_kib"),
         ("bootstrap bytes", "/bootstrap_bytes"),
     ];
     println!("{:-<52}", "");
@@ -124,4 +175,29 @@ pub fn print_table(results: &Value) {
         println!("{label:<36}{shown:>16}");
     }
     println!("{:-<52}", "");
+    if let Some(Value::Object(kinds)) = results.get("per_update_kind") {
+        println!("{:<28}{:>6}{:>6}{:>7}{:>6}", "per update kind", "SQL", "txn", "trips", "API");
+        for (kind, cost) in kinds {
+            let n = |k: &str| cost.get(k).and_then(Value::as_i64).unwrap_or(0);
+            println!(
+                "{kind:<28}{:>6}{:>6}{:>7}{:>6}",
+                n("sql_statements"),
+                n("transactions"),
+                n("round_trips"),
+                n("bot_api_calls")
+            );
+        }
+        println!("{:-<52}", "");
+    }
+    if let Some(Value::Object(targets)) = results.get("targets") {
+        for (name, t) in targets {
+            let met = match t.get("met").and_then(Value::as_bool) {
+                Some(true) => "met",
+                Some(false) => "NOT met",
+                None => "n/a",
+            };
+            println!("target {name:<34}{met:>10}");
+        }
+        println!("{:-<52}", "");
+    }
 }

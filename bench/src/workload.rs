@@ -36,7 +36,8 @@ impl Setup {
             .query_one(
                 "SELECT coalesce(sum(calls), 0)::bigint, \
                    coalesce(sum(calls) FILTER (WHERE query ~* '^\\s*(COMMIT|ROLLBACK)'), 0)::bigint \
-                 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                   AND query NOT LIKE '%pg_stat_statements%'",
                 &[],
             )
             .await
@@ -133,6 +134,9 @@ pub async fn run_dialogs(setup: &Setup, customers: usize, operators: usize) -> a
     })
 }
 
+/// Customer numbers of the proxied-message phase start here (their dialogs stay open).
+pub const PROXIED_BASE: i64 = 100_000;
+
 /// What one relayed customer message costs.
 pub struct Proxied {
     pub per_s: f64,
@@ -143,7 +147,7 @@ pub struct Proxied {
 /// `dialogs` open dialogs, each customer sending 50 messages in a row; dialogs run concurrently.
 pub async fn proxied_message_phase(setup: &Setup, dialogs: usize) -> anyhow::Result<Proxied> {
     const PER_DIALOG: usize = 50;
-    let base = 100_000;
+    let base = PROXIED_BASE;
     let mut pairs = Vec::new();
     for j in 0..dialogs {
         let operator = TgUser::operator(j as i64 + 1);

@@ -55,8 +55,19 @@ impl Call {
         params: &impl Serialize,
         on_result: Option<OnResult>,
     ) -> Result<Call, DbError> {
-        let params = serde_json::to_value(params).map_err(|e| DbError::Config(format!("outbox params: {e}")))?;
+        let mut params = serde_json::to_value(params).map_err(|e| DbError::Config(format!("outbox params: {e}")))?;
+        scrub_nul(&mut params);
         Ok(Call { chat_id, method, params, on_result })
+    }
+}
+
+/// jsonb cannot hold U+0000 (a name or a callback id could carry one): it becomes U+FFFD, as in stored text.
+fn scrub_nul(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_nul),
+        serde_json::Value::Object(map) => map.values_mut().for_each(scrub_nul),
+        _ => {}
     }
 }
 

@@ -426,3 +426,16 @@ async fn a_nul_character_is_stored_as_a_replacement_character_instead_of_failing
         .unwrap();
     assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("до\u{FFFD}после".into(), "Ив\u{FFFD}ан".into()));
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_card_or_a_callback_id_does_not_fail_the_update() {
+    // Found by `make fuzz`: outbox parameters are jsonb, which cannot hold U+0000 either.
+    let t = spawn_app().await;
+    let mut customer = TgUser::customer(1);
+    customer.first_name = "Ив\u{0}ан".into();
+    let (_, card) = t.queue_ticket(&customer, "return").await;
+    assert!(card.text.as_deref().is_some_and(|text| text.contains("Ив\u{FFFD}ан")), "{card:?}");
+    let mut press = updates::callback(&TgUser::customer(2), TgUser::customer(2).id, 1, "home");
+    press["callback_query"]["id"] = json!("\u{0}");
+    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &press)).await, (200, "ok"));
+}

@@ -251,3 +251,11 @@ fn random_russian_mobiles_in_every_common_spelling_parse_back_to_the_same_e164()
         assert_eq!(contact(&e164[1..]), Ok(e164.clone()));
     }
 }
+
+#[test]
+fn more_than_fifteen_digits_is_never_e164_even_where_the_metadata_would_take_it() {
+    // Found by `make fuzz`: German metadata accepts 14 national digits, which made "+49" + 14 = 16 digits.
+    assert_eq!(Phone::parse("20100000000000", "DE").map(|p| p.as_e164().to_owned()), Err(PhoneError::Invalid));
+    assert_eq!(Phone::parse("+4920100000000000", "DE").map(|p| p.as_e164().to_owned()), Err(PhoneError::Invalid));
+    assert!(Phone::from_contact("4920100000000000", "DE").is_err());
+}

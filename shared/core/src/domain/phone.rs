@@ -156,8 +156,14 @@ fn literal(e164: &str) -> Option<PhoneNumber> {
     same.then_some(number)
 }
 
+/// E.164 allows at most 15 digits, country code included (the metadata of some countries would take more).
+const MAX_E164_DIGITS: usize = 15;
+
 /// `digits` as a full international number (country code first), if valid.
 fn international(digits: &str) -> Option<Phone> {
+    if digits.len() > MAX_E164_DIGITS {
+        return None;
+    }
     let e164 = format!("+{digits}");
     let number = literal(&e164)?;
     phonenumber::is_valid(&number).then_some(Phone(e164))
