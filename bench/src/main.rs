@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
     let out = std::env::var("BENCH_OUTPUT").unwrap_or_else(|_| "bench/results.json".into());
     eprintln!("bench: {customers} customers, {operators} operators (concurrency {operators})");
 
-    let setup = workload::Setup::new(operators).await;
+    let setup = std::sync::Arc::new(workload::Setup::new(operators).await);
     let cpu_before = probes::cpu_time();
     let run = workload::run_dialogs(&setup, customers, operators).await?;
     let cpu = probes::cpu_time().saturating_sub(cpu_before);

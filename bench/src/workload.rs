@@ -1,5 +1,6 @@
 //! The replayed workload: whole dialogs through `zabota_core::webhook::handle`, and a proxied-message phase.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zabota_core::App;
@@ -103,25 +104,33 @@ async fn dialog(setup: &Setup, n: i64, operator: &TgUser, latencies: &mut Vec<f6
 }
 
 /// Every operator works through their customers one dialog at a time; operators run concurrently.
-pub async fn run_dialogs(setup: &Setup, customers: usize, operators: usize) -> anyhow::Result<DialogRun> {
+pub async fn run_dialogs(setup: &Arc<Setup>, customers: usize, operators: usize) -> anyhow::Result<DialogRun> {
     for j in 0..operators {
         setup.telegram.set_chat_member(OPERATORS_CHAT_ID, TgUser::operator(j as i64 + 1).id, "member");
     }
     let (statements0, transactions0) = setup.counters().await;
     let calls0 = setup.telegram.calls().len();
     let started = Instant::now();
-    let workers = (0..operators).map(|j| async move {
-        let operator = TgUser::operator(j as i64 + 1);
-        let mut latencies = Vec::new();
-        for n in (j..customers).step_by(operators) {
-            dialog(setup, n as i64 + 1, &operator, &mut latencies).await;
-            if j == 0 {
-                eprint!("\rbench: dialogs ~{}/{customers}   ", (n + 1).min(customers));
+    // Each worker is a task of its own, as concurrent webhook deliveries are: the runtime spreads them over cores.
+    let workers = (0..operators).map(|j| {
+        let setup = setup.clone();
+        tokio::spawn(async move {
+            let setup = &*setup;
+            let operator = TgUser::operator(j as i64 + 1);
+            let mut latencies = Vec::new();
+            for n in (j..customers).step_by(operators) {
+                dialog(setup, n as i64 + 1, &operator, &mut latencies).await;
+                if j == 0 {
+                    eprint!("\rbench: dialogs ~{}/{customers}   ", (n + 1).min(customers));
+                }
             }
-        }
-        latencies
+            latencies
+        })
     });
-    let latencies_ms: Vec<f64> = futures::future::join_all(workers).await.into_iter().flatten().collect();
+    let mut latencies_ms: Vec<f64> = Vec::new();
+    for worker in futures::future::join_all(workers).await {
+        latencies_ms.extend(worker?);
+    }
     let wall = started.elapsed();
     eprintln!("\rbench: {customers} dialogs, {} updates in {:.1} s", latencies_ms.len(), wall.as_secs_f64());
     let (statements, transactions) = setup.counters().await;
@@ -144,9 +153,9 @@ pub struct Proxied {
     pub transactions_per_message: f64,
 }
 
-/// `dialogs` open dialogs, each customer sending 50 messages in a row; dialogs run concurrently.
-pub async fn proxied_message_phase(setup: &Setup, dialogs: usize) -> anyhow::Result<Proxied> {
-    const PER_DIALOG: usize = 50;
+/// `dialogs` open dialogs, each customer sending BENCH_PROXIED_PER_DIALOG (200) messages in a row, concurrently.
+pub async fn proxied_message_phase(setup: &Arc<Setup>, dialogs: usize) -> anyhow::Result<Proxied> {
+    let per_dialog: usize = std::env::var("BENCH_PROXIED_PER_DIALOG").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let base = PROXIED_BASE;
     let mut pairs = Vec::new();
     for j in 0..dialogs {
@@ -158,16 +167,22 @@ pub async fn proxied_message_phase(setup: &Setup, dialogs: usize) -> anyhow::Res
     }
     let (statements0, transactions0) = setup.counters().await;
     let started = Instant::now();
-    let senders = pairs.iter().map(|(customer, _)| async move {
-        let mut latencies = Vec::new();
-        for i in 0..PER_DIALOG {
-            post(&setup.app, updates::private_text(customer, &format!("m{i}")), &mut latencies, &setup.telegram).await;
-        }
+    let senders = pairs.into_iter().map(|(customer, _)| {
+        let setup = setup.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for i in 0..per_dialog {
+                let update = updates::private_text(&customer, &format!("m{i}"));
+                post(&setup.app, update, &mut latencies, &setup.telegram).await;
+            }
+        })
     });
-    futures::future::join_all(senders).await;
+    for sender in futures::future::join_all(senders).await {
+        sender?;
+    }
     let wall = started.elapsed().as_secs_f64();
     let (statements, transactions) = setup.counters().await;
-    let messages = (dialogs * PER_DIALOG) as f64;
+    let messages = (dialogs * per_dialog) as f64;
     eprintln!("bench: {messages} proxied messages in {wall:.1} s");
     Ok(Proxied {
         per_s: messages / wall,

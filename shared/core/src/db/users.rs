@@ -18,13 +18,19 @@ pub struct UserRow {
     pub state: DialogState,
 }
 
-/// The statement of [`upsert_user`].
-pub const UPSERT: &str = "INSERT INTO users (tg_id, username, first_name, last_name, language_code) \
-    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tg_id) DO UPDATE SET username = EXCLUDED.username, \
-    first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, language_code = EXCLUDED.language_code, \
-    updated_at = now() RETURNING id, tg_id, phone, dialog_state, dialog_topic";
+/// The statement of [`upsert_user`]. The row is rewritten only when the profile changed: most updates come from
+/// people already known, and rewriting their row on every message would only make dead tuples.
+pub const UPSERT: &str = "WITH up AS (\
+      INSERT INTO users (tg_id, username, first_name, last_name, language_code) VALUES ($1, $2, $3, $4, $5) \
+      ON CONFLICT (tg_id) DO UPDATE SET username = EXCLUDED.username, first_name = EXCLUDED.first_name, \
+        last_name = EXCLUDED.last_name, language_code = EXCLUDED.language_code, updated_at = now() \
+      WHERE (users.username, users.first_name, users.last_name, users.language_code) IS DISTINCT FROM \
+        (EXCLUDED.username, EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.language_code) \
+      RETURNING id, tg_id, phone, dialog_state, dialog_topic) \
+    SELECT * FROM up UNION ALL \
+    SELECT id, tg_id, phone, dialog_state, dialog_topic FROM users WHERE tg_id = $1 AND NOT EXISTS (SELECT FROM up)";
 
-/// Inserts or refreshes the user's Telegram profile; returns the row.
+/// Inserts or refreshes the user's Telegram profile; returns the row. Runs under the sender's conversation lock.
 pub async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, tokio_postgres::Error> {
     let row = db
         .query_one(
