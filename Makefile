@@ -34,10 +34,10 @@ test: ## Run every test against a throwaway PostgreSQL and the Bot API emulator
 	@infra/with-test-services.sh $(CARGO) test --workspace --all-targets -- --test-threads=$(TEST_THREADS)
 
 test-faults: ## The full-size fault suite: 16 senders with redeliveries and Bot API failures, 50x20 claims, a PostgreSQL restart
-	@infra/with-test-services.sh $(CARGO) test -p zabota-core --test faults -- --ignored --test-threads=2
+	@infra/with-test-services.sh $(CARGO) test --workspace --test faults -- --ignored --test-threads=2
 
 fuzz: ## Run each property test over untrusted input for FUZZ_SECONDS (default 180) and print the executions
-	@FUZZ_SECONDS=$${FUZZ_SECONDS:-180} infra/with-test-services.sh $(CARGO) test -p zabota-core --test properties -- \
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-180} infra/with-test-services.sh $(CARGO) test --workspace --test properties -- \
 	  --nocapture --test-threads=2
 
 lint: ## cargo fmt --check and clippy with warnings as errors
@@ -78,7 +78,7 @@ build: ## Build both Lambda bootstrap zips with cargo-lambda (ARCH=arm64|x86_64)
 	  --features vendored-openssl --bin webhook --bin maintenance
 	@ls -l target/lambda/webhook/bootstrap.zip target/lambda/maintenance/bootstrap.zip
 
-bench: ## Benchmark: whole dialogs through the webhook entry point vs pgbench; writes bench/results.json
+bench: ## Benchmark: whole dialogs via the webhook entry, per-kind costs, the Lambda binary, pgbench; writes bench/results.json
 	$(CARGO) build --profile bench -p webhook -p zabota-bench
 	@infra/with-test-services.sh target/release/zabota-bench
 

@@ -112,13 +112,18 @@ pub async fn lambda(setup: &Setup, customer: &TgUser, messages: usize) -> Option
     })
 }
 
-/// Size of the deployable bootstrap: the cargo-lambda zip when `make build` made one, else the bench's own build.
+/// Size of the deployable bootstrap: the cargo-lambda zip of `make build` when it is newer than the bench's own
+/// build of the binary (it then holds this code), else that binary (thin LTO, so larger than the zip's).
 pub fn bootstrap_size() -> (u64, String) {
     let zip = std::path::Path::new("target/lambda/webhook/bootstrap.zip");
-    if let Ok(meta) = std::fs::metadata(zip) {
+    let binary = std::env::current_exe().ok().and_then(|p| Some(p.parent()?.join("webhook")));
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let binary_time = binary.as_deref().and_then(modified);
+    if let (Ok(meta), Some(zip_time)) = (std::fs::metadata(zip), modified(zip))
+        && binary_time.is_none_or(|b| zip_time >= b)
+    {
         return (meta.len(), zip.display().to_string());
     }
-    let binary = std::env::current_exe().ok().and_then(|p| Some(p.parent()?.join("webhook")));
     match binary.and_then(|b| Some((std::fs::metadata(&b).ok()?.len(), b.display().to_string()))) {
         Some(found) => found,
         None => (0, "not built".into()),
