@@ -75,6 +75,7 @@ const INSERT_CALLS: &str = "INSERT INTO outbox (chat_id, method, params, on_resu
     SELECT c, m, p, r FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[]) WITH ORDINALITY AS v(c, m, p, r, n) \
     ORDER BY n";
 const LOCK_CHAT: &str = "SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
+const TRY_LOCK_CHAT: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
 const PENDING: &str = "SELECT id, method, params, on_result, not_before <= now(), attempts, \
     created_at < now() - make_interval(secs => $2) \
     FROM outbox WHERE chat_id = $1 AND status = 'pending' ORDER BY id LIMIT 20";
@@ -119,33 +120,62 @@ pub struct ChatFlush {
     pub forbidden: bool,
     /// Other chats that got new calls (a sender told their message could not be relayed).
     pub more_chats: Vec<i64>,
+    /// True when calls may be left for another flush of this chat ([`Lock::Try`]: lock busy, or one batch sent).
+    pub unsent: bool,
 }
 
 /// Sends the chat's due calls in order, in a transaction of its own.
 pub async fn flush_chat(app: &App, chat_id: i64) -> Result<ChatFlush, DbError> {
-    write_and_flush(app, Tx::begin(&app.db).await?, chat_id, &[]).await
+    write_and_flush(app, Tx::begin(&app.db).await?, chat_id, &[], Lock::Wait).await
+}
+
+/// How a flusher takes a chat's lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lock {
+    /// Waits for it (a flusher of its own).
+    Wait,
+    /// Takes it only if free, and sends one batch at most: an update's transaction holds its sender's locks, which
+    /// must not wait behind another flusher or a long backlog. What it leaves is flushed after its commit.
+    Try,
 }
 
 /// Writes `calls` (all for `chat_id`) in `tx`, sends the chat's due calls in order, records what was sent and
 /// commits: for one call, one round trip before the Bot API call and one after it. Holds a per-chat advisory
 /// lock, so two flushers never interleave a chat's calls.
-pub async fn write_and_flush(app: &App, tx: Tx, chat_id: i64, calls: &[Call]) -> Result<ChatFlush, DbError> {
-    let statements = tx.prepare_all(&[INSERT_CALLS, LOCK_CHAT, PENDING, MARK_SENT, SET_DELIVERED, SET_CARDS]).await?;
+pub async fn write_and_flush(
+    app: &App,
+    tx: Tx,
+    chat_id: i64,
+    calls: &[Call],
+    lock: Lock,
+) -> Result<ChatFlush, DbError> {
+    let lock_chat = match lock {
+        Lock::Wait => LOCK_CHAT,
+        Lock::Try => TRY_LOCK_CHAT,
+    };
+    let statements = tx.prepare_all(&[INSERT_CALLS, lock_chat, PENDING, MARK_SENT, SET_DELIVERED, SET_CARDS]).await?;
     let max_age = MAX_AGE.as_secs() as f64;
     let (lock_params, pending_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
     let (written, locked, rows) =
-        tokio::join!(write(&tx, calls), tx.execute(LOCK_CHAT, lock_params), tx.query(PENDING, pending_params));
+        tokio::join!(write(&tx, calls), tx.query(lock_chat, lock_params), tx.query(PENDING, pending_params));
     written?;
-    locked?;
+    let got_lock = locked?.first().and_then(|r| r.try_get::<_, bool>(0).ok()).unwrap_or(true);
     let mut rows = rows?;
     let mut report = ChatFlush::default();
+    if !got_lock {
+        // Another flusher has the chat: this update's calls join its queue, sent after commit.
+        tx.commit().await?;
+        report.unsent = true;
+        return Ok(report);
+    }
     loop {
         let full = rows.len() == BATCH;
         let mut done = Settled::default();
         let stopped = send_rows(app, &tx, chat_id, rows, &mut report, &mut done).await?;
-        if stopped || !full {
+        if stopped || !full || lock == Lock::Try {
             let client = tx.client();
             tx.commit_after(done.record(client, chat_id, &statements[3..])).await?;
+            report.unsent = full && !stopped;
             return Ok(report);
         }
         done.record(tx.client(), chat_id, &statements[3..]).await?;
@@ -153,6 +183,17 @@ pub async fn write_and_flush(app: &App, tx: Tx, chat_id: i64, calls: &[Call]) ->
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(report);
+        }
+    }
+}
+
+/// Records `value` for `id`; a later call for the same id wins (an `UPDATE … FROM unnest` would pick any).
+fn set_last(pairs: &mut (Vec<i64>, Vec<i64>), id: i64, value: i64) {
+    match pairs.0.iter().position(|known| *known == id) {
+        Some(i) => pairs.1[i] = value,
+        None => {
+            pairs.0.push(id);
+            pairs.1.push(value);
         }
     }
 }
@@ -171,13 +212,9 @@ impl Settled {
         let message_id = result.get("message_id").and_then(serde_json::Value::as_i64);
         match (on_result, message_id) {
             (Some(OnResult::Delivered { ticket_message_id }), Some(message_id)) => {
-                self.delivered.0.push(ticket_message_id);
-                self.delivered.1.push(message_id);
+                set_last(&mut self.delivered, ticket_message_id, message_id);
             }
-            (Some(OnResult::Card { ticket_id }), Some(message_id)) => {
-                self.cards.0.push(ticket_id);
-                self.cards.1.push(message_id);
-            }
+            (Some(OnResult::Card { ticket_id }), Some(message_id)) => set_last(&mut self.cards, ticket_id, message_id),
             _ => {}
         }
     }

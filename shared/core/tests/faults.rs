@@ -439,3 +439,57 @@ async fn a_nul_character_in_a_card_or_a_callback_id_does_not_fail_the_update() {
     press["callback_query"]["id"] = json!("\u{0}");
     assert_eq!(post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &press)).await, (200, "ok"));
 }
+
+#[tokio::test]
+async fn two_people_who_are_each_others_operator_and_customer_write_at_once_without_deadlock() {
+    let t = spawn_app().await;
+    let (x, y) = (TgUser::customer(1), TgUser::customer(2));
+    let (ticket_x, card_x) = t.queue_ticket(&x, "return").await;
+    let (ticket_y, card_y) = t.queue_ticket(&y, "warranty").await;
+    t.make_operator(x.id);
+    t.make_operator(y.id);
+    t.claim(&x, ticket_y, &card_y).await;
+    t.claim(&y, ticket_x, &card_x).await;
+    for round in 0..20 {
+        let (a, b) = tokio::join!(
+            t.try_send(updates::private_text(&x, &format!("x{round}"))),
+            t.try_send(updates::private_text(&y, &format!("y{round}")))
+        );
+        assert!(a.is_ok() && b.is_ok(), "round {round}: {a:?} {b:?}");
+    }
+    let from = |chat: i64, prefix: char| t.telegram.texts(chat).into_iter().filter(|s| s.starts_with(prefix)).count();
+    assert_eq!((from(y.id, 'x'), from(x.id, 'y')), (20, 20));
+}
+
+#[tokio::test]
+async fn an_update_does_not_wait_for_a_busy_chat_queue_and_its_message_follows_it() {
+    let t = spawn_app().await;
+    let all = dialogs(&t, 1).await;
+    let (customer, operator) = (&all[0].customer, &all[0].operator);
+    // Another flusher holds the operator's chat (say, draining a backlog).
+    let mut holder = t.db.client().await;
+    let holding = holder.transaction().await.unwrap();
+    holding
+        .execute("SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))", &[&operator.id])
+        .await
+        .unwrap();
+    let update = updates::private_text(customer, "не жду");
+    t.telegram.observe(&update);
+    let body = serde_json::to_vec(&update).unwrap();
+    let app = t.app.clone();
+    let sending = tokio::spawn(async move { webhook::handle(&app, Some(WEBHOOK_SECRET.as_bytes()), &body).await });
+    // The update commits without the chat's lock: its message is stored while the other flusher still works.
+    let mut stored = false;
+    for _ in 0..200 {
+        if t.db.count("ticket_messages WHERE message_text = 'не жду'").await == 1 {
+            stored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(stored, "the update committed while the chat's queue was busy");
+    assert!(!t.telegram.texts(operator.id).contains(&"не жду".to_owned()));
+    holding.commit().await.unwrap();
+    assert_eq!(sending.await.unwrap().status, 200);
+    assert_eq!(t.telegram.texts(operator.id).iter().filter(|s| *s == "не жду").count(), 1);
+}

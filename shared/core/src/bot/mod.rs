@@ -34,7 +34,8 @@ pub enum Outcome {
 }
 
 /// Why an update could not be processed. Nothing was committed, so the update must be delivered again
-/// (webhook 500, polling offset not confirmed); deduplication makes the retry safe.
+/// (webhook 500, polling offset not confirmed); deduplication makes the retry safe. The one exception: a Bot API
+/// call made inside the transaction before it failed (a database failure at that moment) is made again.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     /// The database failed.
@@ -73,6 +74,8 @@ pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError
         // Nothing has happened yet, so the update starts again on a fresh connection.
         Err(ProcessError::Db(DbError::Postgres(e))) if crate::db::connection_lost(&e) => {
             tracing::info!("pooled database connection was closed; reconnecting");
+            // Its idle siblings most likely died with it (a restart, a frozen environment): open fresh ones.
+            let _ = app.db.retain(|_, _| false);
             start(app, update, &route).await?
         }
         Err(e) => return Err(e),
@@ -92,7 +95,7 @@ pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError
     match ctx::chats_of(&calls).as_slice() {
         // One destination (a relayed message, most replies): sent inside this transaction.
         [chat] => {
-            let flush = outbox::write_and_flush(app, tx, *chat, &calls).await?;
+            let flush = outbox::write_and_flush(app, tx, *chat, &calls, outbox::Lock::Try).await?;
             tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
             follow_up(app, *chat, flush).await;
         }
@@ -141,6 +144,9 @@ async fn lock_conversation(db: &impl crate::db::Sql, sender_id: i64) -> Result<(
 /// After a chat was flushed: a 403 triggers the blocked-bot handling, a refused copy tells its sender.
 async fn follow_up(app: &App, chat: i64, flush: outbox::ChatFlush) {
     let mut queue = VecDeque::new();
+    if flush.unsent {
+        queue.push_back(chat);
+    }
     let mut budget = 16;
     after_flush(app, chat, flush, &mut queue, &mut budget).await;
     drain(app, queue, budget).await;

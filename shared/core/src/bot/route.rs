@@ -5,6 +5,8 @@ use super::ctx::Ctx;
 use super::proxy::Tickets;
 use super::{files, intake, menu, proxy, tickets};
 use crate::app::App;
+use crate::db::messages::INSERT_MESSAGE;
+use crate::db::tickets::TOUCH;
 use crate::db::users::{self, UserRow};
 use crate::db::{Tx, tickets as ticket_rows};
 use crate::domain::Callback;
@@ -42,21 +44,18 @@ impl<'u> Route<'u> {
         }
     }
 
-    /// Prepares (or finds cached) the statements of [`Route::load`], so they can be pipelined in order.
+    /// Prepares (or finds cached) the statements of [`Route::load`] and of the relay, so they can be pipelined in
+    /// order: a statement still to be prepared would be overtaken by the ones after it.
     pub(crate) async fn prepare(&self, db: &Tx) -> Result<(), tokio_postgres::Error> {
-        db.prepare_all(&[users::UPSERT, ticket_rows::LOCK_ACTIVE_OF_OPERATOR, ticket_rows::LOCK_OPEN_OF_CUSTOMER])
-            .await?;
+        db.prepare_all(&[users::UPSERT, ticket_rows::LOCK_BOTH_OF, INSERT_MESSAGE, TOUCH]).await?;
         Ok(())
     }
 
     /// Loads what every handler of this route needs: the sender's row and their tickets, pipelined.
     pub(crate) async fn load(&self, db: &Tx) -> Result<Loaded<'u>, tokio_postgres::Error> {
         let tickets_of = |id: i64| async move {
-            let (as_operator, as_customer) = tokio::join!(
-                ticket_rows::lock_active_ticket_of_operator(db, id),
-                ticket_rows::lock_open_ticket_of_customer(db, id)
-            );
-            Ok::<_, tokio_postgres::Error>(Tickets { as_operator: as_operator?, as_customer: as_customer? })
+            let (as_operator, as_customer) = ticket_rows::lock_tickets_of(db, id).await?;
+            Ok::<_, tokio_postgres::Error>(Tickets { as_operator, as_customer })
         };
         Ok(match *self {
             Route::Private(message, from) => {

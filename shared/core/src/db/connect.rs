@@ -68,7 +68,7 @@ fn read_bundle(path: &std::path::Path) -> Result<Vec<String>, DbError> {
 /// with `sslmode=disable` (a local server, a private network) never pays it.
 #[derive(Clone, Default)]
 struct LazyTls {
-    connector: Arc<OnceLock<Result<MakeTlsConnector, String>>>,
+    connector: Arc<OnceLock<MakeTlsConnector>>,
     ca_file: Option<PathBuf>,
 }
 
@@ -78,12 +78,16 @@ impl MakeTlsConnect<Socket> for LazyTls {
     type Error = DbError;
 
     fn make_tls_connect(&mut self, domain: &str) -> Result<Self::TlsConnect, DbError> {
-        let made = self.connector.get_or_init(|| tls(self.ca_file.as_deref()).map_err(|e| e.to_string()));
-        match made {
-            Ok(connector) => MakeTlsConnect::<Socket>::make_tls_connect(&mut connector.clone(), domain)
-                .map_err(|e| DbError::Config(format!("TLS set-up: {e}"))),
-            Err(message) => Err(DbError::Config(message.clone())),
-        }
+        // Only a connector that was built is kept: a failure is tried again by the next connection.
+        let connector = match self.connector.get() {
+            Some(connector) => connector,
+            None => {
+                let built = tls(self.ca_file.as_deref())?;
+                self.connector.get_or_init(|| built)
+            }
+        };
+        MakeTlsConnect::<Socket>::make_tls_connect(&mut connector.clone(), domain)
+            .map_err(|e| DbError::Config(format!("TLS set-up: {e}")))
     }
 }
 

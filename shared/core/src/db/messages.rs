@@ -64,7 +64,7 @@ pub fn attachment_of(message: &Message) -> Option<(&'static str, FileMeta)> {
 }
 
 /// The statement of [`insert_message`]: the message and, when it carries a file, its attachment row, in one trip.
-const INSERT_MESSAGE: &str = "WITH m AS (\
+pub const INSERT_MESSAGE: &str = "WITH m AS (\
       INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, caption, \
         source_chat_id, source_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
       ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id), \

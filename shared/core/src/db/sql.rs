@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 
 use deadpool_postgres::{ClientWrapper, Object};
 use tokio_postgres::types::ToSql;
@@ -125,23 +126,39 @@ impl Tx {
     }
 
     /// Runs `work` (statements on [`Sql::client`], already prepared, see [`Tx::prepare_all`]) and COMMIT in the
-    /// same round trip. If `work` fails, the server answers the COMMIT that follows it with a rollback.
+    /// same round trip. `work` is polled first, so its statements go out before COMMIT; if it fails before sending
+    /// (a parameter that cannot be encoded), COMMIT is not sent and the transaction is rolled back. If it fails at
+    /// the server, the server answers the COMMIT that follows with a rollback.
     pub async fn commit_after<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        let mut work = std::pin::pin!(work);
+        let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+        if let Poll::Ready(Err(e)) = first {
+            self.rollback_in_place().await;
+            return Err(e);
+        }
         if !self.begun.load(Ordering::SeqCst) {
             // Nothing ran inside the transaction: there is nothing to commit.
-            let value = work.await?;
+            let value = match first {
+                Poll::Ready(result) => result?,
+                Poll::Pending => work.await?,
+            };
             self.ended.store(true, Ordering::SeqCst);
             return Ok(value);
         }
-        let (result, commit) = tokio::join!(work, self.conn().batch_execute("COMMIT"));
+        let finish = async {
+            match first {
+                Poll::Ready(result) => result,
+                Poll::Pending => work.await,
+            }
+        };
+        let (result, commit) = tokio::join!(finish, self.conn().batch_execute("COMMIT"));
         let value = result?;
         commit?;
         self.ended.store(true, Ordering::SeqCst);
         Ok(value)
     }
 
-    /// Rolls back. A connection that cannot roll back is closed instead of returned to the pool.
-    pub async fn rollback(self) {
+    async fn rollback_in_place(&self) {
         if !self.begun.load(Ordering::SeqCst) {
             self.ended.store(true, Ordering::SeqCst);
             return;
@@ -150,6 +167,11 @@ impl Tx {
             Ok(()) => self.ended.store(true, Ordering::SeqCst),
             Err(e) => tracing::warn!(error = %e, "rollback failed; the connection is closed instead"),
         }
+    }
+
+    /// Rolls back. A connection that cannot roll back is closed instead of returned to the pool.
+    pub async fn rollback(self) {
+        self.rollback_in_place().await;
     }
 }
 

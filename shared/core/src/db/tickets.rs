@@ -53,6 +53,16 @@ macro_rules! lock_ticket_where {
 }
 
 const LOCK_BY_ID: &str = lock_ticket_where!("t.id = $1");
+/// Both tickets of a sender (see [`lock_tickets_of`]), locked in id order so that two people who are each
+/// other's operator and customer cannot deadlock.
+pub const LOCK_BOTH_OF: &str = concat!(
+    "SELECT t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, ",
+    "t.card_chat_id, t.card_message_id, (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') AS as_operator, ",
+    "(u.tg_id = $1 AND t.status <> 'CLOSED') AS as_customer ",
+    "FROM tickets t JOIN users u ON u.id = t.user_id ",
+    "WHERE (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') OR (u.tg_id = $1 AND t.status <> 'CLOSED') ",
+    "ORDER BY t.id FOR UPDATE OF t"
+);
 /// The customer's open ticket (see [`lock_open_ticket_of_customer`]).
 pub const LOCK_OPEN_OF_CUSTOMER: &str = lock_ticket_where!("u.tg_id = $1 AND t.status <> 'CLOSED'");
 /// The operator's active ticket (see [`lock_active_ticket_of_operator`]).
@@ -93,6 +103,26 @@ pub async fn lock_open_ticket_of_customer(
 ) -> Result<Option<TicketRow>, tokio_postgres::Error> {
     one(db, LOCK_OPEN_OF_CUSTOMER, customer_tg_id).await
 }
+
+/// The sender's active ticket as an operator and open ticket as a customer, both row-locked, in one statement.
+pub async fn lock_tickets_of(
+    db: &impl Sql,
+    tg_id: i64,
+) -> Result<(Option<TicketRow>, Option<TicketRow>), tokio_postgres::Error> {
+    let (mut as_operator, mut as_customer) = (None, None);
+    for row in db.query(LOCK_BOTH_OF, &[&tg_id]).await? {
+        if row.get::<_, Option<bool>>(10).unwrap_or(false) {
+            as_operator = Some(from_row(&row));
+        }
+        if row.get::<_, Option<bool>>(11).unwrap_or(false) {
+            as_customer = Some(from_row(&row));
+        }
+    }
+    Ok((as_operator, as_customer))
+}
+
+/// The statement of [`touch`].
+pub const TOUCH: &str = "UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = $1";
 
 /// The operator's active (ASSIGNED) ticket, row-locked.
 pub async fn lock_active_ticket_of_operator(
@@ -178,6 +208,6 @@ pub async fn set_card(db: &impl Sql, id: i64, chat_id: i64, message_id: i64) -> 
 
 /// Notes activity in the dialog (idle auto-close counts from here).
 pub async fn touch(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute("UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = $1", &[&id]).await?;
+    db.execute(TOUCH, &[&id]).await?;
     Ok(())
 }
