@@ -38,4 +38,19 @@ impl App {
         let media = MediaStore::from_config(&config.media).await;
         Ok(App { config, db, telegram, media })
     }
+
+    /// Starts, in the background, what the first update would otherwise wait for: the Bot API client's TLS
+    /// set-up and a database connection. Returns at once, so a Lambda's init stays short and this work overlaps
+    /// with the wait for the first event. Failures are only logged: the first update meets them again and
+    /// answers for them.
+    pub fn prewarm(&self) {
+        let telegram = self.telegram.clone();
+        drop(tokio::task::spawn_blocking(move || telegram.prewarm()));
+        let db = self.db.clone();
+        drop(tokio::spawn(async move {
+            if let Err(e) = db.get().await {
+                tracing::debug!(error = %e, "database connection not opened ahead of the first update");
+            }
+        }));
+    }
 }

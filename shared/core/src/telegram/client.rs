@@ -39,7 +39,7 @@ impl Default for RetryPolicy {
 /// A Bot API client. Cheap to clone; build once per process.
 #[derive(Clone)]
 pub struct TelegramClient {
-    http: Arc<OnceLock<reqwest::Client>>,
+    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     api_url: String,
     token: SecretString,
     policy: RetryPolicy,
@@ -63,19 +63,24 @@ impl TelegramClient {
     }
 
     /// The HTTP client, built on first use: loading the system's trust store costs tens of milliseconds, which a
-    /// Lambda cold start should not pay before it asks for its first event.
+    /// Lambda cold start should not pay before it asks for its first event (see [`TelegramClient::prewarm`]).
+    /// A caller that comes while another thread builds it waits for that one instead of building a second.
     fn http(&self, method: &str) -> Result<&reqwest::Client, TelegramError> {
-        if let Some(http) = self.http.get() {
-            return Ok(http);
-        }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(50))
-            .tcp_keepalive(Duration::from_secs(30))
-            .user_agent(concat!("zabota/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| TelegramError::Network { method: method.into(), message: e.without_url().to_string() })?;
-        Ok(self.http.get_or_init(|| http))
+        let built = self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .pool_idle_timeout(Duration::from_secs(50))
+                .tcp_keepalive(Duration::from_secs(30))
+                .user_agent(concat!("zabota/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| e.without_url().to_string())
+        });
+        built.as_ref().map_err(|message| TelegramError::Network { method: method.into(), message: message.clone() })
+    }
+
+    /// Builds the HTTP client now (blocking: call it off the async runtime, e.g. from `spawn_blocking`).
+    pub fn prewarm(&self) {
+        let _ = self.http("prewarm");
     }
 
     /// The retry policy in force.
