@@ -33,8 +33,8 @@ serve: ## Run the local webhook server on LISTEN_ADDR (default 127.0.0.1:8080)
 test: ## Run every test against a throwaway PostgreSQL and the Bot API emulator
 	@infra/with-test-services.sh $(CARGO) test --workspace --all-targets -- --test-threads=$(TEST_THREADS)
 
-test-faults: ## The full-size fault suite: 16 senders with redeliveries and Bot API failures, 50x20 claims, a PostgreSQL restart
-	@infra/with-test-services.sh $(CARGO) test --workspace --test faults -- --ignored --test-threads=2
+test-faults: ## Only the fault suite (also in make test): redelivery storms, Bot API failures, 50x20 claims, a PostgreSQL restart
+	@infra/with-test-services.sh $(CARGO) test --workspace --test faults -- --test-threads=$(TEST_THREADS)
 
 fuzz: ## Run each property test over untrusted input for FUZZ_SECONDS (default 180) and print the executions
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-180} infra/with-test-services.sh $(CARGO) test --workspace --test properties -- \

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use zabota_core::App;
-use zabota_core::webhook;
 use zabota_testkit::app::{config_from, test_env};
-use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TgUser, WEBHOOK_SECRET, updates};
+use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TgUser, updates};
 
 use crate::proxy::CountingProxy;
-use crate::workload::Setup;
+use crate::workload::{self, Setup};
 
 #[derive(Clone, Copy, Default)]
 struct Snapshot {
@@ -36,10 +35,7 @@ fn delta(before: Snapshot, after: Snapshot) -> Value {
 }
 
 async fn post(app: &App, setup: &Setup, update: Value) {
-    setup.telegram.observe(&update);
-    let body = serde_json::to_vec(&update).unwrap_or_default();
-    let reply = webhook::handle(app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
-    assert_eq!(reply.status, 200, "webhook answered {reply:?}");
+    workload::post(app, update, &mut Vec::new(), &setup.telegram).await;
 }
 
 fn last_message(setup: &Setup, chat: i64) -> i64 {

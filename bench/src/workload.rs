@@ -56,7 +56,7 @@ pub struct DialogRun {
 }
 
 /// One webhook call, timed; panics on anything but 200 (the bench must not measure failures).
-async fn post(app: &App, update: serde_json::Value, latencies: &mut Vec<f64>, telegram: &BotApiEmulator) {
+pub async fn post(app: &App, update: serde_json::Value, latencies: &mut Vec<f64>, telegram: &BotApiEmulator) {
     telegram.observe(&update);
     let body = serde_json::to_vec(&update).unwrap_or_default();
     let started = Instant::now();
@@ -83,10 +83,7 @@ async fn dialog(setup: &Setup, n: i64, operator: &TgUser, latencies: &mut Vec<f6
     post(app, updates::callback(&customer, customer.id, template, "operator:warranty"), latencies, telegram).await;
     let phone = format!("+7916{:07}", n);
     post(app, updates::private_text(&customer, &phone), latencies, telegram).await;
-    let Some((card, claim)) = last_with(telegram, OPERATORS_CHAT_ID, "claim:", &format!("@customer{n}\n")) else {
-        panic!("no card for customer {n}");
-    };
-    post(app, updates::callback(operator, OPERATORS_CHAT_ID, card, &claim), latencies, telegram).await;
+    let claim = claim_card(setup, n, operator, latencies).await;
     let messages = 10 + (n * 7) % 21;
     for i in 0..messages {
         let update = if i % 2 == 0 {
@@ -191,6 +188,16 @@ pub async fn proxied_message_phase(setup: &Arc<Setup>, dialogs: usize) -> anyhow
     })
 }
 
+/// `operator` presses «Взять в работу» on customer `n`'s card; returns the button's data ("claim:ID").
+async fn claim_card(setup: &Setup, n: i64, operator: &TgUser, latencies: &mut Vec<f64>) -> String {
+    let (app, telegram) = (&setup.app, &setup.telegram);
+    let Some((card, claim)) = last_with(telegram, OPERATORS_CHAT_ID, "claim:", &format!("@customer{n}\n")) else {
+        panic!("no card for customer {n}");
+    };
+    post(app, updates::callback(operator, OPERATORS_CHAT_ID, card, &claim), latencies, telegram).await;
+    claim
+}
+
 /// A dialog up to the claim (no close), for the proxied-message phase.
 async fn open_dialog(setup: &Setup, n: i64, operator: &TgUser, latencies: &mut Vec<f64>) {
     let (app, telegram) = (&setup.app, &setup.telegram);
@@ -199,8 +206,5 @@ async fn open_dialog(setup: &Setup, n: i64, operator: &TgUser, latencies: &mut V
     let menu = telegram.received(customer.id).last().map_or(0, |m| m.message_id);
     post(app, updates::callback(&customer, customer.id, menu, "operator:return"), latencies, telegram).await;
     post(app, updates::private_text(&customer, &format!("+7926{:07}", n % 10_000_000)), latencies, telegram).await;
-    let Some((card, claim)) = last_with(telegram, OPERATORS_CHAT_ID, "claim:", &format!("@customer{n}\n")) else {
-        panic!("no card for customer {n}");
-    };
-    post(app, updates::callback(operator, OPERATORS_CHAT_ID, card, &claim), latencies, telegram).await;
+    claim_card(setup, n, operator, latencies).await;
 }

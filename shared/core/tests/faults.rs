@@ -1,6 +1,6 @@
 //! The fault suite: redelivered and shuffled updates from concurrent senders, claim storms, Bot API failures,
 //! a PostgreSQL restart mid-run and hostile input, all through the webhook entry point the Lambda uses.
-//! Small versions run in `make test`; the full-size ones are `#[ignore]`d and run by `make test-faults`.
+//! All run in `make test` (the full-size ones take about half a minute); `make test-faults` runs this file alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
@@ -228,7 +228,6 @@ async fn a_fifth_of_updates_redelivered_and_shuffled_across_16_senders_arrive_on
 }
 
 #[tokio::test]
-#[ignore = "full size: run by `make test-faults`"]
 async fn full_size_redelivery_and_shuffle_with_bot_api_failures_on_a_tenth_of_calls() {
     redelivered_and_shuffled(16, 30, true).await;
 }
@@ -283,13 +282,11 @@ async fn ten_operators_pressing_three_cards_at_once_make_one_winner_per_card() {
 }
 
 #[tokio::test]
-#[ignore = "full size: run by `make test-faults`"]
 async fn fifty_operators_pressing_twenty_cards_at_once_make_one_winner_per_card() {
     claim_storm(50, 20).await;
 }
 
 #[tokio::test]
-#[ignore = "full size: run by `make test-faults`"]
 async fn a_postgresql_restart_mid_run_gets_500s_and_then_nothing_is_lost_or_duplicated() {
     let cluster = Cluster::start().await;
     let t = spawn_app_on(TestDb::on(&cluster.url("postgres")).await).await;

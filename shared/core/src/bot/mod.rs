@@ -119,8 +119,8 @@ pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError
 /// needs, all in one round trip. `None` when the update was processed before.
 async fn start<'u>(app: &App, update: &Update, route: &Route<'u>) -> Result<(Tx, Option<Loaded<'u>>), ProcessError> {
     let tx = Tx::begin(&app.db).await?;
-    tx.prepare_all(&[updates::RECORD, LOCK_CONVERSATION]).await?;
-    route.prepare(&tx).await?;
+    let [upsert, tickets, message, touch] = route::STATEMENTS;
+    tx.prepare_all(&[updates::RECORD, LOCK_CONVERSATION, upsert, tickets, message, touch]).await?;
     let (recorded, locked, loaded) = tokio::join!(
         updates::record_update(&tx, update.update_id, update.kind()),
         lock_conversation(&tx, route.sender_id()),

@@ -13,6 +13,10 @@ use crate::domain::Callback;
 use crate::telegram::{CallbackQuery, Message, Update, User};
 use crate::texts;
 
+/// The statements of [`Route::load`] and of the relay: prepared before they are pipelined, since a statement still
+/// to be prepared would be overtaken by the ones after it.
+pub(crate) const STATEMENTS: [&str; 4] = [users::UPSERT, ticket_rows::LOCK_BOTH_OF, INSERT_MESSAGE, TOUCH];
+
 /// An update we act on.
 pub enum Route<'u> {
     /// A message in a private chat with the bot.
@@ -42,13 +46,6 @@ impl<'u> Route<'u> {
             Route::Private(_, from) | Route::EditedPrivate(_, from) => from.id,
             Route::Button(query) => query.from.id,
         }
-    }
-
-    /// Prepares (or finds cached) the statements of [`Route::load`] and of the relay, so they can be pipelined in
-    /// order: a statement still to be prepared would be overtaken by the ones after it.
-    pub(crate) async fn prepare(&self, db: &Tx) -> Result<(), tokio_postgres::Error> {
-        db.prepare_all(&[users::UPSERT, ticket_rows::LOCK_BOTH_OF, INSERT_MESSAGE, TOUCH]).await?;
-        Ok(())
     }
 
     /// Loads what every handler of this route needs: the sender's row and their tickets, pipelined.

@@ -135,13 +135,3 @@ pub async fn undelivered_from_customer(
         .map(|r| PendingMessage { id: r.get(0), source_chat_id: r.get(1), source_message_id: r.get(2) })
         .collect())
 }
-
-/// Records where the bot delivered a message.
-pub async fn set_delivered(db: &impl Sql, id: i64, chat_id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute(
-        "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 WHERE id = $1",
-        &[&id, &chat_id, &message_id],
-    )
-    .await?;
-    Ok(())
-}

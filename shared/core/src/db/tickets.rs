@@ -64,9 +64,9 @@ pub const LOCK_BOTH_OF: &str = concat!(
     "ORDER BY t.id FOR UPDATE OF t"
 );
 /// The customer's open ticket (see [`lock_open_ticket_of_customer`]).
-pub const LOCK_OPEN_OF_CUSTOMER: &str = lock_ticket_where!("u.tg_id = $1 AND t.status <> 'CLOSED'");
+const LOCK_OPEN_OF_CUSTOMER: &str = lock_ticket_where!("u.tg_id = $1 AND t.status <> 'CLOSED'");
 /// The operator's active ticket (see [`lock_active_ticket_of_operator`]).
-pub const LOCK_ACTIVE_OF_OPERATOR: &str = lock_ticket_where!("t.operator_tg_id = $1 AND t.status = 'ASSIGNED'");
+const LOCK_ACTIVE_OF_OPERATOR: &str = lock_ticket_where!("t.operator_tg_id = $1 AND t.status = 'ASSIGNED'");
 
 fn from_row(row: &Row) -> TicketRow {
     let status: &str = row.get(5);

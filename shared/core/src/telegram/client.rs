@@ -78,6 +78,19 @@ impl TelegramClient {
         built.as_ref().map_err(|message| TelegramError::Network { method: method.into(), message: message.clone() })
     }
 
+    /// The URL of a Bot API method; it holds the token, so it never leaves this client.
+    fn method_url(&self, method: &str) -> String {
+        format!("{}/bot{}/{method}", self.api_url, self.token.expose_secret())
+    }
+
+    /// A transport failure, with the token redacted from its text.
+    fn network_error(&self, method: &str, e: reqwest::Error) -> TelegramError {
+        TelegramError::Network {
+            method: method.into(),
+            message: redact(&e.without_url().to_string(), self.token.expose_secret()),
+        }
+    }
+
     /// Builds the HTTP client now (blocking: call it off the async runtime, e.g. from `spawn_blocking`).
     pub fn prewarm(&self) {
         let _ = self.http("prewarm");
@@ -140,11 +153,8 @@ impl TelegramClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<R, TelegramError> {
-        let url = format!("{}/bot{}/{method}", self.api_url, self.token.expose_secret());
-        let network = |e: reqwest::Error| TelegramError::Network {
-            method: method.into(),
-            message: redact(&e.without_url().to_string(), self.token.expose_secret()),
-        };
+        let url = self.method_url(method);
+        let network = |e: reqwest::Error| self.network_error(method, e);
         let response = self
             .http(method)?
             .post(url)
@@ -259,11 +269,8 @@ impl TelegramClient {
         if let Some(caption) = caption {
             form = form.text("caption", caption.to_owned());
         }
-        let url = format!("{}/bot{}/{method}", self.api_url, self.token.expose_secret());
-        let network = |e: reqwest::Error| TelegramError::Network {
-            method: method.into(),
-            message: redact(&e.without_url().to_string(), self.token.expose_secret()),
-        };
+        let url = self.method_url(method);
+        let network = |e: reqwest::Error| self.network_error(method, e);
         let response = self
             .http(method)?
             .post(url)
@@ -282,10 +289,7 @@ impl TelegramClient {
         let method = "downloadFile";
         let url =
             format!("{}/file/bot{}/{}", self.api_url, self.token.expose_secret(), file_path.trim_start_matches('/'));
-        let network = |e: reqwest::Error| TelegramError::Network {
-            method: method.into(),
-            message: redact(&e.without_url().to_string(), self.token.expose_secret()),
-        };
+        let network = |e: reqwest::Error| self.network_error(method, e);
         let mut response =
             self.http(method)?.get(url).timeout(Duration::from_secs(120)).send().await.map_err(network)?;
         let status = response.status().as_u16();
