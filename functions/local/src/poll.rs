@@ -20,7 +20,8 @@ pub struct PollRound {
 }
 
 /// Fetches one batch (waiting up to `timeout_s` for it) and processes it in order. Processing stops at the first
-/// update that fails, so its offset is not confirmed and Telegram hands it out again on the next round.
+/// update that fails transiently, so its offset is not confirmed and Telegram hands it out again on the next
+/// round; one that keeps failing is parked after `bot::MAX_UPDATE_ATTEMPTS` tries, so polling never stalls on it.
 pub async fn poll_once(app: &App, offset: Option<i64>, timeout_s: u32) -> Result<PollRound, TelegramError> {
     let params = GetUpdates { offset, limit: 100, timeout: timeout_s, allowed_updates: allowed_updates() };
     let raw = app.telegram.get_raw_updates(&params).await?;
@@ -38,8 +39,9 @@ pub async fn poll_once(app: &App, offset: Option<i64>, timeout_s: u32) -> Result
                 continue;
             }
         };
-        match bot::process(app, &update).await {
-            Ok(Outcome::Processed | Outcome::Duplicate | Outcome::Ignored) => {
+        let deadline = std::time::Instant::now() + bot::DELIVERY_BUDGET;
+        match bot::handle_update(app, &update, deadline).await {
+            Ok(Outcome::Processed | Outcome::Duplicate | Outcome::Ignored | Outcome::Parked) => {
                 round.handled += 1;
                 round.next_offset = Some(update.update_id + 1);
             }

@@ -46,8 +46,11 @@ async fn a_database_outage_stalls_polling_without_confirming_the_update() {
     let dead = format!("postgres://postgres@{}/nowhere", closed.local_addr().unwrap());
     drop(closed);
     let good = t.app.db.clone();
-    t.app.db = zabota_core::db::build_pool(&zabota_core::config::DatabaseConfig { url: dead.into(), ca_file: None }, 1)
-        .unwrap();
+    t.app.db = zabota_core::db::build_pool(
+        &zabota_core::config::DatabaseConfig { url: dead.into(), ca_file: None, allow_plaintext: false },
+        1,
+    )
+    .unwrap();
     t.telegram.push_update(updates::with_update_id(updates::command(&TgUser::customer(1), "/start"), 40));
 
     let round = poll_once(&t.app, None, 0).await.unwrap();
@@ -70,4 +73,27 @@ async fn a_long_poll_wakes_up_when_an_update_arrives() {
     });
     let round = poll_once(&t.app, None, 10).await.unwrap();
     assert_eq!(round.handled, 1);
+}
+
+#[tokio::test]
+async fn an_update_that_fails_for_good_is_parked_and_polling_moves_on() {
+    let t = spawn_app().await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    // The claim's summary is refused with a 400 every time: handling that press again would fail again.
+    t.telegram.fail_next("sendMessage", zabota_testkit::Fault::BadRequest("chat not found".into()), 1);
+    let press =
+        updates::callback(&operator, zabota_testkit::OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
+    let press_id = press["update_id"].as_i64().unwrap();
+    t.telegram.push_update(press);
+    let after = updates::private_text(&customer, "я ещё жду");
+    let after_id = after["update_id"].as_i64().unwrap();
+    t.telegram.push_update(after);
+
+    let round = poll_once(&t.app, None, 0).await.unwrap();
+    assert!(!round.stalled, "{round:?}");
+    assert_eq!((round.handled, round.next_offset), (2, Some(after_id + 1)));
+    assert_eq!(t.db.count(&format!("dead_letters WHERE update_id = {press_id}")).await, 1);
+    assert_eq!(t.db.count("ticket_messages").await, 1, "the update after it was processed");
 }

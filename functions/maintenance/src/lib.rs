@@ -1,11 +1,30 @@
 //! The maintenance Lambda's handler: any event (an EventBridge schedule) runs every job and returns a summary.
 
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use serde_json::{Value, json};
 use zabota_core::{App, maintenance};
 
-/// Runs the jobs once; the summary lists what each did, and `ok` is false when any failed.
-pub async fn handle(app: &App, _event: Value) -> Value {
-    let reports = maintenance::run_now(app).await;
+/// Time kept back from the invocation's deadline for the jobs to stop and the summary to be returned.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(30);
+
+/// Runs the jobs once within the default budget; the summary lists what each did, and `ok` is false when any failed.
+pub async fn handle(app: &App, event: Value) -> Value {
+    handle_by(app, event, None).await
+}
+
+/// Like [`handle`], ending the run [`DEADLINE_MARGIN`] before the invocation's deadline (milliseconds since the
+/// epoch) when that comes sooner than [`maintenance::RUN_BUDGET`].
+pub async fn handle_by(app: &App, _event: Value, invocation_deadline_ms: Option<u64>) -> Value {
+    let budget = match invocation_deadline_ms {
+        None => maintenance::RUN_BUDGET,
+        Some(deadline) => {
+            let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            let left = Duration::from_millis(deadline).saturating_sub(since_epoch);
+            left.saturating_sub(DEADLINE_MARGIN).min(maintenance::RUN_BUDGET)
+        }
+    };
+    let reports = maintenance::run_now_until(app, Instant::now() + budget).await;
     let ok = reports.iter().all(|r| r.error.is_none());
     json!({ "ok": ok, "jobs": reports })
 }

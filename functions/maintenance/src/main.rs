@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let app = App::new(config, 2).await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        Ok::<_, Error>(maintenance::handle(app, event.payload).await)
+        Ok::<_, Error>(maintenance::handle_by(app, event.payload, Some(event.context.deadline)).await)
     }))
     .await
 }

@@ -10,8 +10,15 @@ use zabota_testkit::app::test_env;
 use zabota_testkit::lambda::events::scheduled_event;
 use zabota_testkit::{LambdaRuntimeEmulator, spawn_app};
 
-const JOBS: [&str; 6] =
-    ["outbox_redelivery", "idle_warning", "idle_close", "waiting_reminders", "media_archive", "retention"];
+const JOBS: [&str; 7] = [
+    "idle_warning",
+    "idle_close",
+    "waiting_reminders",
+    "outbox_redelivery",
+    "media_archive",
+    "retention",
+    "dead_letters",
+];
 
 /// Checks `{"ok": true, "jobs": [{"job", "affected", "error": null}...]}` with every job, in order.
 fn assert_all_jobs_ran(summary: &Value) {
@@ -25,7 +32,7 @@ fn assert_all_jobs_ran(summary: &Value) {
 }
 
 #[tokio::test]
-async fn a_scheduled_event_runs_all_five_jobs_and_reports_each() {
+async fn a_scheduled_event_runs_every_job_and_reports_each() {
     let t = spawn_app().await;
     assert_all_jobs_ran(&maintenance::handle(&t.app, scheduled_event()).await);
 }

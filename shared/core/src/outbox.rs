@@ -1,16 +1,16 @@
 //! The outbox: Bot API calls decided by an update are written in its transaction and sent in order per chat,
-//! under a per-chat lock: inside that transaction when they all go to one chat (a relayed message: one
-//! transaction in all), after its commit otherwise. A transient failure leaves the rest of that chat's queue
-//! waiting (order is kept); nothing is sent twice because an update was redelivered, since a redelivery writes
-//! nothing.
+//! under a per-chat lock. Every call is recorded as sent in a commit of its own right after it was made, so a
+//! process killed at any point repeats at most the one call that was in flight. Nothing sleeps on a 429 while it
+//! holds a transaction or a lock: the call is deferred with its `not_before`, and the chat's queue waits for it.
+//! A redelivered update writes nothing, so it sends nothing again.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::db::{DbError, Params, Sql, Tx};
-use tokio_postgres::Client;
+use crate::telegram::TelegramError;
 
 /// What to record from a successful call's result.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -18,21 +18,21 @@ use tokio_postgres::Client;
 pub enum OnResult {
     /// A relayed dialog message: store where it was delivered.
     Delivered {
-        /// ticket_messages.id.
+        /// The `ticket_messages` row that was copied.
         ticket_message_id: i64,
     },
     /// A ticket's card in the operators' chat: store its message id.
     Card {
-        /// tickets.id.
+        /// The ticket whose card this is.
         ticket_id: i64,
     },
 }
 
-/// A pending item is given up (status `failed`) after this many attempts or this age.
-const MAX_ATTEMPTS: i32 = 30;
-const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
-/// Calls read per batch while flushing a chat.
-const BATCH: usize = 20;
+/// A pending call is given up (status `failed`) only when it is this old: transient failures (429, 5xx, network)
+/// are retried until then, with a backoff of at most [`MAX_BACKOFF_S`].
+pub const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+/// The longest wait between two attempts of a call that failed transiently (unless Telegram asks for longer).
+pub const MAX_BACKOFF_S: u64 = 256;
 
 /// A Bot API call decided inside a transaction, written to the outbox with it.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,7 +62,7 @@ impl Call {
 }
 
 /// jsonb cannot hold U+0000 (a name or a callback id could carry one): it becomes U+FFFD, as in stored text.
-fn scrub_nul(value: &mut serde_json::Value) {
+pub fn scrub_nul(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
         serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_nul),
@@ -74,17 +74,28 @@ fn scrub_nul(value: &mut serde_json::Value) {
 const INSERT_CALLS: &str = "INSERT INTO outbox (chat_id, method, params, on_result) \
     SELECT c, m, p, r FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[]) WITH ORDINALITY AS v(c, m, p, r, n) \
     ORDER BY n";
-const LOCK_CHAT: &str = "SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
+const LOCK_CHAT: &str = "SELECT true FROM pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
 const TRY_LOCK_CHAT: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
-const PENDING: &str = "SELECT id, method, params, on_result, not_before <= now(), attempts, \
+/// The head of a chat's queue: the next call and the one after it (to know whether more is waiting).
+const HEAD: &str = "SELECT id, method, params, on_result, not_before <= now(), attempts, \
     created_at < now() - make_interval(secs => $2) \
-    FROM outbox WHERE chat_id = $1 AND status = 'pending' ORDER BY id LIMIT 20";
-const MARK_SENT: &str =
-    "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])";
-const SET_DELIVERED: &str = "UPDATE ticket_messages m SET delivered_chat_id = $1, delivered_message_id = v.mid \
-    FROM unnest($2::bigint[], $3::bigint[]) AS v(id, mid) WHERE m.id = v.id";
-const SET_CARDS: &str = "UPDATE tickets t SET card_chat_id = $1, card_message_id = v.mid \
-    FROM unnest($2::bigint[], $3::bigint[]) AS v(id, mid) WHERE t.id = v.id";
+    FROM outbox WHERE chat_id = $1 AND status = 'pending' ORDER BY id LIMIT 2";
+const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1";
+const SET_DELIVERED: &str =
+    "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 WHERE id = $1";
+const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 WHERE id = $1";
+const DEFER: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
+    not_before = now() + make_interval(secs => $3) WHERE id = $1";
+const GIVE_UP: &str = "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1";
+const FAIL_REST: &str =
+    "UPDATE outbox SET status = 'failed', last_error = $2 WHERE chat_id = $1 AND status = 'pending'";
+/// Copies of a ticket's customer messages still waiting for its operator; cancelled when the ticket is closed or
+/// given back to the queue (they stay undelivered, so the next claim replays them).
+const CANCEL_COPIES: &str = "UPDATE outbox o SET status = 'cancelled', last_error = $2 \
+    FROM tickets t WHERE t.id = $1 AND o.chat_id = t.operator_tg_id AND o.status = 'pending' \
+      AND o.method = 'copyMessage' AND o.on_result ->> 'kind' = 'delivered' \
+      AND (o.on_result ->> 'ticket_message_id')::bigint IN ( \
+        SELECT id FROM ticket_messages WHERE ticket_id = $1 AND sender_type = 'USER')";
 
 /// Writes `calls` in the caller's transaction, in order, in one statement.
 pub async fn write(db: &impl Sql, calls: &[Call]) -> Result<(), tokio_postgres::Error> {
@@ -107,228 +118,242 @@ pub async fn write_and_commit(tx: &Tx, calls: &[Call]) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Cancels the copies of ticket `ticket_id`'s customer messages still pending for its operator; returns how many.
+/// Call it in the transaction that closes or requeues the ticket, before the operator is unset.
+pub async fn cancel_copies_to_operator(db: &impl Sql, ticket_id: i64, why: &str) -> Result<u64, tokio_postgres::Error> {
+    db.execute(CANCEL_COPIES, &[&ticket_id, &why]).await
+}
+
+/// Why flushing a chat stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Nothing is pending.
+    Empty,
+    /// The head call is waiting for its `not_before` (a deferred retry): the periodic redelivery sends it.
+    NotDue,
+    /// The head call failed transiently and was deferred.
+    Deferred,
+    /// Telegram answered 403 for this chat: the user blocked the bot or never started it. Its queue was failed.
+    Forbidden,
+    /// Another flusher holds the chat; it sends what is queued.
+    Busy,
+    /// The time budget ran out with calls left.
+    Budget,
+    /// This chat's turn is over (its share of calls was sent) and calls are left: other chats go first.
+    Turn,
+    /// One call was sent inside an update's transaction and more are queued: flush again after its commit.
+    More,
+}
+
 /// How flushing one chat ended.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatFlush {
     /// Calls that succeeded.
     pub sent: u64,
-    /// Calls given up (permanent errors).
+    /// Calls given up.
     pub failed: u64,
-    /// True when a transient failure (or a not-yet-due item) left calls pending.
-    pub deferred: bool,
-    /// True when Telegram answered 403 for this chat: the user blocked the bot or never started it.
-    pub forbidden: bool,
-    /// Other chats that got new calls (a sender told their message could not be relayed).
-    pub more_chats: Vec<i64>,
-    /// True when calls may be left for another flush of this chat ([`Lock::Try`]: lock busy, or one batch sent).
-    pub unsent: bool,
+    /// Why it stopped.
+    pub stop: Stop,
+    /// Other chats that got new calls (a sender told that their message was not delivered).
+    pub notified: Vec<i64>,
 }
 
-/// Sends the chat's due calls in order, in a transaction of its own.
-pub async fn flush_chat(app: &App, chat_id: i64) -> Result<ChatFlush, DbError> {
-    write_and_flush(app, Tx::begin(&app.db).await?, chat_id, &[], Lock::Wait).await
+impl ChatFlush {
+    fn new() -> Self {
+        ChatFlush { sent: 0, failed: 0, stop: Stop::Empty, notified: Vec::new() }
+    }
 }
 
-/// How a flusher takes a chat's lock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lock {
-    /// Waits for it (a flusher of its own).
-    Wait,
-    /// Takes it only if free, and sends one batch at most: an update's transaction holds its sender's locks, which
-    /// must not wait behind another flusher or a long backlog. What it leaves is flushed after its commit.
-    Try,
+/// Sends the chat's due calls in order, each in a transaction of its own that records it as sent, until the
+/// queue is empty or not due, a call fails transiently, `turn` calls were sent, or `deadline` passes. Waits
+/// (bounded by the connection's `lock_timeout`) for a flusher that holds the chat: such a hold lasts one call.
+pub async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -> Result<ChatFlush, DbError> {
+    let mut report = ChatFlush::new();
+    loop {
+        if Instant::now() >= deadline {
+            report.stop = Stop::Budget;
+            return Ok(report);
+        }
+        if report.sent + report.failed >= turn {
+            report.stop = Stop::Turn;
+            return Ok(report);
+        }
+        let tx = Tx::begin(&app.db).await?;
+        let rows = head(&tx, chat_id, LOCK_CHAT, &[]).await?;
+        match send_head(app, tx, chat_id, rows, &mut report).await? {
+            None => continue,
+            Some(stop) => {
+                report.stop = stop;
+                return Ok(report);
+            }
+        }
+    }
 }
 
-/// Writes `calls` (all for `chat_id`) in `tx`, sends the chat's due calls in order, records what was sent and
-/// commits: for one call, one round trip before the Bot API call and one after it. Holds a per-chat advisory
-/// lock, so two flushers never interleave a chat's calls.
-pub async fn write_and_flush(
+/// Writes `calls` (all for `chat_id`) in the update's transaction `tx`, sends the head of the chat's queue if it
+/// can take the chat's lock without waiting, records it and commits. One round trip before the Bot API call and one
+/// after it. [`Stop::More`] or [`Stop::Busy`]: calls are left, to be flushed after this commit.
+pub async fn write_and_flush(app: &App, tx: Tx, chat_id: i64, calls: &[Call]) -> Result<ChatFlush, DbError> {
+    let mut report = ChatFlush::new();
+    let rows = head(&tx, chat_id, TRY_LOCK_CHAT, calls).await?;
+    if let Some(stop) = send_head(app, tx, chat_id, rows, &mut report).await? {
+        report.stop = stop;
+        return Ok(report);
+    }
+    report.stop = Stop::More;
+    Ok(report)
+}
+
+/// Locks the chat (with `lock`) and reads its head, pipelined after writing `calls`. `None` when the lock was not
+/// free.
+async fn head(tx: &Tx, chat_id: i64, lock: &str, calls: &[Call]) -> Result<Option<Vec<tokio_postgres::Row>>, DbError> {
+    tx.prepare_all(&[INSERT_CALLS, lock, HEAD]).await?;
+    let max_age = MAX_AGE.as_secs() as f64;
+    let (lock_params, head_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
+    let (written, locked, rows) =
+        tokio::join!(write(tx, calls), tx.query(lock, lock_params), tx.query(HEAD, head_params));
+    written?;
+    let got_lock = locked?.first().and_then(|r| r.try_get::<_, bool>(0).ok()).unwrap_or(false);
+    let rows = rows?;
+    Ok(got_lock.then_some(rows))
+}
+
+/// Sends the head call of `rows` and commits `tx` with what it did. `None` when a call was sent and another is
+/// waiting behind it (the caller goes on); otherwise why the chat's flush stops here.
+async fn send_head(
     app: &App,
     tx: Tx,
     chat_id: i64,
-    calls: &[Call],
-    lock: Lock,
-) -> Result<ChatFlush, DbError> {
-    let lock_chat = match lock {
-        Lock::Wait => LOCK_CHAT,
-        Lock::Try => TRY_LOCK_CHAT,
-    };
-    let statements = tx.prepare_all(&[INSERT_CALLS, lock_chat, PENDING, MARK_SENT, SET_DELIVERED, SET_CARDS]).await?;
-    let max_age = MAX_AGE.as_secs() as f64;
-    let (lock_params, pending_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
-    let (written, locked, rows) =
-        tokio::join!(write(&tx, calls), tx.query(lock_chat, lock_params), tx.query(PENDING, pending_params));
-    written?;
-    let got_lock = locked?.first().and_then(|r| r.try_get::<_, bool>(0).ok()).unwrap_or(true);
-    let mut rows = rows?;
-    let mut report = ChatFlush::default();
-    if !got_lock {
-        // Another flusher has the chat: this update's calls join its queue, sent after commit.
+    rows: Option<Vec<tokio_postgres::Row>>,
+    report: &mut ChatFlush,
+) -> Result<Option<Stop>, DbError> {
+    let Some(rows) = rows else {
         tx.commit().await?;
-        report.unsent = true;
-        return Ok(report);
+        return Ok(Some(Stop::Busy));
+    };
+    let more = rows.len() > 1;
+    let Some(row) = rows.into_iter().next() else {
+        tx.commit().await?;
+        return Ok(Some(Stop::Empty));
+    };
+    let pending = Pending::from_row(&row);
+    if !pending.due {
+        tx.commit().await?;
+        return Ok(Some(Stop::NotDue));
     }
-    loop {
-        let full = rows.len() == BATCH;
-        let mut done = Settled::default();
-        let stopped = send_rows(app, &tx, chat_id, rows, &mut report, &mut done).await?;
-        if stopped || !full || lock == Lock::Try {
-            let client = tx.client();
-            tx.commit_after(done.record(client, chat_id, &statements[3..])).await?;
-            report.unsent = full && !stopped;
-            return Ok(report);
+    match app.telegram.call::<_, serde_json::Value>(&pending.method, &pending.params).await {
+        Ok(result) => {
+            tx.prepare_all(&[MARK_SENT, SET_DELIVERED, SET_CARD]).await?;
+            tx.commit_after(record_sent(tx.client(), &pending, chat_id, &result)).await?;
+            report.sent += 1;
+            Ok((!more).then_some(Stop::Empty))
         }
-        done.record(tx.client(), chat_id, &statements[3..]).await?;
-        rows = tx.query(PENDING, &[&chat_id, &max_age]).await?;
-        if rows.is_empty() {
+        Err(e) => {
+            let stop = settle_failure(&tx, chat_id, &pending, &e, report).await?;
             tx.commit().await?;
-            return Ok(report);
+            Ok(stop.or((!more).then_some(Stop::Empty)))
         }
     }
 }
 
-/// Records `value` for `id`; a later call for the same id wins (an `UPDATE … FROM unnest` would pick any).
-fn set_last(pairs: &mut (Vec<i64>, Vec<i64>), id: i64, value: i64) {
-    match pairs.0.iter().position(|known| *known == id) {
-        Some(i) => pairs.1[i] = value,
-        None => {
-            pairs.0.push(id);
-            pairs.1.push(value);
+/// A pending call as read from the queue.
+struct Pending {
+    id: i64,
+    method: String,
+    params: serde_json::Value,
+    on_result: Option<OnResult>,
+    due: bool,
+    attempts: i32,
+    too_old: bool,
+}
+
+impl Pending {
+    fn from_row(row: &tokio_postgres::Row) -> Pending {
+        let on_result: Option<serde_json::Value> = row.get(3);
+        Pending {
+            id: row.get(0),
+            method: row.get(1),
+            params: row.get(2),
+            on_result: on_result.and_then(|v| serde_json::from_value::<OnResult>(v).ok()),
+            due: row.get(4),
+            attempts: row.get(5),
+            too_old: row.get(6),
         }
     }
 }
 
-/// Calls sent in this batch, recorded all at once (pipelined with COMMIT at the end).
-#[derive(Default)]
-struct Settled {
-    sent: Vec<i64>,
-    delivered: (Vec<i64>, Vec<i64>),
-    cards: (Vec<i64>, Vec<i64>),
-}
-
-impl Settled {
-    fn note(&mut self, id: i64, on_result: Option<OnResult>, result: &serde_json::Value) {
-        self.sent.push(id);
-        let message_id = result.get("message_id").and_then(serde_json::Value::as_i64);
-        match (on_result, message_id) {
+/// Marks the call sent and stores what its result says (where a copy landed, a card's message id), pipelined.
+async fn record_sent(
+    client: &deadpool_postgres::ClientWrapper,
+    pending: &Pending,
+    chat_id: i64,
+    result: &serde_json::Value,
+) -> Result<(), tokio_postgres::Error> {
+    let message_id = result.get("message_id").and_then(serde_json::Value::as_i64);
+    let extra = async {
+        match (pending.on_result, message_id) {
             (Some(OnResult::Delivered { ticket_message_id }), Some(message_id)) => {
-                set_last(&mut self.delivered, ticket_message_id, message_id);
+                Sql::execute(client, SET_DELIVERED, &[&ticket_message_id, &chat_id, &message_id]).await
             }
-            (Some(OnResult::Card { ticket_id }), Some(message_id)) => set_last(&mut self.cards, ticket_id, message_id),
-            _ => {}
+            (Some(OnResult::Card { ticket_id }), Some(message_id)) => {
+                Sql::execute(client, SET_CARD, &[&ticket_id, &chat_id, &message_id]).await
+            }
+            _ => Ok(0),
         }
-    }
-
-    /// Runs the recording statements (prepared: MARK_SENT, SET_DELIVERED, SET_CARDS), pipelined.
-    async fn record(
-        &self,
-        client: &deadpool_postgres::ClientWrapper,
-        chat_id: i64,
-        statements: &[tokio_postgres::Statement],
-    ) -> Result<(), tokio_postgres::Error> {
-        let [mark_sent, set_delivered, set_cards] = statements else { return Ok(()) };
-        let sent = async {
-            if self.sent.is_empty() { Ok(0) } else { Client::execute(client, mark_sent, &[&self.sent]).await }
-        };
-        let delivered = async {
-            if self.delivered.0.is_empty() {
-                Ok(0)
-            } else {
-                Client::execute(client, set_delivered, &[&chat_id, &self.delivered.0, &self.delivered.1]).await
-            }
-        };
-        let cards = async {
-            if self.cards.0.is_empty() {
-                Ok(0)
-            } else {
-                Client::execute(client, set_cards, &[&chat_id, &self.cards.0, &self.cards.1]).await
-            }
-        };
-        tokio::try_join!(sent, delivered, cards)?;
-        Ok(())
-    }
+    };
+    let sent_params: Params<'_> = &[&pending.id];
+    let (sent, extra) = tokio::join!(Sql::execute(client, MARK_SENT, sent_params), extra);
+    sent?;
+    extra?;
+    Ok(())
 }
 
-/// Sends `rows` in order. Returns true when the chat's queue must stop here (not yet due, deferred, forbidden).
-async fn send_rows(
-    app: &App,
+/// Records a failed call: deferred when transient and younger than [`MAX_AGE`], else given up (the sender of a
+/// copy is told it was not delivered). A 403 fails the rest of the chat's queue. `None` when the queue goes on.
+async fn settle_failure(
     tx: &Tx,
     chat_id: i64,
-    rows: Vec<tokio_postgres::Row>,
+    pending: &Pending,
+    e: &TelegramError,
     report: &mut ChatFlush,
-    done: &mut Settled,
-) -> Result<bool, DbError> {
-    for row in rows {
-        let (id, method, params): (i64, String, serde_json::Value) = (row.get(0), row.get(1), row.get(2));
-        let on_result: Option<serde_json::Value> = row.get(3);
-        let on_result = on_result.and_then(|v| serde_json::from_value::<OnResult>(v).ok());
-        let (due, attempts, too_old): (bool, i32, bool) = (row.get(4), row.get(5), row.get(6));
-        if !due {
-            report.deferred = true;
-            return Ok(true);
-        }
-        let e = match app.telegram.call::<_, serde_json::Value>(&method, &params).await {
-            Ok(result) => {
-                done.note(id, on_result, &result);
-                report.sent += 1;
-                continue;
-            }
-            Err(e) => e,
-        };
-        // Failures are rare: record what was sent so far first, then the failure.
-        done.record(tx.client(), chat_id, &tx.prepare_all(&[MARK_SENT, SET_DELIVERED, SET_CARDS]).await?).await?;
-        *done = Settled::default();
-        if e.is_transient() && attempts + 1 < MAX_ATTEMPTS && !too_old {
-            let wait = e.retry_after().unwrap_or_else(|| 2u64.saturating_pow(attempts.clamp(0, 8) as u32));
-            tracing::warn!(chat_id, method, error = %e, retry_in_s = wait, "outbox call deferred");
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
-                   not_before = now() + make_interval(secs => $3) WHERE id = $1",
-                &[&id, &e.to_string(), &(wait as f64)],
-            )
-            .await?;
-            report.deferred = true;
-            return Ok(true);
-        }
-        tracing::warn!(chat_id, method, error = %e, "outbox call failed for good");
-        tx.execute(
-            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1",
-            &[&id, &e.to_string()],
-        )
-        .await?;
-        report.failed += 1;
-        if method == "copyMessage"
-            && !e.is_forbidden()
-            && let Some(sender) = params.get("from_chat_id").and_then(serde_json::Value::as_i64)
-        {
-            // Telegram refused to copy this kind of message: the sender must know it did not arrive.
-            let notice = crate::telegram::SendMessage::new(sender, crate::texts::UNSUPPORTED_CONTENT);
-            write(tx, &[Call::new(sender, "sendMessage", &notice, None)?]).await?;
-            report.more_chats.push(sender);
-        }
-        if e.is_forbidden() {
-            // Nothing more can reach this chat: the rest of its queue fails with the same reason.
-            let n = tx
-                .execute(
-                    "UPDATE outbox SET status = 'failed', last_error = $2 WHERE chat_id = $1 AND status = 'pending'",
-                    &[&chat_id, &e.to_string()],
-                )
-                .await?;
-            report.failed += n;
-            report.forbidden = true;
-            return Ok(true);
-        }
+) -> Result<Option<Stop>, DbError> {
+    let method = pending.method.as_str();
+    if e.is_transient() && !pending.too_old {
+        let backoff = 2u64.saturating_pow(pending.attempts.clamp(0, 8) as u32).min(MAX_BACKOFF_S);
+        let wait = e.retry_after().unwrap_or(backoff);
+        tracing::warn!(chat_id, method, error = %e, retry_in_s = wait, "outbox call deferred");
+        tx.execute(DEFER, &[&pending.id, &e.to_string(), &(wait as f64)]).await?;
+        return Ok(Some(Stop::Deferred));
     }
-    Ok(false)
+    tracing::warn!(chat_id, method, error = %e, attempts = pending.attempts + 1, "outbox call given up");
+    tx.execute(GIVE_UP, &[&pending.id, &e.to_string()]).await?;
+    report.failed += 1;
+    if method == "copyMessage"
+        && !e.is_forbidden()
+        && let Some(sender) = pending.params.get("from_chat_id").and_then(serde_json::Value::as_i64)
+    {
+        // The sender must know their message did not arrive, and why as far as we know.
+        let text = if e.is_transient() { crate::texts::NOT_DELIVERED } else { crate::texts::UNSUPPORTED_CONTENT };
+        let notice = crate::telegram::SendMessage::new(sender, text);
+        write(tx, &[Call::new(sender, "sendMessage", &notice, None)?]).await?;
+        report.notified.push(sender);
+    }
+    if e.is_forbidden() {
+        // Nothing more can reach this chat: the rest of its queue fails with the same reason.
+        report.failed += tx.execute(FAIL_REST, &[&chat_id, &e.to_string()]).await?;
+        return Ok(Some(Stop::Forbidden));
+    }
+    Ok(None)
 }
 
-/// Chats that have calls due now (for the periodic redelivery).
+/// Chats whose next call is due now, for the periodic redelivery: those waiting longest first.
 pub async fn due_chats(app: &App, limit: i64) -> Result<Vec<i64>, DbError> {
     let client = app.db.get().await?;
     let rows = client
         .query(
-            "SELECT chat_id FROM outbox WHERE status = 'pending' GROUP BY chat_id HAVING min(not_before) <= now() \
-             ORDER BY min(id) LIMIT $1",
+            "SELECT chat_id FROM (SELECT DISTINCT ON (chat_id) chat_id, id, not_before FROM outbox \
+               WHERE status = 'pending' ORDER BY chat_id, id) head \
+             WHERE not_before <= now() ORDER BY not_before, id LIMIT $1",
             &[&limit],
         )
         .await?;

@@ -113,16 +113,43 @@ pub fn card_requeued(ticket_id: i64) -> String {
     format!("Заявка #{ticket_id} снова в очереди: оператор недоступен.")
 }
 /// The operator's summary after a claim.
-pub fn summary(card_text: &str, backlog: usize) -> String {
+pub fn summary(card_text: &str, backlog: usize, replayed: usize) -> String {
     let backlog = match backlog {
         0 => "Клиент пока ничего не написал.".to_owned(),
-        n => format!("Сообщения клиента, пока он ждал ({n}), — ниже."),
+        n if n == replayed => format!("Сообщения клиента, пока он ждал ({n}), — ниже."),
+        n => format!(
+            "Пока клиент ждал, он написал {n} сообщений: более ранние — кратко одним списком, последние {replayed} — \
+             ниже целиком."
+        ),
     };
     format!(
         "Вы взяли заявку в работу.\n\n{card_text}\n\n{backlog}\nВсё, что вы напишете здесь, получит клиент. \
          Файлы из архива: /files N, где N — номер заявки."
     )
 }
+/// `/file ID` when Telegram refused the upload.
+pub fn file_not_sent(id: i64, reason: &str) -> String {
+    format!("Не удалось отправить файл #{id}: Telegram ответил «{reason}».")
+}
+/// The header of the list of a customer's earlier messages that are not replayed one by one at a claim.
+pub fn earlier_messages(count: usize) -> String {
+    format!("Ранние сообщения клиента ({count}), кратко:")
+}
+/// A line of that list: the text (shortened) or the kind of content.
+pub fn earlier_line(text: Option<&str>, content_type: &str) -> String {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) if text.chars().count() > 300 => format!("• {}…", text.chars().take(300).collect::<String>()),
+        Some(text) => format!("• {text}"),
+        None => format!("• [{content_type}]"),
+    }
+}
+/// The end of that list when it is longer than fits.
+pub fn earlier_more(count: usize) -> String {
+    format!("…и ещё {count}. Файлы заявки: /files N.")
+}
+/// To someone who left (or was removed from) the operators' chat and still has a dialog or presses its buttons.
+pub const NOT_AN_OPERATOR_ANY_MORE: &str =
+    "Вы больше не в чате операторов, поэтому сообщение не передано клиенту. Обратитесь к старшему смены.";
 /// Alert: claim by a non-member.
 pub const ALERT_NOT_OPERATOR: &str = "Брать заявки могут только участники чата операторов.";
 /// Alert: the ticket is taken.
@@ -163,6 +190,12 @@ pub fn customer_blocked(ticket_id: i64) -> String {
 pub const EDIT_NOT_DELIVERED: &str = "Изменения уже отправленных сообщений не пересылаются — напишите новое сообщение.";
 /// A message kind that cannot be relayed.
 pub const UNSUPPORTED_CONTENT: &str = "Этот тип сообщения не удалось переслать. Отправьте текст, фото или файл.";
+/// A relayed message that could not be delivered within a day (Telegram kept refusing or was unreachable).
+pub const NOT_DELIVERED: &str =
+    "Одно из ваших сообщений не удалось доставить: Telegram долго не принимал его. Пожалуйста, отправьте его ещё раз.";
+/// An update that could not be handled at all (parked for the team to look at).
+pub const UPDATE_FAILED: &str =
+    "Не получилось обработать это действие. Попробуйте ещё раз чуть позже или напишите иначе — мы уже разбираемся.";
 /// Idle warning to the customer.
 pub fn idle_warning_customer(minutes: i64) -> String {
     format!("Диалог давно без сообщений и закроется через {minutes} мин. Если вопрос остался — просто напишите.")

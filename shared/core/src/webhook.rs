@@ -1,6 +1,8 @@
 //! The webhook endpoint's logic, shared by the Lambda and the local server: secret check, size limit,
 //! parse, process, and the HTTP status Telegram should see.
 
+use std::time::Instant;
+
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
@@ -36,11 +38,17 @@ pub fn secret_matches(app: &App, given: Option<&[u8]>) -> bool {
     }
 }
 
+/// Handles one webhook call with the default time budget for sending (see [`handle_until`]).
+pub async fn handle(app: &App, secret: Option<&[u8]>, body: &[u8]) -> WebhookReply {
+    handle_until(app, secret, body, Instant::now() + bot::DELIVERY_BUDGET).await
+}
+
 /// Handles one webhook call:
 /// wrong or missing secret → 401; body over [`MAX_BODY_BYTES`] → 413; unparseable body → logged, 200
-/// (Telegram would redeliver it forever); processed or duplicate → 200; failure before commit → 500,
-/// so Telegram redelivers (deduplication makes that safe).
-pub async fn handle(app: &App, secret: Option<&[u8]>, body: &[u8]) -> WebhookReply {
+/// (Telegram would redeliver it forever); processed or duplicate → 200; an update that failed for good (or too
+/// often) → parked, 200; a transient failure before commit → 500, so Telegram redelivers (deduplication makes
+/// that safe). Sending after the commit stops at `deadline`; the rest stays in the outbox.
+pub async fn handle_until(app: &App, secret: Option<&[u8]>, body: &[u8], deadline: Instant) -> WebhookReply {
     if !secret_matches(app, secret) {
         tracing::warn!(secret_present = secret.is_some(), "webhook call with a wrong or missing secret");
         return WebhookReply::new(401, "unauthorized");
@@ -57,10 +65,11 @@ pub async fn handle(app: &App, secret: Option<&[u8]>, body: &[u8]) -> WebhookRep
             return WebhookReply::new(200, "ignored");
         }
     };
-    match bot::process(app, &update).await {
+    match bot::handle_update(app, &update, deadline).await {
         Ok(Outcome::Processed) => WebhookReply::new(200, "ok"),
         Ok(Outcome::Duplicate) => WebhookReply::new(200, "duplicate"),
         Ok(Outcome::Ignored) => WebhookReply::new(200, "ignored"),
+        Ok(Outcome::Parked) => WebhookReply::new(200, "parked"),
         Err(e) => {
             tracing::error!(update_id = update.update_id, error = %e, "update not processed; Telegram will redeliver");
             WebhookReply::new(500, "retry later")

@@ -490,3 +490,70 @@ async fn an_update_does_not_wait_for_a_busy_chat_queue_and_its_message_follows_i
     assert_eq!(sending.await.unwrap().status, 200);
     assert_eq!(t.telegram.texts(operator.id).iter().filter(|s| *s == "не жду").count(), 1);
 }
+
+/// The chat ids of successful copies, in the order Telegram got them.
+fn copies_in_order(t: &TestApp) -> Vec<i64> {
+    let calls = t.telegram.calls_to("copyMessage");
+    calls.iter().filter(|c| c.status == 200).filter_map(|c| c.params["chat_id"].as_i64()).collect()
+}
+
+#[tokio::test]
+async fn a_300_message_backlog_with_429s_drains_once_each_through_killed_maintenance_runs_without_starving_others() {
+    let t = spawn_app().await;
+    let all = dialogs(&t, 3).await;
+    let (a, b, c) = (&all[0], &all[1], &all[2]);
+    // A's operator is rate limited while A's customer writes 300 messages; B's while B's customer writes 20.
+    for (dialog, n, tag) in [(a, 300, 'a'), (b, 20, 'b')] {
+        t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 60 }, 1);
+        for k in 0..n {
+            t.send(updates::private_text(&dialog.customer, &format!("{tag}-{k}"))).await;
+        }
+    }
+    assert_eq!(t.db.count("outbox WHERE status = 'pending'").await, 320);
+    // C's dialog has been quiet for two days: the idle job must warn it in the same runs.
+    let client = t.db.client().await;
+    client
+        .execute(
+            "UPDATE tickets SET last_activity_at = now() - interval '2 days' \
+             WHERE operator_tg_id = $1 AND status = 'ASSIGNED'",
+            &[&c.operator.id],
+        )
+        .await
+        .unwrap();
+    client.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    t.telegram.set_fault_rate("copyMessage", 0.05, Fault::TooManyRequests { retry_after: 1 });
+    let before = copies_in_order(&t).len();
+
+    // Maintenance runs, each killed after 30-300 ms (a Lambda timing out), until the outbox is drained.
+    let mut rng = fastrand::Rng::with_seed(11);
+    let (mut runs, mut kills) = (0, 0);
+    while t.db.count("outbox WHERE status = 'pending'").await > 0 {
+        runs += 1;
+        assert!(runs < 400, "the backlog never drained ({kills} kills)");
+        let budget = Duration::from_millis(rng.u64(30..300));
+        if tokio::time::timeout(budget, zabota_core::maintenance::run_now(&t.app)).await.is_err() {
+            kills += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    t.telegram.set_fault_rate("copyMessage", 0.0, Fault::ServerError);
+    assert!(kills >= 5, "runs were killed mid-work: {kills} of {runs}");
+
+    for (dialog, n, tag) in [(a, 300, 'a'), (b, 20, 'b')] {
+        let got: Vec<String> =
+            t.telegram.texts(dialog.operator.id).into_iter().filter(|s| s.starts_with(&format!("{tag}-"))).collect();
+        let mut once = got.clone();
+        once.dedup();
+        assert_eq!(once, (0..n).map(|k| format!("{tag}-{k}")).collect::<Vec<_>>(), "dialog {tag}: all, in order");
+        assert!(got.len() - once.len() <= kills, "dialog {tag}: only calls in flight at a kill repeat");
+    }
+    // B did not wait for A's whole backlog: its last copy went out before A's hundredth.
+    let order = copies_in_order(&t)[before..].to_vec();
+    let b_done = order.iter().rposition(|chat| *chat == b.operator.id).unwrap();
+    let a_hundredth = order.iter().enumerate().filter(|(_, chat)| **chat == a.operator.id).nth(99).unwrap().0;
+    assert!(b_done < a_hundredth, "B's 20 interleaved with A's 300 (B done at {b_done}, A's 100th at {a_hundredth})");
+    // The idle job ran despite the backlog: C's customer was warned.
+    let minutes = (t.app.config.ticket_idle_warn_before.as_secs() / 60) as i64;
+    assert!(t.telegram.texts(c.customer.id).contains(&texts::idle_warning_customer(minutes)));
+    assert_eq!(t.db.count("outbox WHERE status NOT IN ('sent')").await, 0);
+}

@@ -25,13 +25,7 @@ async fn migrating_an_up_to_date_database_is_a_no_op() {
 async fn two_runners_at_once_on_a_fresh_database_do_not_clash() {
     let test_db = TestDb::new().await;
     let client = test_db.client().await;
-    client
-        .batch_execute(
-            "DROP TABLE outbox, processed_updates, message_attachments, ticket_messages, tickets, users, \
-             refinery_schema_history",
-        )
-        .await
-        .unwrap();
+    client.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public").await.unwrap();
     let (mut a, mut b) = (test_db.client().await, test_db.client().await);
     let (ra, rb) = tokio::join!(db::migrate(&mut a), db::migrate(&mut b));
     let applied = (ra.unwrap().len() + rb.unwrap().len()) as i64;

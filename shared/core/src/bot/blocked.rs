@@ -18,6 +18,7 @@ pub async fn chat_blocked(app: &App, chat_id: i64) -> Result<Vec<i64>, ProcessEr
     if let Some(ticket) = tickets::lock_open_ticket_of_customer(ctx.db, chat_id).await? {
         tracing::info!(ticket = ticket.id, "customer blocked the bot; ticket closed");
         tickets::close_ticket(ctx.db, ticket.id, "customer_blocked").await?;
+        crate::outbox::cancel_copies_to_operator(ctx.db, ticket.id, "ticket closed").await?;
         if let (Status::Waiting, Some((chat_id, message_id))) = (ticket.status, ticket.card) {
             // The card must not invite a claim any more.
             let text = texts::card_closed_blocked(ticket.id);
@@ -32,6 +33,8 @@ pub async fn chat_blocked(app: &App, chat_id: i64) -> Result<Vec<i64>, ProcessEr
     }
     if let Some(ticket) = tickets::lock_active_ticket_of_operator(ctx.db, chat_id).await? {
         tracing::info!(ticket = ticket.id, "operator blocked the bot; ticket back in the queue");
+        // Copies still waiting for this operator go to whoever claims the ticket next.
+        crate::outbox::cancel_copies_to_operator(ctx.db, ticket.id, "ticket requeued").await?;
         tickets::requeue_ticket(ctx.db, ticket.id).await?;
         let requeued = tickets::lock_ticket(ctx.db, ticket.id).await?.unwrap_or(ticket);
         intake::post_card(&mut ctx, &requeued).await?;

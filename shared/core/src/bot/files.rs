@@ -96,9 +96,18 @@ async fn send(ctx: &Ctx<'_>, operator: i64, id: i64) -> Result<Option<String>, P
     };
     let name = file_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_owned());
     let caption = texts::file_caption(id);
-    ctx.app
+    let sent = ctx
+        .app
         .telegram
         .send_document_upload(operator, &name, bytes, &content_type(mime.as_deref(), &kind), Some(&caption))
-        .await?;
-    Ok(None)
+        .await;
+    match sent {
+        Ok(_) => Ok(None),
+        Err(e) if e.is_transient() => Err(e.into()),
+        Err(e) => {
+            // Telegram refused the upload: the operator hears it, and the update is not retried for ever.
+            tracing::warn!(attachment = id, error = %e, "archived file could not be sent");
+            Ok(Some(texts::file_not_sent(id, &e.to_string())))
+        }
+    }
 }

@@ -4,21 +4,26 @@
 
 mod blocked;
 pub(crate) mod ctx;
+mod delivery;
+mod failures;
 mod files;
 pub(crate) mod intake;
 pub(crate) mod keyboards;
 mod menu;
 mod proxy;
+mod roles;
 mod route;
 mod tickets;
 
-use std::collections::VecDeque;
+use std::time::Instant;
 
 use crate::app::App;
 use crate::db::{DbError, Tx, updates};
 use crate::outbox;
 use crate::telegram::{TelegramError, Update};
 
+pub use delivery::{DELIVERY_BUDGET, FLUSH_TURN, deliver, deliver_due, deliver_due_until, deliver_until};
+pub use failures::{MAX_UPDATE_ATTEMPTS, handle_update};
 use route::Loaded;
 pub use route::Route;
 
@@ -31,6 +36,9 @@ pub enum Outcome {
     Duplicate,
     /// An update we do not act on (group chatter, unknown kinds); nothing was stored.
     Ignored,
+    /// An update that failed for good (or too often): recorded as processed, kept in `dead_letters` with its
+    /// error, and its sender told it could not be handled. Telegram must not deliver it again.
+    Parked,
 }
 
 /// Why an update could not be processed. Nothing was committed, so the update must be delivered again
@@ -46,6 +54,18 @@ pub enum ProcessError {
     Telegram(#[from] TelegramError),
 }
 
+impl ProcessError {
+    /// Worth delivering the update again: the database was unreachable, busy, timed out or restarting, or the
+    /// Bot API failed transiently. A failure the same update would meet again (a constraint, bad data, a refused
+    /// Bot API call) is not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ProcessError::Db(e) => e.is_transient(),
+            ProcessError::Telegram(e) => e.is_transient(),
+        }
+    }
+}
+
 impl From<tokio_postgres::Error> for ProcessError {
     fn from(e: tokio_postgres::Error) -> Self {
         ProcessError::Db(DbError::Postgres(e))
@@ -58,12 +78,18 @@ impl From<deadpool_postgres::PoolError> for ProcessError {
     }
 }
 
-/// Processes one update and sends the calls it decided on.
+/// Processes one update and sends the calls it decided on, within [`DELIVERY_BUDGET`] (see [`process_until`]).
+pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError> {
+    process_until(app, update, Instant::now() + DELIVERY_BUDGET).await
+}
+
+/// Processes one update and sends the calls it decided on; sending stops at `deadline`, and what is left stays
+/// in the outbox for the periodic redelivery.
 ///
 /// A relayed message costs one transaction and four round trips: BEGIN, the update's id, the conversation lock,
 /// the sender and their tickets (pipelined); the message with its ticket's activity; the outbox call with the
 /// chat's lock and queue; then, after the Bot API call, what it delivered with COMMIT.
-pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError> {
+pub async fn process_until(app: &App, update: &Update, deadline: Instant) -> Result<Outcome, ProcessError> {
     let Some(route) = Route::of(app, update) else {
         tracing::debug!(update_id = update.update_id, kind = update.kind(), "update ignored");
         return Ok(Outcome::Ignored);
@@ -95,15 +121,15 @@ pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError
     match ctx::chats_of(&calls).as_slice() {
         // One destination (a relayed message, most replies): sent inside this transaction.
         [chat] => {
-            let flush = outbox::write_and_flush(app, tx, *chat, &calls, outbox::Lock::Try).await?;
+            let flush = outbox::write_and_flush(app, tx, *chat, &calls).await?;
             tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
-            follow_up(app, *chat, flush).await;
+            delivery::follow_up(app, *chat, flush, deadline).await;
         }
         chats => {
             outbox::write_and_commit(&tx, &calls).await?;
             drop(tx);
             tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
-            deliver(app, chats.to_vec()).await;
+            deliver_until(app, chats.to_vec(), deadline).await;
         }
     }
     if app.media.is_enabled()
@@ -139,60 +165,4 @@ const LOCK_CONVERSATION: &str = "SELECT pg_advisory_xact_lock(hashtextextended('
 async fn lock_conversation(db: &impl crate::db::Sql, sender_id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(LOCK_CONVERSATION, &[&sender_id]).await?;
     Ok(())
-}
-
-/// After a chat was flushed: a 403 triggers the blocked-bot handling, a refused copy tells its sender.
-async fn follow_up(app: &App, chat: i64, flush: outbox::ChatFlush) {
-    let mut queue = VecDeque::new();
-    if flush.unsent {
-        queue.push_back(chat);
-    }
-    let mut budget = 16;
-    after_flush(app, chat, flush, &mut queue, &mut budget).await;
-    drain(app, queue, budget).await;
-}
-
-async fn after_flush(app: &App, chat: i64, flush: outbox::ChatFlush, queue: &mut VecDeque<i64>, budget: &mut u32) {
-    if *budget == 0 {
-        return;
-    }
-    if !flush.more_chats.is_empty() {
-        *budget -= 1;
-        queue.extend(flush.more_chats.into_iter().filter(|c| *c != chat));
-    } else if flush.forbidden {
-        *budget -= 1;
-        match blocked::chat_blocked(app, chat).await {
-            Ok(more) => queue.extend(more.into_iter().filter(|c| *c != chat)),
-            Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
-        }
-    }
-}
-
-async fn drain(app: &App, mut queue: VecDeque<i64>, mut budget: u32) {
-    while let Some(chat) = queue.pop_front() {
-        match outbox::flush_chat(app, chat).await {
-            Ok(flush) => after_flush(app, chat, flush, &mut queue, &mut budget).await,
-            Err(e) => tracing::warn!(chat_id = chat, error = %e, "outbox not sent now; it stays pending"),
-        }
-    }
-}
-
-/// Sends the outbox of `chats`, in order per chat. A 403 from a chat triggers the blocked-bot handling, whose own
-/// messages are sent too. Failures are logged and left pending for the next flush or the maintenance job.
-pub async fn deliver(app: &App, chats: Vec<i64>) {
-    let mut queue: VecDeque<i64> = VecDeque::new();
-    for chat in chats {
-        if !queue.contains(&chat) {
-            queue.push_back(chat);
-        }
-    }
-    drain(app, queue, 16).await;
-}
-
-/// Sends every chat's due outbox calls (periodic redelivery after 429/5xx/network failures).
-pub async fn deliver_due(app: &App) -> Result<u64, DbError> {
-    let chats = outbox::due_chats(app, 500).await?;
-    let n = chats.len() as u64;
-    deliver(app, chats).await;
-    Ok(n)
 }

@@ -19,6 +19,8 @@ pub struct Tickets {
     pub as_operator: Option<TicketRow>,
     /// The sender's own open ticket as a customer.
     pub as_customer: Option<TicketRow>,
+    /// Whether the sender is in the operators' chat, as checked within the last minute (`None`: ask Telegram).
+    pub member: Option<bool>,
 }
 
 /// Any private message that is not /start.
@@ -30,6 +32,12 @@ pub async fn private_message(
 ) -> Result<(), ProcessError> {
     let db = ctx.db;
     if let Some(ticket) = tickets.as_operator {
+        if !super::roles::is_operator_cached(ctx, user.tg_id, tickets.member).await? {
+            // Removed from the operators' chat: this dialog is no longer theirs to answer.
+            tracing::info!(ticket = ticket.id, "message from an operator no longer in the operators' chat refused");
+            ctx.send(SendMessage::new(user.tg_id, texts::NOT_AN_OPERATOR_ANY_MORE)).await?;
+            return Ok(());
+        }
         // The message and the ticket's activity go in one round trip.
         let (stored, touched) = tokio::join!(
             messages::insert_message(db, ticket.id, Sender::Operator, user.tg_id, message),

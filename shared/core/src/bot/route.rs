@@ -51,8 +51,9 @@ impl<'u> Route<'u> {
     /// Loads what every handler of this route needs: the sender's row and their tickets, pipelined.
     pub(crate) async fn load(&self, db: &Tx) -> Result<Loaded<'u>, tokio_postgres::Error> {
         let tickets_of = |id: i64| async move {
-            let (as_operator, as_customer) = ticket_rows::lock_tickets_of(db, id).await?;
-            Ok::<_, tokio_postgres::Error>(Tickets { as_operator, as_customer })
+            let found = ticket_rows::lock_tickets_of(db, id).await?;
+            let ticket_rows::SenderTickets { as_operator, as_customer, member } = found;
+            Ok::<_, tokio_postgres::Error>(Tickets { as_operator, as_customer, member })
         };
         Ok(match *self {
             Route::Private(message, from) => {

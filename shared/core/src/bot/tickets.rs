@@ -20,7 +20,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     };
     let member = ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, operator.id).await;
     match member {
-        Ok(m) if m.is_present() => {}
+        Ok(m) if m.is_present() => tickets::remember_membership(ctx.db, operator.id, true).await?,
         Ok(_) => return Ok(ctx.answer(query, Some(texts::ALERT_NOT_OPERATOR.into()), true).await?),
         Err(e) if e.is_transient() => return Err(e.into()),
         Err(_) => return Ok(ctx.answer(query, Some(texts::ALERT_NOT_OPERATOR.into()), true).await?),
@@ -43,8 +43,11 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         return Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?);
     };
     let backlog = messages::undelivered_from_customer(ctx.db, ticket_id).await?;
+    // The newest messages are copied one by one; earlier ones (a customer who wrote hundreds while waiting)
+    // go as a short list, so the claim does not queue hundreds of calls ahead of the dialog.
+    let (earlier, replayed) = backlog.split_at(backlog.len().saturating_sub(CLAIM_REPLAY));
     let card_text = super::intake::card_text(ctx, &ticket).await?;
-    let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len()))
+    let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len(), replayed.len()))
         .with_markup(keyboards::close(ticket_id));
     let sent = match ctx.app.telegram.send_message(&summary).await {
         Ok(sent) => sent,
@@ -56,7 +59,14 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     };
     tickets::set_operator_message(ctx.db, ticket_id, sent.message_id).await?;
     tickets::set_card(ctx.db, ticket_id, card.chat_id(), card.message_id).await?;
-    for message in &backlog {
+    ctx.answer(query, Some(texts::claimed(ticket_id)), false).await?;
+    if !earlier.is_empty() {
+        let ids: Vec<i64> = earlier.iter().map(|m| m.id).collect();
+        for text in earlier_list(&messages::briefs(ctx.db, &ids).await?) {
+            ctx.send(SendMessage::new(operator.id, text)).await?;
+        }
+    }
+    for message in replayed {
         ctx.copy(operator.id, message.source_chat_id, message.source_message_id, message.id).await?;
     }
     ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED)).await?;
@@ -68,8 +78,34 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         reply_markup: None,
     };
     ctx.edit_text(edited).await?;
-    ctx.answer(query, Some(texts::claimed(ticket_id)), false).await?;
     Ok(())
+}
+
+/// Customer messages copied one by one at a claim; earlier ones are listed in short (see [`earlier_list`]).
+pub const CLAIM_REPLAY: usize = 50;
+/// Messages of at most this many characters carry the list of earlier messages…
+const LIST_CHARS: usize = 3500;
+/// …and at most this many of them.
+const LIST_MESSAGES: usize = 3;
+
+/// The list of earlier messages, as at most [`LIST_MESSAGES`] texts of at most [`LIST_CHARS`] characters.
+fn earlier_list(briefs: &[messages::Brief]) -> Vec<String> {
+    let mut out = vec![texts::earlier_messages(briefs.len())];
+    for (i, brief) in briefs.iter().enumerate() {
+        let line = texts::earlier_line(brief.text.as_deref(), &brief.content_type);
+        let last = out.len() - 1;
+        if out[last].chars().count() + line.chars().count() < LIST_CHARS {
+            out[last].push('\n');
+            out[last].push_str(&line);
+        } else if out.len() < LIST_MESSAGES {
+            out.push(line);
+        } else {
+            out[last].push('\n');
+            out[last].push_str(&texts::earlier_more(briefs.len() - i));
+            break;
+        }
+    }
+    out
 }
 
 /// «Завершить диалог»: only the assigned operator; the customer gets «Оператор отключился» with «В начало».
@@ -83,7 +119,12 @@ pub async fn close(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     if ticket.status != Status::Assigned {
         return Ok(ctx.answer(query, Some(texts::alert_closed(ticket_id)), true).await?);
     }
+    let cached = tickets::cached_membership(ctx.db, query.from.id).await?;
+    if !super::roles::is_operator_cached(ctx, query.from.id, cached).await? {
+        return Ok(ctx.answer(query, Some(texts::NOT_AN_OPERATOR_ANY_MORE.into()), true).await?);
+    }
     tickets::close_ticket(ctx.db, ticket_id, "operator").await?;
+    crate::outbox::cancel_copies_to_operator(ctx.db, ticket_id, "ticket closed").await?;
     ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_DISCONNECTED).with_markup(keyboards::home()))
         .await?;
     if let Some(message) = query.message.as_ref() {

@@ -135,3 +135,23 @@ pub async fn undelivered_from_customer(
         .map(|r| PendingMessage { id: r.get(0), source_chat_id: r.get(1), source_message_id: r.get(2) })
         .collect())
 }
+
+/// A stored message, in short: for the list of earlier messages at a claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Brief {
+    /// Its text or caption.
+    pub text: Option<String>,
+    /// What it is (text, photo, document, …).
+    pub content_type: String,
+}
+
+/// The texts (or captions) and kinds of messages `ids`, in their order.
+pub async fn briefs(db: &impl Sql, ids: &[i64]) -> Result<Vec<Brief>, tokio_postgres::Error> {
+    let rows = db
+        .query(
+            "SELECT coalesce(message_text, caption), content_type FROM ticket_messages WHERE id = ANY($1) ORDER BY id",
+            &[&ids],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| Brief { text: r.get(0), content_type: r.get(1) }).collect())
+}

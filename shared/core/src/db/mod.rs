@@ -12,14 +12,15 @@ pub use connect::{Pool, build_pool, connect, pg_config};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
 pub use sql::{Params, Sql, Tx};
 
-/// A database failure. Messages never include the password.
+/// A database failure. Messages never include the password, and never row values: a server error shows as its
+/// SQLSTATE, condition and the constraint, table and column it names (see [`describe`]).
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The connection string or TLS settings are unusable.
     #[error("database configuration: {0}")]
     Config(String),
     /// PostgreSQL or the connection failed.
-    #[error("database: {0}")]
+    #[error("database: {}", describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No pooled connection could be had.
     #[error("database pool: {0}")]
@@ -27,6 +28,39 @@ pub enum DbError {
     /// A migration failed.
     #[error("migration: {0}")]
     Migration(String),
+}
+
+impl DbError {
+    /// Worth trying again. Only what the same work would surely meet again is not: bad data (SQLSTATE class 22),
+    /// a broken constraint (23), unusable settings. Everything else (connection, pool, timeouts, deadlocks,
+    /// shutdowns, and errors of the set-up such as a missing table) is retried, so a system-wide trouble never
+    /// looks like a bad update.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Postgres(e) => is_transient(e),
+            DbError::Pool(_) => true,
+            DbError::Config(_) | DbError::Migration(_) => false,
+        }
+    }
+}
+
+/// See [`DbError::is_transient`].
+pub fn is_transient(e: &tokio_postgres::Error) -> bool {
+    e.code().is_none_or(|code| !(code.code().starts_with("22") || code.code().starts_with("23")))
+}
+
+/// A server error as its SQLSTATE, severity-free condition and the names it points at: the server's message
+/// and DETAIL can quote row values (a key that already exists, a failing row), so they are left out.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    let Some(db) = e.as_db_error() else { return e.to_string() };
+    let mut text = format!("SQLSTATE {}", db.code().code());
+    let names = [("constraint", db.constraint()), ("table", db.table()), ("column", db.column())];
+    for (what, name) in names {
+        if let Some(name) = name {
+            text.push_str(&format!(" {what} {name}"));
+        }
+    }
+    text
 }
 
 /// True when `e` says the connection is gone (closed, or the server ended the session: 57P01 admin shutdown,

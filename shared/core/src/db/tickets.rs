@@ -58,7 +58,8 @@ const LOCK_BY_ID: &str = lock_ticket_where!("t.id = $1");
 pub const LOCK_BOTH_OF: &str = concat!(
     "SELECT t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, ",
     "t.card_chat_id, t.card_message_id, (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') AS as_operator, ",
-    "(u.tg_id = $1 AND t.status <> 'CLOSED') AS as_customer ",
+    "(u.tg_id = $1 AND t.status <> 'CLOSED') AS as_customer, ",
+    "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1 AND c.checked_at > now() - interval '60 seconds') ",
     "FROM tickets t JOIN users u ON u.id = t.user_id ",
     "WHERE (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') OR (u.tg_id = $1 AND t.status <> 'CLOSED') ",
     "ORDER BY t.id FOR UPDATE OF t"
@@ -104,21 +105,53 @@ pub async fn lock_open_ticket_of_customer(
     one(db, LOCK_OPEN_OF_CUSTOMER, customer_tg_id).await
 }
 
-/// The sender's active ticket as an operator and open ticket as a customer, both row-locked, in one statement.
-pub async fn lock_tickets_of(
-    db: &impl Sql,
-    tg_id: i64,
-) -> Result<(Option<TicketRow>, Option<TicketRow>), tokio_postgres::Error> {
-    let (mut as_operator, mut as_customer) = (None, None);
+/// The sender's tickets, as [`lock_tickets_of`] reads them.
+#[derive(Clone, Debug, Default)]
+pub struct SenderTickets {
+    /// The ticket the sender works on as an operator.
+    pub as_operator: Option<TicketRow>,
+    /// The sender's own open ticket as a customer.
+    pub as_customer: Option<TicketRow>,
+    /// Whether the sender is in the operators' chat, as checked in the last minute (`None`: not known).
+    pub member: Option<bool>,
+}
+
+/// The sender's active ticket as an operator and open ticket as a customer, both row-locked, with their cached
+/// membership of the operators' chat, in one statement.
+pub async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets, tokio_postgres::Error> {
+    let mut found = SenderTickets::default();
     for row in db.query(LOCK_BOTH_OF, &[&tg_id]).await? {
+        found.member = row.get(12);
         if row.get::<_, Option<bool>>(10).unwrap_or(false) {
-            as_operator = Some(from_row(&row));
+            found.as_operator = Some(from_row(&row));
         }
         if row.get::<_, Option<bool>>(11).unwrap_or(false) {
-            as_customer = Some(from_row(&row));
+            found.as_customer = Some(from_row(&row));
         }
     }
-    Ok((as_operator, as_customer))
+    Ok(found)
+}
+
+/// Membership of the operators' chat as last checked, if that was within a minute.
+pub async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Option<bool>, tokio_postgres::Error> {
+    let row = db
+        .query_opt(
+            "SELECT is_member FROM operator_checks WHERE tg_id = $1 AND checked_at > now() - interval '60 seconds'",
+            &[&tg_id],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Remembers what getChatMember said of `tg_id`.
+pub async fn remember_membership(db: &impl Sql, tg_id: i64, is_member: bool) -> Result<(), tokio_postgres::Error> {
+    db.execute(
+        "INSERT INTO operator_checks (tg_id, is_member) VALUES ($1, $2) \
+         ON CONFLICT (tg_id) DO UPDATE SET is_member = excluded.is_member, checked_at = now()",
+        &[&tg_id, &is_member],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The statement of [`touch`].

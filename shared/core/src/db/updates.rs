@@ -12,3 +12,91 @@ pub async fn record_update(db: &impl Sql, update_id: i64, kind: &str) -> Result<
     let inserted = db.execute(RECORD, &[&update_id, &kind]).await?;
     Ok(inserted == 1)
 }
+
+/// Counts a failed attempt at an update (outside its rolled-back transaction); returns the attempts so far.
+pub async fn count_failure(db: &impl Sql, update_id: i64, error: &str) -> Result<i32, tokio_postgres::Error> {
+    let row = db
+        .query_one(
+            "INSERT INTO update_failures (update_id, last_error) VALUES ($1, $2) \
+             ON CONFLICT (update_id) DO UPDATE SET attempts = update_failures.attempts + 1, \
+               last_error = excluded.last_error, last_failed_at = now() \
+             RETURNING attempts",
+            &[&update_id, &error],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Parks an update in the caller's transaction: recorded as processed (a redelivery is a duplicate), kept in
+/// `dead_letters` with its error and body, its failure count cleared. False when it was processed already.
+pub async fn park(
+    db: &impl Sql,
+    update_id: i64,
+    kind: &str,
+    attempts: i32,
+    error: &str,
+    body: &serde_json::Value,
+) -> Result<bool, tokio_postgres::Error> {
+    if !record_update(db, update_id, kind).await? {
+        return Ok(false);
+    }
+    let park_params: super::Params<'_> = &[&update_id, &kind, &attempts, &error, body];
+    let clear_params: super::Params<'_> = &[&update_id];
+    let (parked, cleared) = tokio::join!(
+        db.execute(
+            "INSERT INTO dead_letters (update_id, kind, attempts, error, body) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (update_id) DO NOTHING",
+            park_params,
+        ),
+        db.execute("DELETE FROM update_failures WHERE update_id = $1", clear_params),
+    );
+    parked?;
+    cleared?;
+    Ok(true)
+}
+
+/// Forgets the failures of an update that has now been processed.
+pub async fn clear_failures(db: &impl Sql, update_id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute("DELETE FROM update_failures WHERE update_id = $1", &[&update_id]).await?;
+    Ok(())
+}
+
+/// A parked update, for `zabota maintain`'s report.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Telegram's update id.
+    pub update_id: i64,
+    /// Its kind (message, callback_query, …).
+    pub kind: String,
+    /// Attempts made before it was parked.
+    pub attempts: i32,
+    /// The last error (SQLSTATE and constraint for database errors; never row values).
+    pub error: String,
+    /// When it was parked, RFC 3339.
+    pub parked_at: String,
+}
+
+/// The most recently parked updates of the last `days` days, newest first.
+pub async fn recent_dead_letters(
+    db: &impl Sql,
+    days: i32,
+    limit: i64,
+) -> Result<Vec<DeadLetter>, tokio_postgres::Error> {
+    let rows = db
+        .query(
+            "SELECT update_id, kind, attempts, error, to_char(parked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+             FROM dead_letters WHERE parked_at > now() - make_interval(days => $1) ORDER BY parked_at DESC LIMIT $2",
+            &[&days, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| DeadLetter {
+            update_id: r.get(0),
+            kind: r.get(1),
+            attempts: r.get(2),
+            error: r.get(3),
+            parked_at: r.get(4),
+        })
+        .collect())
+}

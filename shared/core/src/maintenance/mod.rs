@@ -1,14 +1,20 @@
 //! Scheduled jobs: each runs on its own, a failing job is reported and the others still run. Every job takes
 //! `now` from the caller, so tests drive the clock instead of sleeping.
 
+mod dead_letters;
 mod idle;
 mod reminders;
 mod retention;
+
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::app::App;
+
+/// How long one run may take in all: below the maintenance Lambda's 300 s timeout, with room to report.
+pub const RUN_BUDGET: Duration = Duration::from_secs(240);
 
 /// What one job did.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -19,18 +25,71 @@ pub struct JobReport {
     pub affected: Option<u64>,
     /// The error, when it failed.
     pub error: Option<String>,
+    /// True when the job stopped at its time budget with work left (the next run goes on).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_time: bool,
+    /// What the job has to show (the dead letters), when it has anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
-/// Runs every job once, in a fixed order, and reports each.
+/// The jobs, in the order they run. Each gets its turn every run.
+const JOBS: [&str; 7] = [
+    "idle_warning",
+    "idle_close",
+    "waiting_reminders",
+    "outbox_redelivery",
+    "media_archive",
+    "retention",
+    "dead_letters",
+];
+
+/// Runs every job once within [`RUN_BUDGET`] (see [`run_all_until`]).
 pub async fn run_all(app: &App, now: DateTime<Utc>) -> Vec<JobReport> {
-    vec![
-        report("outbox_redelivery", crate::bot::deliver_due(app).await.map_err(anyhow::Error::from)),
-        report("idle_warning", idle::warn(app, now).await),
-        report("idle_close", idle::close(app, now).await),
-        report("waiting_reminders", reminders::remind(app, now).await),
-        report("media_archive", crate::media::archive::archive_due(app).await),
-        report("retention", retention::prune(app, now).await),
-    ]
+    run_all_until(app, now, Instant::now() + RUN_BUDGET).await
+}
+
+/// Runs every job once, in a fixed order, and reports each; the run ends by `deadline`. Each job gets a share of
+/// the time left (the outbox redelivery half of it, each other job an equal part), and time a job does not use
+/// passes to the ones after it, so a long outbox backlog cannot starve idle closes, reminders or retention.
+pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant) -> Vec<JobReport> {
+    let mut reports = Vec::with_capacity(JOBS.len());
+    for (i, job) in JOBS.into_iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let jobs_left = (JOBS.len() - i) as u32;
+        let share = if job == "outbox_redelivery" { left / 2 } else { left / jobs_left };
+        let until = Instant::now() + share;
+        let work = run_job(app, job, now, until);
+        // A job that does not stop by itself at its budget (one slow call) is cut off a little later; its
+        // transactions roll back and what it committed stays.
+        let report = match tokio::time::timeout(share + JOB_GRACE, work).await {
+            Ok(report) => report,
+            Err(_) => JobReport { job, affected: None, error: None, out_of_time: true, details: None },
+        };
+        log(&report);
+        reports.push(report);
+    }
+    reports
+}
+
+/// How long past its budget a job may run before it is cut off.
+const JOB_GRACE: Duration = Duration::from_secs(5);
+
+async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instant) -> JobReport {
+    let result = match job {
+        "idle_warning" => idle::warn(app, now, until).await,
+        "idle_close" => idle::close(app, now, until).await,
+        "waiting_reminders" => reminders::remind(app, now, until).await,
+        "outbox_redelivery" => crate::bot::deliver_due_until(app, until).await.map_err(anyhow::Error::from),
+        "media_archive" => crate::media::archive::archive_due(app).await,
+        "retention" => retention::prune(app, now).await,
+        _ => return dead_letters::report(app).await,
+    };
+    let out_of_time = Instant::now() >= until;
+    match result {
+        Ok(n) => JobReport { job, affected: Some(n), error: None, out_of_time, details: None },
+        Err(e) => JobReport { job, affected: None, error: Some(format!("{e:#}")), out_of_time, details: None },
+    }
 }
 
 /// Runs every job once at the current time (the scheduled Lambda, `zabota maintain`, the local loops).
@@ -38,16 +97,16 @@ pub async fn run_now(app: &App) -> Vec<JobReport> {
     run_all(app, Utc::now()).await
 }
 
-fn report(job: &'static str, result: anyhow::Result<u64>) -> JobReport {
-    match result {
-        Ok(n) => {
-            tracing::info!(job, affected = n, "maintenance job done");
-            JobReport { job, affected: Some(n), error: None }
-        }
-        Err(e) => {
-            tracing::error!(job, error = format!("{e:#}"), "maintenance job failed");
-            JobReport { job, affected: None, error: Some(format!("{e:#}")) }
-        }
+/// Runs every job once at the current time, ending by `deadline` (the maintenance Lambda, from its context).
+pub async fn run_now_until(app: &App, deadline: Instant) -> Vec<JobReport> {
+    run_all_until(app, Utc::now(), deadline).await
+}
+
+fn log(report: &JobReport) {
+    let JobReport { job, affected, out_of_time, .. } = report;
+    match &report.error {
+        None => tracing::info!(job, affected, out_of_time, "maintenance job done"),
+        Some(error) => tracing::error!(job, error, "maintenance job failed"),
     }
 }
 

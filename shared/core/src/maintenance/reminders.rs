@@ -1,17 +1,19 @@
 //! Waiting reminders: a ticket still in the queue after `WAITING_REMINDER_AFTER` is announced again in the
 //! operators' chat (a fresh card), at most once per `WAITING_REMINDER_INTERVAL`.
 
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 
 use super::ago;
 use crate::app::App;
 use crate::bot::ctx::Ctx;
-use crate::bot::{deliver, intake};
+use crate::bot::{deliver_until, intake};
 use crate::db::tickets;
 use crate::db::{Sql, Tx};
 
 /// Re-announces waiting tickets; returns how many.
-pub async fn remind(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
+pub async fn remind(app: &App, now: DateTime<Utc>, until: Instant) -> anyhow::Result<u64> {
     let created_before = ago(now, app.config.waiting_reminder_after);
     let reminded_before = ago(now, app.config.waiting_reminder_interval);
     let condition = "status = 'WAITING' AND created_at <= $1 AND (reminded_at IS NULL OR reminded_at <= $2)";
@@ -22,6 +24,9 @@ pub async fn remind(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
     };
     let mut reminded = 0;
     for id in ids {
+        if Instant::now() >= until {
+            break;
+        }
         let tx = Tx::begin(&app.db).await?;
         let sql = format!("UPDATE tickets SET reminded_at = $3 WHERE id = $4 AND {condition}");
         let updated = tx.execute(&sql, &[&created_before, &reminded_before, &now, &id]).await?;
@@ -36,7 +41,7 @@ pub async fn remind(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
         }
         let chats = ctx.finish().await?;
         tx.commit().await?;
-        deliver(app, chats).await;
+        deliver_until(app, chats, until).await;
     }
     Ok(reminded)
 }

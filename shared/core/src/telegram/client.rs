@@ -12,6 +12,9 @@ use super::error::{ApiReply, TelegramError, redact};
 use super::requests::*;
 use super::types::*;
 
+/// The content type of bytes whose type is not known.
+const OCTET_STREAM: &str = "application/octet-stream";
+
 /// How hard a call tries before it gives up.
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -19,7 +22,9 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// First backoff; doubled each retry, with jitter.
     pub base_backoff: Duration,
-    /// The most a call may sleep in total for 429 retry_after; a longer wait is returned as `RetryAfter`.
+    /// The most a call may sleep in total for 429 retry_after; a longer wait is returned as `RetryAfter`. Zero by
+    /// default: every call is made inside a transaction or under a chat's lock, which must not be held through a
+    /// sleep; the outbox defers the call with its `not_before` instead.
     pub retry_after_budget: Duration,
     /// Timeout of one HTTP request (getUpdates adds its long-poll time).
     pub request_timeout: Duration,
@@ -30,7 +35,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             max_attempts: 3,
             base_backoff: Duration::from_millis(200),
-            retry_after_budget: Duration::from_secs(5),
+            retry_after_budget: Duration::ZERO,
             request_timeout: Duration::from_secs(15),
         }
     }
@@ -261,10 +266,19 @@ impl TelegramClient {
         caption: Option<&str>,
     ) -> Result<Message, TelegramError> {
         let method = "sendDocument";
-        let part = reqwest::multipart::Part::stream(bytes)
-            .file_name(file_name.to_owned())
-            .mime_str(content_type)
-            .map_err(|e| TelegramError::InvalidJson { method: method.into(), message: e.to_string() })?;
+        let part = || reqwest::multipart::Part::stream(bytes.clone()).file_name(file_name.to_owned());
+        // The MIME type comes from the customer's client ("pdf", "image/"): one that is not a MIME type at all
+        // is sent as plain bytes rather than failing the upload.
+        let part = match part().mime_str(content_type) {
+            Ok(part) => part,
+            Err(_) => {
+                tracing::info!(method, "untrusted MIME type is not valid; sent as application/octet-stream");
+                part().mime_str(OCTET_STREAM).map_err(|e| TelegramError::InvalidJson {
+                    method: method.into(),
+                    message: format!("multipart part: {e}"),
+                })?
+            }
+        };
         let mut form = reqwest::multipart::Form::new().text("chat_id", chat_id.to_string()).part("document", part);
         if let Some(caption) = caption {
             form = form.text("caption", caption.to_owned());

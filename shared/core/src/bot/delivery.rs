@@ -1,0 +1,125 @@
+//! Sending what the outbox holds, within a time budget and fairly between chats: each chat gets a turn of at most
+//! [`FLUSH_TURN`] calls, then goes to the back of the line, so one long backlog cannot hold up other chats (or,
+//! in a maintenance run, the jobs after the redelivery). A 403 triggers the blocked-chat handling, a copy given
+//! up tells its sender; the chats those touch are sent to in the same pass.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::app::App;
+use crate::db::DbError;
+use crate::outbox::{self, ChatFlush, Stop};
+
+/// How long an update's invocation may spend sending after its own transaction (the webhook Lambda has 25 s in
+/// all). What is left then stays in the outbox for the periodic redelivery.
+pub const DELIVERY_BUDGET: Duration = Duration::from_secs(10);
+/// Calls one chat gets in a row before the next chat's turn.
+pub const FLUSH_TURN: u64 = 20;
+/// Chats the redelivery takes per pass.
+const DUE_CHATS: i64 = 500;
+/// Follow-ups (blocked-chat handling, "not delivered" notices) one delivery may start.
+const FOLLOW_UPS: u32 = 16;
+
+/// After an update's own transaction sent (or tried) the head of `chat`: sends the rest and the follow-ups.
+pub(crate) async fn follow_up(app: &App, chat: i64, flush: ChatFlush, deadline: Instant) {
+    let mut line = Line { queue: VecDeque::new(), follow_ups: FOLLOW_UPS };
+    if matches!(flush.stop, Stop::More | Stop::Busy) {
+        line.push(chat);
+    }
+    line.after(app, chat, flush).await;
+    line.drain(app, deadline).await;
+}
+
+/// Sends the outbox of `chats` within [`DELIVERY_BUDGET`] (see [`deliver_until`]).
+pub async fn deliver(app: &App, chats: Vec<i64>) {
+    deliver_until(app, chats, Instant::now() + DELIVERY_BUDGET).await;
+}
+
+/// Sends the outbox of `chats`, in order per chat and in turns between chats, until every queue is empty, waits
+/// for a retry, or `deadline` passes. Failures are logged and left pending for the periodic redelivery.
+pub async fn deliver_until(app: &App, chats: Vec<i64>, deadline: Instant) {
+    let mut line = Line { queue: VecDeque::new(), follow_ups: FOLLOW_UPS };
+    chats.into_iter().for_each(|chat| line.push(chat));
+    line.drain(app, deadline).await;
+}
+
+/// Sends every chat's due outbox calls within [`DELIVERY_BUDGET`] (see [`deliver_due_until`]).
+pub async fn deliver_due(app: &App) -> Result<u64, DbError> {
+    deliver_due_until(app, Instant::now() + DELIVERY_BUDGET).await
+}
+
+/// The periodic redelivery: sends the due calls of every chat whose queue head is due (those waiting longest
+/// first), in turns, until none is due or `deadline` passes. Returns the calls sent.
+pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbError> {
+    let mut sent = 0;
+    while Instant::now() < deadline {
+        let chats = outbox::due_chats(app, DUE_CHATS).await?;
+        if chats.is_empty() {
+            break;
+        }
+        let mut line = Line { queue: VecDeque::new(), follow_ups: FOLLOW_UPS };
+        chats.into_iter().for_each(|chat| line.push(chat));
+        let round = line.drain(app, deadline).await;
+        sent += round;
+        if round == 0 {
+            // Nothing could be sent (chats busy with other flushers, or failing): the next run tries again.
+            break;
+        }
+    }
+    Ok(sent)
+}
+
+/// Chats waiting for their turn.
+struct Line {
+    queue: VecDeque<i64>,
+    follow_ups: u32,
+}
+
+impl Line {
+    fn push(&mut self, chat: i64) {
+        if !self.queue.contains(&chat) {
+            self.queue.push_back(chat);
+        }
+    }
+
+    /// Gives each chat its turn until all are done or `deadline` passes; returns the calls sent.
+    async fn drain(&mut self, app: &App, deadline: Instant) -> u64 {
+        let mut sent = 0;
+        while let Some(chat) = self.queue.pop_front() {
+            match outbox::flush_chat(app, chat, deadline, FLUSH_TURN).await {
+                Ok(flush) => {
+                    sent += flush.sent;
+                    match flush.stop {
+                        Stop::Turn => self.push(chat),
+                        Stop::Budget => {
+                            tracing::info!(chats_left = self.queue.len() + 1, "delivery budget spent; the rest waits");
+                            return sent;
+                        }
+                        _ => {}
+                    }
+                    self.after(app, chat, flush).await;
+                }
+                Err(e) => tracing::warn!(chat_id = chat, error = %e, "outbox not sent now; it stays pending"),
+            }
+        }
+        sent
+    }
+
+    /// A chat's flush told other chats something, or met a 403: their calls join the line.
+    async fn after(&mut self, app: &App, chat: i64, flush: ChatFlush) {
+        if self.follow_ups == 0 {
+            return;
+        }
+        if !flush.notified.is_empty() {
+            self.follow_ups = self.follow_ups.saturating_sub(1);
+            flush.notified.into_iter().filter(|c| *c != chat).for_each(|c| self.push(c));
+        }
+        if flush.stop == Stop::Forbidden {
+            self.follow_ups = self.follow_ups.saturating_sub(1);
+            match super::blocked::chat_blocked(app, chat).await {
+                Ok(more) => more.into_iter().filter(|c| *c != chat).for_each(|c| self.push(c)),
+                Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Updates that fail: a transient failure (database, network, 5xx, 429) is counted and handed back so Telegram
+//! delivers the update again; a permanent one, or the [`MAX_UPDATE_ATTEMPTS`]th transient one, parks the update
+//! in `dead_letters` (recorded as processed, so it is never redelivered forever, and a polling loop moves on),
+//! and its sender is told it could not be handled.
+
+use std::time::Instant;
+
+use super::ctx::Ctx;
+use super::{Outcome, ProcessError, Route, process_until};
+use crate::app::App;
+use crate::db::{Tx, updates};
+use crate::telegram::{SendMessage, Update};
+use crate::texts;
+
+/// Failed attempts after which an update is parked even though its failures looked transient.
+pub const MAX_UPDATE_ATTEMPTS: i32 = 8;
+
+/// Processes an update as every shell should: like [`process_until`], but an update that cannot succeed is parked
+/// and answered for, instead of failing on every delivery. `Err` only for a failure worth a redelivery.
+pub async fn handle_update(app: &App, update: &Update, deadline: Instant) -> Result<Outcome, ProcessError> {
+    let e = match process_until(app, update, deadline).await {
+        Ok(outcome) => return Ok(outcome),
+        Err(e) => e,
+    };
+    // The error's text carries SQLSTATEs and constraint names, never row values (see `DbError`).
+    let error = e.to_string();
+    let attempts = {
+        let counted = match app.db.get().await {
+            Ok(client) => updates::count_failure(&client, update.update_id, &error).await.map_err(ProcessError::from),
+            Err(pool) => Err(pool.into()),
+        };
+        match counted {
+            Ok(attempts) => attempts,
+            // The database cannot even count: it is the trouble, and Telegram will deliver the update again.
+            Err(_) if e.is_transient() => return Err(e),
+            Err(_) => 1,
+        }
+    };
+    if e.is_transient() && attempts < MAX_UPDATE_ATTEMPTS {
+        tracing::warn!(update_id = update.update_id, attempts, error = %e, "update failed; to be delivered again");
+        return Err(e);
+    }
+    tracing::error!(
+        update_id = update.update_id,
+        kind = update.kind(),
+        attempts,
+        transient = e.is_transient(),
+        error = %e,
+        "update parked in dead_letters"
+    );
+    park(app, update, attempts, &error, deadline).await?;
+    Ok(Outcome::Parked)
+}
+
+/// Records the update as processed and parked, and tells its sender, in one transaction.
+async fn park(app: &App, update: &Update, attempts: i32, error: &str, deadline: Instant) -> Result<(), ProcessError> {
+    let mut body = serde_json::to_value(update).unwrap_or(serde_json::Value::Null);
+    crate::outbox::scrub_nul(&mut body);
+    let tx = Tx::begin(&app.db).await?;
+    if !updates::park(&tx, update.update_id, update.kind(), attempts, error, &body).await? {
+        // Processed meanwhile (a concurrent delivery succeeded): nothing to park.
+        tx.rollback().await;
+        return Ok(());
+    }
+    let mut ctx = Ctx::new(app, &tx);
+    match Route::of(app, update) {
+        Some(Route::Button(query)) => ctx.answer(query, Some(texts::UPDATE_FAILED.into()), true).await?,
+        Some(Route::Private(message, _)) => ctx.send(SendMessage::new(message.chat_id(), texts::UPDATE_FAILED)).await?,
+        Some(Route::EditedPrivate(..)) | None => {}
+    }
+    let chats = ctx.finish().await?;
+    tx.commit().await?;
+    super::deliver_until(app, chats, deadline).await;
+    Ok(())
+}

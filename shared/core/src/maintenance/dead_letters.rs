@@ -1,0 +1,36 @@
+//! Dead letters: the report lists the updates parked in the last week (so `zabota maintain` and the maintenance
+//! Lambda's result show them), and forgets failure counts of updates that later went through.
+
+use super::JobReport;
+use crate::app::App;
+use crate::db::{Sql, updates};
+
+/// Dead letters listed per report.
+const SHOWN: i64 = 20;
+/// Days a dead letter is listed.
+const SHOWN_DAYS: i32 = 7;
+
+/// Lists the recent dead letters; `affected` is how many there are in the report.
+pub async fn report(app: &App) -> JobReport {
+    let job = "dead_letters";
+    let result = async {
+        let client = app.db.get().await?;
+        // Failure counts of updates processed since (or never redelivered) are of no use after a week.
+        client.execute("DELETE FROM update_failures WHERE last_failed_at < now() - interval '7 days'", &[]).await?;
+        // A parked update holds what its sender wrote: kept a month for the team to look into, then deleted.
+        client.execute("DELETE FROM dead_letters WHERE parked_at < now() - interval '30 days'", &[]).await?;
+        let letters = updates::recent_dead_letters(&client, SHOWN_DAYS, SHOWN).await?;
+        anyhow::Ok(letters)
+    }
+    .await;
+    match result {
+        Ok(letters) => {
+            for letter in &letters {
+                tracing::warn!(update_id = letter.update_id, kind = %letter.kind, error = %letter.error, "dead letter");
+            }
+            let details = (!letters.is_empty()).then(|| serde_json::to_value(&letters).unwrap_or_default());
+            JobReport { job, affected: Some(letters.len() as u64), error: None, out_of_time: false, details }
+        }
+        Err(e) => JobReport { job, affected: None, error: Some(format!("{e:#}")), out_of_time: false, details: None },
+    }
+}

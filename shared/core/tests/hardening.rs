@@ -1,0 +1,267 @@
+//! Ways the desk used to lose, repeat or leak data: a flush killed mid-backlog, 429s slept through under a lock,
+//! closed tickets' copies, honest give-ups, poison updates, database errors in logs, removed operators.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use std::time::Duration;
+
+use zabota_core::bot::{self, MAX_UPDATE_ATTEMPTS, Outcome};
+use zabota_core::texts;
+use zabota_core::webhook;
+use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TestApp, TgUser, WEBHOOK_SECRET, spawn_app, updates};
+
+/// A customer in an assigned dialog with an operator.
+async fn dialog(t: &TestApp, n: i64) -> (TgUser, TgUser, i64) {
+    let (customer, operator) = (TgUser::customer(n), TgUser::operator(n));
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    t.claim(&operator, ticket, &card).await;
+    (customer, operator, ticket)
+}
+
+/// The texts `chat` received that start with `prefix`.
+fn texts_with(t: &TestApp, chat: i64, prefix: &str) -> Vec<String> {
+    t.telegram.texts(chat).into_iter().filter(|s| s.starts_with(prefix)).collect()
+}
+
+/// `n` customer messages wait in the operator's outbox queue (its chat answered 429 to the first).
+async fn backlog_for_operator(t: &TestApp, customer: &TgUser, n: usize) {
+    t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 60 }, 1);
+    for i in 0..n {
+        t.send(updates::private_text(customer, &format!("m{i}"))).await;
+    }
+    assert_eq!(t.db.count("outbox WHERE status = 'pending' AND method = 'copyMessage'").await, n as i64);
+}
+
+#[tokio::test]
+async fn a_flush_killed_mid_backlog_repeats_at_most_the_call_in_flight() {
+    let t = spawn_app().await;
+    let (customer, operator, _) = dialog(&t, 1).await;
+    backlog_for_operator(&t, &customer, 60).await;
+    t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    // The 21st call hangs; the flusher is killed while it waits (a Lambda timeout).
+    let first_try = t.telegram.calls_to("copyMessage").len();
+    t.telegram.fail_next("copyMessage", Fault::Delay(Duration::ZERO), 20);
+    t.telegram.fail_next("copyMessage", Fault::Delay(Duration::from_secs(3)), 1);
+    let killed = tokio::time::timeout(Duration::from_secs(1), bot::deliver(&t.app, vec![operator.id])).await;
+    assert!(killed.is_err(), "the flush was cut off");
+    assert_eq!(t.telegram.calls_to("copyMessage").len() - first_try, 21);
+    assert_eq!(t.db.count("outbox WHERE status = 'sent' AND method = 'copyMessage'").await, 20, "each send recorded");
+
+    tokio::time::sleep(Duration::from_secs(3)).await; // the hung call completes at Telegram's end
+    t.redeliver().await;
+    let relayed = texts_with(&t, operator.id, "m");
+    let mut unique = relayed.clone();
+    unique.dedup();
+    assert_eq!(unique, (0..60).map(|i| format!("m{i}")).collect::<Vec<_>>(), "all, in order");
+    assert!(relayed.len() <= 61, "at most the call in flight was repeated: {} copies", relayed.len());
+    assert_eq!(t.db.count("outbox WHERE status = 'pending'").await, 0);
+}
+
+#[tokio::test]
+async fn a_429_is_deferred_with_its_retry_after_instead_of_being_slept_through_under_a_lock() {
+    let t = spawn_app().await;
+    let (customer, operator, _) = dialog(&t, 1).await;
+    let calls_before = t.telegram.calls_to("copyMessage").len();
+    t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 3 }, 1);
+    assert_eq!(t.send(updates::private_text(&customer, "вопрос")).await, Outcome::Processed);
+    assert_eq!(t.telegram.calls_to("copyMessage").len() - calls_before, 1, "no retry inside the update");
+    let row =
+        t.db.client()
+            .await
+            .query_one(
+                "SELECT attempts, not_before > now() + interval '1 second' FROM outbox WHERE status = 'pending'",
+                &[],
+            )
+            .await
+            .unwrap();
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, bool>(1)), (1, true), "deferred by retry_after");
+    assert!(!t.telegram.texts(operator.id).contains(&"вопрос".to_owned()));
+}
+
+#[tokio::test]
+async fn closing_a_ticket_cancels_its_copies_still_waiting_for_the_operator() {
+    let t = spawn_app().await;
+    let (customer, operator, ticket) = dialog(&t, 1).await;
+    backlog_for_operator(&t, &customer, 5).await;
+    let summary = t.telegram.received(operator.id)[0].message_id;
+    t.answer_to(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
+    assert_eq!(t.db.count("outbox WHERE method = 'copyMessage' AND status = 'cancelled'").await, 5);
+    assert_eq!(t.db.count("ticket_messages WHERE delivered_message_id IS NULL").await, 5, "recorded as not delivered");
+    // The operator's close notice is not stuck behind the closed ticket's backlog, and neither is the next dialog.
+    assert_eq!(t.telegram.texts(operator.id).last(), Some(&texts::closed_for_operator(ticket)));
+    let next = TgUser::customer(2);
+    let (second, card) = t.queue_ticket(&next, "warranty").await;
+    t.claim(&operator, second, &card).await;
+    t.send(updates::private_text(&next, "новый вопрос")).await;
+    assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some("новый вопрос"));
+    t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    t.redeliver().await;
+    assert!(texts_with(&t, operator.id, "m").is_empty(), "nothing of the closed ticket reached the operator");
+}
+
+#[tokio::test]
+async fn a_failing_copy_is_retried_until_a_day_old_then_its_sender_is_told_it_was_not_delivered() {
+    let t = spawn_app().await;
+    let (customer, operator, _) = dialog(&t, 1).await;
+    backlog_for_operator(&t, &customer, 1).await;
+    let client = t.db.client().await;
+    // Thirty-five failed attempts in: the old limit of 30 would have given up already.
+    client.execute("UPDATE outbox SET attempts = 35, not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    t.telegram.fail_next("copyMessage", Fault::ServerError, 10);
+    t.redeliver().await;
+    assert_eq!(t.db.count("outbox WHERE status = 'pending' AND method = 'copyMessage'").await, 1, "still retried");
+    assert!(!t.telegram.texts(customer.id).iter().any(|s| s == texts::NOT_DELIVERED));
+    // A day later it is given up, and the customer hears that it did not arrive (not "type not supported").
+    client
+        .execute(
+            "UPDATE outbox SET created_at = now() - interval '25 hours', not_before = now() WHERE status = 'pending'",
+            &[],
+        )
+        .await
+        .unwrap();
+    t.redeliver().await;
+    assert_eq!(t.db.count("outbox WHERE status = 'failed' AND method = 'copyMessage'").await, 1);
+    assert_eq!(t.telegram.texts(customer.id).last().map(String::as_str), Some(texts::NOT_DELIVERED));
+    assert!(!t.telegram.texts(operator.id).contains(&"m0".to_owned()));
+}
+
+#[tokio::test]
+async fn a_claim_replays_the_newest_fifty_messages_and_lists_the_earlier_ones_in_one_message() {
+    let t = spawn_app().await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    for i in 0..70 {
+        t.send(updates::private_text(&customer, &format!("m{i}"))).await;
+    }
+    t.make_operator(operator.id);
+    t.claim(&operator, ticket, &card).await;
+    let got = t.telegram.texts(operator.id);
+    assert!(got[0].contains("написал 70 сообщений"), "the summary says what comes: {}", got[0]);
+    let list = &got[1];
+    assert!(list.starts_with(&texts::earlier_messages(20)), "{list}");
+    assert!(list.contains("• m0\n") && list.ends_with("• m19"), "{list}");
+    let copies: Vec<String> = (20..70).map(|i| format!("m{i}")).collect();
+    assert_eq!(got[2..].to_vec(), copies);
+    assert_eq!(t.db.count("outbox WHERE method = 'copyMessage'").await, 50);
+}
+
+#[tokio::test]
+async fn an_update_that_fails_for_good_is_parked_answered_and_never_redelivered() {
+    let t = spawn_app().await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    // Telegram refuses the operator's summary with a 400: processing the press again would meet it again.
+    t.telegram.fail_next("sendMessage", Fault::BadRequest("chat not found".into()), 1);
+    let press = updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
+    t.telegram.observe(&press);
+    let body = serde_json::to_vec(&press).unwrap();
+    let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    assert_eq!((reply.status, reply.body), (200, "parked"));
+    let again = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    assert_eq!((again.status, again.body), (200, "duplicate"));
+    assert_eq!(t.db.count("dead_letters WHERE kind = 'callback_query' AND attempts = 1").await, 1);
+    assert_eq!(t.db.count("dead_letters WHERE error LIKE '%chat not found%'").await, 1, "the error is kept");
+    let answer = t.telegram.callback_answers().pop().unwrap();
+    assert_eq!((answer.text.as_deref(), answer.show_alert), (Some(texts::UPDATE_FAILED), true));
+    assert_eq!(t.ticket_status(ticket).await, ("WAITING".to_owned(), None), "nothing half-done");
+    let report = zabota_core::maintenance::run_now(&t.app).await;
+    let dead = report.iter().find(|r| r.job == "dead_letters").unwrap();
+    assert_eq!(dead.affected, Some(1));
+    assert!(dead.details.as_ref().unwrap().to_string().contains("chat not found"), "{dead:?}");
+}
+
+#[tokio::test]
+async fn an_update_failing_transiently_gets_500s_until_its_eighth_attempt_then_is_parked() {
+    let t = spawn_app().await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    t.make_operator(operator.id);
+    let press = updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
+    t.telegram.observe(&press);
+    let body = serde_json::to_vec(&press).unwrap();
+    // getChatMember keeps failing with 500 (the client tries three times per delivery).
+    t.telegram.fail_next("getChatMember", Fault::ServerError, 3 * MAX_UPDATE_ATTEMPTS as usize);
+    for attempt in 1..MAX_UPDATE_ATTEMPTS {
+        let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+        assert_eq!(reply.status, 500, "attempt {attempt} asks for a redelivery");
+    }
+    let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    assert_eq!((reply.status, reply.body), (200, "parked"));
+    assert_eq!(t.db.count(&format!("dead_letters WHERE attempts = {MAX_UPDATE_ATTEMPTS}")).await, 1);
+    assert_eq!(t.db.count("update_failures").await, 0);
+}
+
+#[tokio::test]
+async fn database_errors_carry_sqlstate_and_constraint_but_never_row_values() {
+    let t = spawn_app().await;
+    let client = t.db.client().await;
+    client.execute("INSERT INTO users (tg_id, first_name) VALUES (987654321, 'Секретов')", &[]).await.unwrap();
+    let e =
+        client.execute("INSERT INTO users (tg_id, first_name) VALUES (987654321, 'Секретов')", &[]).await.unwrap_err();
+    let text = zabota_core::db::DbError::from(e).to_string();
+    assert!(text.contains("SQLSTATE 23505") && text.contains("users_tg_id_key"), "{text}");
+    assert!(!text.contains("987654321") && !text.contains("Секретов"), "no row values: {text}");
+}
+
+#[tokio::test]
+async fn an_operator_removed_from_the_operators_chat_can_no_longer_relay_or_close() {
+    let t = spawn_app().await;
+    let (customer, operator, ticket) = dialog(&t, 1).await;
+    t.send(updates::private_text(&operator, "первый ответ")).await;
+    assert_eq!(t.telegram.texts(customer.id).last().map(String::as_str), Some("первый ответ"));
+    t.telegram.set_chat_member(OPERATORS_CHAT_ID, operator.id, "kicked");
+    // The membership remembered at the claim expires after a minute.
+    t.db.client()
+        .await
+        .execute("UPDATE operator_checks SET checked_at = now() - interval '2 minutes'", &[])
+        .await
+        .unwrap();
+    t.send(updates::private_text(&operator, "второй ответ")).await;
+    assert!(!t.telegram.texts(customer.id).contains(&"второй ответ".to_owned()), "not relayed");
+    assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some(texts::NOT_AN_OPERATOR_ANY_MORE));
+    assert_eq!(t.db.count("ticket_messages WHERE sender_type = 'OPERATOR'").await, 1, "not stored as relayed");
+    let summary = t.telegram.received(operator.id)[0].message_id;
+    let answer = t.answer_to(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
+    assert_eq!(answer.text.as_deref(), Some(texts::NOT_AN_OPERATOR_ANY_MORE));
+    assert_eq!(t.ticket_status(ticket).await.0, "ASSIGNED");
+}
+
+#[tokio::test]
+async fn a_file_with_an_untrusted_mime_type_is_sent_back_and_a_refused_upload_is_answered() {
+    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
+    let root_str = root.to_string_lossy().into_owned();
+    let t = zabota_testkit::spawn_app_with(|env| {
+        env.insert("MEDIA_BACKEND".into(), "fs".into());
+        env.insert("MEDIA_ROOT".into(), root_str);
+    })
+    .await;
+    let (customer, operator, _) = dialog(&t, 1).await;
+    t.telegram.add_file("doc1", "u_doc1", b"%PDF-1.4 receipt".to_vec());
+    // The customer's client says the MIME type is "pdf": not a MIME type at all.
+    t.send(updates::document(&customer, "doc1", "receipt.pdf", "pdf", None)).await;
+    let attachment: i64 =
+        t.db.client()
+            .await
+            .query_one("SELECT id FROM message_attachments WHERE archive_status = 'stored'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    let command = updates::private_text(&operator, &format!("/file {attachment}"));
+    t.telegram.observe(&command);
+    let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &serde_json::to_vec(&command).unwrap()).await;
+    assert_eq!((reply.status, reply.body), (200, "ok"));
+    let sent = t.last(operator.id);
+    assert_eq!(
+        (sent.method.as_str(), sent.params["document"]["filename"].as_str()),
+        ("sendDocument", Some("receipt.pdf"))
+    );
+    // Telegram refusing the upload is told to the operator, and the update is done with.
+    t.telegram.fail_next("sendDocument", Fault::BadRequest("file is empty".into()), 1);
+    t.send(updates::private_text(&operator, &format!("/file {attachment}"))).await;
+    let refused = t.last(operator.id).text.unwrap();
+    assert!(refused.starts_with(&format!("Не удалось отправить файл #{attachment}")), "{refused}");
+    assert!(!t.telegram.texts(customer.id).iter().any(|s| s.starts_with("/file")));
+    let _ = std::fs::remove_dir_all(root);
+}
