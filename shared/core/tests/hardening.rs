@@ -265,3 +265,27 @@ async fn a_file_with_an_untrusted_mime_type_is_sent_back_and_a_refused_upload_is
     assert!(!t.telegram.texts(customer.id).iter().any(|s| s.starts_with("/file")));
     let _ = std::fs::remove_dir_all(root);
 }
+
+#[tokio::test]
+async fn a_stuck_conversation_lock_is_a_500_after_the_lock_timeout_not_a_hung_invocation() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    // Something holds the customer's conversation (a stuck transaction elsewhere).
+    let mut holder = t.db.client().await;
+    let stuck = holder.transaction().await.unwrap();
+    stuck
+        .execute("SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))", &[&customer.id])
+        .await
+        .unwrap();
+    let start = updates::command(&customer, "/start");
+    t.telegram.observe(&start);
+    let body = serde_json::to_vec(&start).unwrap();
+    let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    assert_eq!(reply.status, 500, "lock_timeout turned the wait into a redelivery");
+    let failure = t.db.client().await.query_one("SELECT last_error FROM update_failures", &[]).await.unwrap();
+    assert!(failure.get::<_, String>(0).contains("55P03"), "lock_not_available is recorded");
+    stuck.rollback().await.unwrap();
+    let again = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    assert_eq!((again.status, again.body), (200, "ok"));
+    assert_eq!(t.telegram.texts(customer.id), vec![texts::GREETING]);
+}

@@ -16,6 +16,19 @@ use tokio_postgres::{Error, Row, Statement};
 
 use super::{DbError, Pool};
 
+/// How long a statement of a [`Tx`] may wait for a lock (a row, a conversation's or a chat's advisory lock)
+/// before it fails with SQLSTATE 55P03: a stuck lock becomes an error (a webhook 500, so Telegram redelivers)
+/// instead of an invocation that hangs until its timeout.
+pub const LOCK_TIMEOUT: &str = "5s";
+/// How long one statement of a [`Tx`] may run (57014 after that).
+pub const STATEMENT_TIMEOUT: &str = "15s";
+/// What opens every [`Tx`]: one simple-query message, so the timeouts cost no round trip; `SET LOCAL` ends with
+/// the transaction, which keeps it right behind a transaction-mode pooler.
+const BEGIN: &str = concat!(
+    "BEGIN; SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '15s'; ",
+    "SET LOCAL idle_in_transaction_session_timeout = '60s'"
+);
+
 /// Parameters of a statement.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
@@ -109,7 +122,7 @@ impl Tx {
             return work.await;
         }
         // `join!` polls BEGIN first, so it is sent first; both answers come back in one round trip.
-        let (begin, result) = tokio::join!(self.conn().batch_execute("BEGIN"), work);
+        let (begin, result) = tokio::join!(self.conn().batch_execute(BEGIN), work);
         begin?;
         result
     }
@@ -219,5 +232,14 @@ impl Sql for Tx {
 
     fn client(&self) -> &ClientWrapper {
         self.conn()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_begin_statement_sets_the_documented_timeouts() {
+        assert!(super::BEGIN.contains(&format!("lock_timeout = '{}'", super::LOCK_TIMEOUT)));
+        assert!(super::BEGIN.contains(&format!("statement_timeout = '{}'", super::STATEMENT_TIMEOUT)));
     }
 }
