@@ -10,15 +10,7 @@ use zabota_testkit::app::test_env;
 use zabota_testkit::lambda::events::scheduled_event;
 use zabota_testkit::{LambdaRuntimeEmulator, spawn_app};
 
-const JOBS: [&str; 7] = [
-    "idle_warning",
-    "idle_close",
-    "waiting_reminders",
-    "outbox_redelivery",
-    "media_archive",
-    "retention",
-    "dead_letters",
-];
+use zabota_core::maintenance::JOBS;
 
 /// Checks `{"ok": true, "jobs": [{"job", "affected", "error": null}...]}` with every job, in order.
 fn assert_all_jobs_ran(summary: &Value) {
@@ -26,6 +18,7 @@ fn assert_all_jobs_ran(summary: &Value) {
     let jobs = summary["jobs"].as_array().unwrap_or_else(|| panic!("no jobs: {summary}"));
     let names: Vec<&str> = jobs.iter().filter_map(|job| job["job"].as_str()).collect();
     assert_eq!(names, JOBS, "{summary}");
+    assert_eq!(JOBS.len(), 7, "idle warning and close, reminders, redelivery, archive, retention, dead letters");
     for job in jobs {
         assert!(job["error"].is_null() && job["affected"].is_u64(), "{summary}");
     }

@@ -34,7 +34,7 @@ pub struct JobReport {
 }
 
 /// The jobs, in the order they run. Each gets its turn every run.
-const JOBS: [&str; 7] = [
+pub const JOBS: [&str; 7] = [
     "idle_warning",
     "idle_close",
     "waiting_reminders",
