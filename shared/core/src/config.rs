@@ -70,6 +70,9 @@ pub struct DatabaseConfig {
     pub url: SecretString,
     /// PEM bundle of extra trusted CAs (e.g. the AWS RDS global bundle), `DATABASE_CA_FILE`.
     pub ca_file: Option<PathBuf>,
+    /// `DATABASE_ALLOW_PLAINTEXT`: the network to a host not on this machine is trusted, so `sslmode` disable,
+    /// allow or prefer may be used for it (a password is still never sent unencrypted). Default false.
+    pub allow_plaintext: bool,
 }
 
 /// Everything the bot needs to run, read once at start-up.
@@ -111,7 +114,11 @@ impl DatabaseConfig {
     }
 
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(DatabaseConfig { url: database_url(get)?, ca_file: get("DATABASE_CA_FILE").map(PathBuf::from) })
+        Ok(DatabaseConfig {
+            url: database_url(get)?,
+            ca_file: get("DATABASE_CA_FILE").map(PathBuf::from),
+            allow_plaintext: parse_allow_plaintext(get("DATABASE_ALLOW_PLAINTEXT"))?,
+        })
     }
 }
 
@@ -221,6 +228,19 @@ fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<SecretString, C
         conn.push_str(&format!(" sslmode={}", quote(&mode)));
     }
     Ok(SecretString::from(conn))
+}
+
+fn parse_allow_plaintext(value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(invalid(
+            "DATABASE_ALLOW_PLAINTEXT",
+            format!("{other:?} is not true or false"),
+            "Leave it unset (TLS is required for any database host not on this machine), or set \
+             DATABASE_ALLOW_PLAINTEXT=true only when the network to the database is trusted",
+        )),
+    }
 }
 
 fn parse_region(value: Option<String>) -> Result<String, ConfigError> {

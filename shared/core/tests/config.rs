@@ -149,3 +149,60 @@ fn secrets_never_appear_when_the_config_is_printed() {
     assert!(!printed.contains(":pw@"), "{printed}");
     assert_eq!(config.bot_token.expose_secret(), TOKEN);
 }
+
+#[test]
+fn database_allow_plaintext_is_off_unless_set_to_true() {
+    assert!(!load(&[]).unwrap().database.allow_plaintext);
+    assert!(!load(&[("DATABASE_ALLOW_PLAINTEXT", "false")]).unwrap().database.allow_plaintext);
+    assert!(load(&[("DATABASE_ALLOW_PLAINTEXT", "TRUE")]).unwrap().database.allow_plaintext);
+    let message = error_of(&[("DATABASE_ALLOW_PLAINTEXT", "yes please")]);
+    assert!(message.starts_with("DATABASE_ALLOW_PLAINTEXT is invalid"), "{message}");
+}
+
+#[test]
+fn tls_is_required_for_a_remote_database_whichever_variables_describe_it() {
+    use tokio_postgres::config::SslMode::{Disable, Prefer, Require};
+    let seed = [("DATABASE_URL", ""), ("POSTGRES_USER", "admin"), ("POSTGRES_PASSWORD", "pw")];
+    // (variables, the mode they give or None for a refusal, what the case is)
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<tokio_postgres::config::SslMode>, &'a str);
+    let cases: &[Case] = &[
+        (&[("DATABASE_URL", "postgres://bot:pw@db.example/care")], Some(Require), "DATABASE_URL without sslmode"),
+        (&[("DATABASE_URL", "postgres://bot@127.0.0.1:5432/care")], Some(Prefer), "loopback stays as it was"),
+        (&[("DATABASE_URL", "postgres://bot:pw@db.example/care?sslmode=prefer")], None, "prefer can be downgraded"),
+        (
+            &[
+                ("DATABASE_URL", "postgres://bot:pw@db.example/care?sslmode=disable"),
+                ("DATABASE_ALLOW_PLAINTEXT", "true"),
+            ],
+            Some(Disable),
+            "the opt-in",
+        ),
+        (&[("POSTGRES_HOST", "db")], Some(Require), "POSTGRES_HOST without POSTGRES_SSLMODE"),
+        (&[("POSTGRES_HOST", "db"), ("POSTGRES_SSLMODE", "disable")], None, "POSTGRES_SSLMODE=disable"),
+        (&[("POSTGRES_HOST", "db"), ("POSTGRES_SSLMODE", "verify-full")], Some(Require), "a quoted verify-full"),
+        (&[("POSTGRES_HOST", "db,localhost"), ("POSTGRES_SSLMODE", "disable")], None, "every host must be local"),
+        (&[("POSTGRES_HOST", "localhost"), ("POSTGRES_SSLMODE", "disable")], Some(Disable), "localhost"),
+        (&[("POSTGRES_HOST", "/run/postgresql"), ("POSTGRES_SSLMODE", "disable")], Some(Disable), "a Unix socket"),
+        (
+            &[("POSTGRES_HOST", "db"), ("POSTGRES_SSLMODE", "prefer"), ("DATABASE_ALLOW_PLAINTEXT", "true")],
+            Some(Prefer),
+            "the opt-in with the seed's variables",
+        ),
+    ];
+    for &(pairs, expected, message) in cases {
+        let pairs: Vec<(&str, &str)> = seed.iter().chain(pairs).copied().collect();
+        let database = load(&pairs).unwrap_or_else(|e| panic!("{message}: {e}")).database;
+        match (zabota_core::db::pg_config(&database), expected) {
+            (Ok(pg), Some(mode)) => assert_eq!(pg.get_ssl_mode(), mode, "{message}"),
+            (Err(e), None) => {
+                let text = e.to_string();
+                for name in ["DATABASE_URL", "POSTGRES_SSLMODE", "DATABASE_ALLOW_PLAINTEXT"] {
+                    assert!(text.contains(name), "{message}: the refusal names {name}: {text}");
+                }
+                assert!(!text.contains("pw"), "{message}: {text}");
+            }
+            (Ok(pg), None) => panic!("{message}: should be refused, got {:?}", pg.get_ssl_mode()),
+            (Err(e), Some(_)) => panic!("{message}: should be accepted: {e}"),
+        }
+    }
+}

@@ -58,9 +58,11 @@ async fn a_database_outage_gets_500_so_telegram_redelivers() {
     let dead_url = format!("postgres://postgres@{}/nowhere", closed.local_addr().unwrap());
     drop(closed);
     let good_pool = t.app.db.clone();
-    t.app.db =
-        zabota_core::db::build_pool(&zabota_core::config::DatabaseConfig { url: dead_url.into(), ca_file: None }, 1)
-            .unwrap();
+    t.app.db = zabota_core::db::build_pool(
+        &zabota_core::config::DatabaseConfig { url: dead_url.into(), ca_file: None, allow_plaintext: false },
+        1,
+    )
+    .unwrap();
     let update = body(&updates::command(&TgUser::customer(1), "/start"));
     assert_eq!(post(&t, Some(WEBHOOK_SECRET), &update).await.0, 500);
     // The database is back: Telegram's redelivery now takes effect, once.

@@ -53,7 +53,8 @@ impl TestDb {
     /// A fresh, migrated database on the server of `admin_url` (e.g. a test's own [`crate::Cluster`]).
     pub async fn on(admin_url: &str) -> TestDb {
         let admin_url = admin_url.to_owned();
-        let admin = DatabaseConfig { url: SecretString::from(admin_url.clone()), ca_file: None };
+        let admin =
+            DatabaseConfig { url: SecretString::from(admin_url.clone()), ca_file: None, allow_plaintext: false };
         let client =
             db::connect(&admin).await.unwrap_or_else(|e| panic!("cannot connect to {TEST_DATABASE_URL} ({e}). {HINT}"));
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
@@ -62,7 +63,7 @@ impl TestDb {
             .await
             .unwrap_or_else(|e| panic!("cannot create database {name}: {e}. {HINT}"));
         let url = with_dbname(&admin_url, &name);
-        let config = DatabaseConfig { url: SecretString::from(url.clone()), ca_file: None };
+        let config = DatabaseConfig { url: SecretString::from(url.clone()), ca_file: None, allow_plaintext: false };
         let mut client = db::connect(&config).await.unwrap_or_else(|e| panic!("cannot connect to {name}: {e}"));
         db::migrate(&mut client).await.unwrap_or_else(|e| panic!("migrations failed on {name}: {e}"));
         TestDb { name, config, url, admin_url }
@@ -97,7 +98,8 @@ impl Drop for TestDb {
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
-                let admin = DatabaseConfig { url: SecretString::from(admin_url), ca_file: None };
+                let admin =
+                    DatabaseConfig { url: SecretString::from(admin_url), ca_file: None, allow_plaintext: false };
                 let client = db::connect(&admin).await.ok()?;
                 client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()
             })
