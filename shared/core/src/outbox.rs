@@ -167,27 +167,73 @@ impl ChatFlush {
 /// Sends the chat's due calls in order, each in a transaction of its own that records it as sent, until the
 /// queue is empty or not due, a call fails transiently, `turn` calls were sent, or `deadline` passes. Waits
 /// (bounded by the connection's `lock_timeout`) for a flusher that holds the chat: such a hold lasts one call.
+/// One round trip per call besides the call itself: a call's record, its COMMIT, the next transaction's BEGIN,
+/// the chat's lock and the next head go out together.
 pub async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
+    let mut tx = Tx::begin(&app.db).await?;
+    let mut rows = head(&tx, chat_id, LOCK_CHAT, &[]).await?;
     loop {
-        if Instant::now() >= deadline {
-            report.stop = Stop::Budget;
+        let stop = if Instant::now() >= deadline {
+            Some(Stop::Budget)
+        } else if report.sent + report.failed >= turn {
+            Some(Stop::Turn)
+        } else {
+            None
+        };
+        if let Some(stop) = stop {
+            tx.commit().await?;
+            report.stop = stop;
             return Ok(report);
         }
-        if report.sent + report.failed >= turn {
-            report.stop = Stop::Turn;
-            return Ok(report);
-        }
-        let tx = Tx::begin(&app.db).await?;
-        let rows = head(&tx, chat_id, LOCK_CHAT, &[]).await?;
-        match send_head(app, tx, chat_id, rows, &mut report).await? {
-            None => continue,
-            Some(stop) => {
+        let (pending, more) = match next_due(rows) {
+            Ok(next) => next,
+            Err(stop) => {
+                tx.commit().await?;
                 report.stop = stop;
                 return Ok(report);
             }
+        };
+        let result = match app.telegram.call::<_, serde_json::Value>(&pending.method, &pending.params).await {
+            Ok(result) => result,
+            Err(e) => {
+                let stop = settle_failure(&tx, chat_id, &pending, &e, &mut report).await?;
+                tx.commit().await?;
+                if let Some(stop) = stop.or((!more).then_some(Stop::Empty)) {
+                    report.stop = stop;
+                    return Ok(report);
+                }
+                // Given up, and more is queued: go on in a fresh transaction (rare).
+                tx = Tx::begin(&app.db).await?;
+                rows = head(&tx, chat_id, LOCK_CHAT, &[]).await?;
+                continue;
+            }
+        };
+        report.sent += 1;
+        tx.prepare_all(&[MARK_SENT, SET_DELIVERED, SET_CARD, LOCK_CHAT, HEAD]).await?;
+        if !more {
+            tx.commit_after(record_sent(tx.client(), &pending, chat_id, &result)).await?;
+            report.stop = Stop::Empty;
+            return Ok(report);
         }
+        let (recorded, next) = tokio::join!(
+            tx.commit_and_begin_after(record_sent(tx.client(), &pending, chat_id, &result)),
+            head(&tx, chat_id, LOCK_CHAT, &[])
+        );
+        recorded?;
+        rows = next?;
     }
+}
+
+/// The head call of `rows` when it is due, and whether another waits behind it; else why the flush stops.
+fn next_due(rows: Option<Vec<tokio_postgres::Row>>) -> Result<(Pending, bool), Stop> {
+    let rows = rows.ok_or(Stop::Busy)?;
+    let more = rows.len() > 1;
+    let pending = rows.first().map(Pending::from_row).ok_or(Stop::Empty)?;
+    if !pending.due {
+        return Err(Stop::NotDue);
+    }
+    Ok((pending, more))
 }
 
 /// Writes `calls` (all for `chat_id`) in the update's transaction `tx`, sends the head of the chat's queue if it
@@ -219,7 +265,7 @@ async fn head(tx: &Tx, chat_id: i64, lock: &str, calls: &[Call]) -> Result<Optio
 }
 
 /// Sends the head call of `rows` and commits `tx` with what it did. `None` when a call was sent and another is
-/// waiting behind it (the caller goes on); otherwise why the chat's flush stops here.
+/// waiting behind it (the caller goes on after this commit); otherwise why the chat's flush stops here.
 async fn send_head(
     app: &App,
     tx: Tx,
@@ -227,20 +273,13 @@ async fn send_head(
     rows: Option<Vec<tokio_postgres::Row>>,
     report: &mut ChatFlush,
 ) -> Result<Option<Stop>, DbError> {
-    let Some(rows) = rows else {
-        tx.commit().await?;
-        return Ok(Some(Stop::Busy));
+    let (pending, more) = match next_due(rows) {
+        Ok(next) => next,
+        Err(stop) => {
+            tx.commit().await?;
+            return Ok(Some(stop));
+        }
     };
-    let more = rows.len() > 1;
-    let Some(row) = rows.into_iter().next() else {
-        tx.commit().await?;
-        return Ok(Some(Stop::Empty));
-    };
-    let pending = Pending::from_row(&row);
-    if !pending.due {
-        tx.commit().await?;
-        return Ok(Some(Stop::NotDue));
-    }
     match app.telegram.call::<_, serde_json::Value>(&pending.method, &pending.params).await {
         Ok(result) => {
             tx.prepare_all(&[MARK_SENT, SET_DELIVERED, SET_CARD]).await?;

@@ -10,7 +10,7 @@ pub mod users;
 
 pub use connect::{Pool, build_pool, connect, pg_config};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
-pub use sql::{Params, Sql, Tx};
+pub use sql::{LOCK_TIMEOUT, Params, STATEMENT_TIMEOUT, Sql, Tx};
 
 /// A database failure. Messages never include the password, and never row values: a server error shows as its
 /// SQLSTATE, condition and the constraint, table and column it names (see [`describe`]).

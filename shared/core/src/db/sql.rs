@@ -29,6 +29,12 @@ const BEGIN: &str = concat!(
     "SET LOCAL idle_in_transaction_session_timeout = '60s'"
 );
 
+/// COMMIT, then the next transaction's BEGIN (see [`Tx::commit_and_begin_after`]).
+const COMMIT_BEGIN: &str = concat!(
+    "COMMIT; BEGIN; SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '15s'; ",
+    "SET LOCAL idle_in_transaction_session_timeout = '60s'"
+);
+
 /// Parameters of a statement.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
@@ -143,6 +149,19 @@ impl Tx {
     /// (a parameter that cannot be encoded), COMMIT is not sent and the transaction is rolled back. If it fails at
     /// the server, the server answers the COMMIT that follows with a rollback.
     pub async fn commit_after<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        self.end_after(work, "COMMIT").await
+    }
+
+    /// Like [`Tx::commit_after`], and a new transaction begins on the same connection right after the COMMIT, in
+    /// the same message: statements awaited together with this (after it, e.g. in one `tokio::join!`) run in the
+    /// new transaction, all in one round trip. The `Tx` stays open.
+    pub async fn commit_and_begin_after<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        let value = self.end_after(work, COMMIT_BEGIN).await?;
+        self.ended.store(false, Ordering::SeqCst);
+        Ok(value)
+    }
+
+    async fn end_after<T>(&self, work: impl Future<Output = Result<T, Error>>, command: &str) -> Result<T, Error> {
         let mut work = std::pin::pin!(work);
         let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
         if let Poll::Ready(Err(e)) = first {
@@ -164,7 +183,7 @@ impl Tx {
                 Poll::Pending => work.await,
             }
         };
-        let (result, commit) = tokio::join!(finish, self.conn().batch_execute("COMMIT"));
+        let (result, commit) = tokio::join!(finish, self.conn().batch_execute(command));
         let value = result?;
         commit?;
         self.ended.store(true, Ordering::SeqCst);
@@ -241,5 +260,6 @@ mod tests {
     fn the_begin_statement_sets_the_documented_timeouts() {
         assert!(super::BEGIN.contains(&format!("lock_timeout = '{}'", super::LOCK_TIMEOUT)));
         assert!(super::BEGIN.contains(&format!("statement_timeout = '{}'", super::STATEMENT_TIMEOUT)));
+        assert_eq!(super::COMMIT_BEGIN, format!("COMMIT; {}", super::BEGIN));
     }
 }
