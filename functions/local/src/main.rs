@@ -38,8 +38,9 @@ enum Command {
         /// Drop updates Telegram has queued so far.
         #[arg(long)]
         drop_pending: bool,
-        /// Concurrent connections Telegram may open (1-100).
-        #[arg(long, default_value_t = 40)]
+        /// Concurrent connections Telegram may open (1-100); the default is the template's WebhookConcurrency
+        /// default, so Telegram never opens more connections than the webhook function may run at once.
+        #[arg(long, default_value_t = 20)]
         max_connections: u32,
     },
     /// Remove the webhook (needed before `poll`).

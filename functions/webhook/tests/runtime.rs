@@ -1,4 +1,4 @@
-//! The built `webhook` binary under the Lambda Runtime API emulator: cold start, warm invocation, init failure.
+//! The built `webhook` binary under the Lambda Runtime API emulator: cold start, warm invocation, init failures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
@@ -54,6 +54,24 @@ async fn without_a_bot_token_the_binary_exits_during_init_naming_the_variable() 
     let logs = function.logs();
     assert_eq!(status.code(), Some(1), "{logs}");
     assert!(logs.contains("BOT_TOKEN is not set"), "{logs}");
+    assert_eq!(lambda.init_error(), None);
+    assert_eq!(lambda.first_poll_at(), None, "it never asked for an event");
+}
+
+/// Without WEBHOOK_SECRET every call would be answered 401 and Telegram would retry each update in vain: the function
+/// refuses to start instead, naming the variable and where it belongs, before it ever polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_webhook_secret_the_binary_exits_during_init_saying_where_to_put_it() {
+    let lambda = LambdaRuntimeEmulator::start().await;
+    let mut env = test_env("http://127.0.0.1:1", "postgres://zabota@127.0.0.1:1/zabota");
+    env.remove("WEBHOOK_SECRET");
+    let mut function = lambda.spawn_function(env!("CARGO_BIN_EXE_webhook"), FUNCTION, env);
+    let status = function.exit_status(PATIENCE).await;
+    let logs = function.logs();
+    let status = status.unwrap_or_else(|| panic!("the process still runs: it started without the secret\n{logs}"));
+    assert_eq!(status.code(), Some(1), "{logs}");
+    assert!(logs.contains("WEBHOOK_SECRET is not set"), "{logs}");
+    assert!(logs.contains("Secrets Manager secret"), "it says where the secret goes: {logs}");
     assert_eq!(lambda.init_error(), None);
     assert_eq!(lambda.first_poll_at(), None, "it never asked for an event");
 }
