@@ -71,6 +71,7 @@ async fn set_webhook_registers_the_url_secret_and_update_kinds() {
     assert_eq!(webhook.secret_token.as_deref(), Some(WEBHOOK_SECRET));
     assert_eq!(webhook.allowed_updates, Some(vec!["message".into(), "edited_message".into(), "callback_query".into()]));
     assert!(webhook.drop_pending_updates);
+    assert_eq!(webhook.max_connections, Some(20), "the template's WebhookConcurrency default");
 }
 
 struct Running(Child);
