@@ -1,13 +1,14 @@
 //! The scheduled jobs against a real PostgreSQL, with the clock driven by the test (timestamps moved back,
 //! or `now` moved forward): idle warning then close, reminders once per interval, the retention boundary,
-//! outbox redelivery, and one failing job not stopping the others.
+//! outbox redelivery, and one failing job not stopping the others; retention cut short by its cap, and the
+//! people it forgets.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
 use chrono::{Duration, Utc};
 use zabota_core::maintenance::{JobReport, run_all};
 use zabota_core::texts;
-use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TestApp, TgUser, spawn_app, updates};
+use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TestApp, TgUser, spawn_app, spawn_app_with, updates};
 
 async fn assigned_ticket(t: &TestApp, customer: &TgUser, operator: &TgUser) -> i64 {
     let (ticket, card) = t.queue_ticket(customer, "warranty").await;
@@ -141,10 +142,11 @@ async fn the_outbox_is_redelivered_after_429_and_5xx() {
     t.send(updates::private_text(&customer, "раз")).await;
     t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 40 }, 1);
     sql(&t, "UPDATE outbox SET not_before = now()").await;
-    assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "outbox_redelivery"), Some(1));
+    // The redelivery reports the calls it sent: none, the 429 deferred it again.
+    assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "outbox_redelivery"), Some(0));
     assert!(!t.telegram.texts(operator.id).contains(&"раз".to_owned()), "the 429 deferred it again");
     sql(&t, "UPDATE outbox SET not_before = now()").await;
-    run_all(&t.app, Utc::now()).await;
+    assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "outbox_redelivery"), Some(1));
     assert_eq!(t.telegram.texts(operator.id).iter().filter(|s| *s == "раз").count(), 1);
 }
 
@@ -164,4 +166,119 @@ async fn one_failing_job_does_not_stop_the_others() {
     assert_eq!(failed, ["waiting_reminders"]);
     assert_eq!(affected(&reports, "idle_warning"), Some(1), "the jobs before and after it still ran");
     assert!(affected(&reports, "retention").is_some());
+}
+
+async fn users_left(t: &TestApp, tg_ids: Vec<i64>) -> i64 {
+    let list = tg_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    t.db.count(&format!("users WHERE tg_id IN ({list})")).await
+}
+
+#[tokio::test]
+async fn a_message_pass_cut_short_by_its_cap_leaves_the_closed_ticket_and_its_files_to_the_next_run() {
+    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
+    let root_str = root.to_string_lossy().into_owned();
+    let t = spawn_app_with(|env| {
+        env.insert("MEDIA_BACKEND".into(), "fs".into());
+        env.insert("MEDIA_ROOT".into(), root_str);
+    })
+    .await;
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    let ticket = assigned_ticket(&t, &customer, &operator).await;
+    // More old messages than one run deletes (50 batches of 1000), and after them one with a file.
+    sql(
+        &t,
+        &format!(
+            "INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, \
+               source_chat_id, source_message_id) \
+             SELECT {ticket}, 'USER', {id}, 'text', 'старое', {id}, g FROM generate_series(1000001, 1050000) g",
+            id = customer.id
+        ),
+    )
+    .await;
+    t.telegram.add_file("doc1", "u_doc1", b"receipt".to_vec());
+    t.send(updates::document(&customer, "doc1", "check.pdf", "application/pdf", None)).await;
+    let key: String =
+        t.db.client()
+            .await
+            .query_one("SELECT storage_key FROM message_attachments WHERE archive_status = 'stored'", &[])
+            .await
+            .unwrap()
+            .get(0);
+    sql(
+        &t,
+        "UPDATE ticket_messages SET created_at = now() - interval '400 days';
+         UPDATE tickets SET status = 'CLOSED', closed_at = now() - interval '400 days', close_reason = 'operator'",
+    )
+    .await;
+
+    let first = run_all(&t.app, Utc::now()).await;
+    assert!(affected(&first, "retention").is_some(), "{first:?}");
+    assert_eq!(t.db.count("ticket_messages").await, 1, "the cap: one run deletes 50 000 messages");
+    assert_eq!(t.db.count("tickets").await, 1, "a closed ticket with messages left is kept for the next run");
+    assert_eq!(t.db.count("message_attachments").await, 1);
+    assert_eq!(std::fs::read(root.join(&key)).unwrap(), b"receipt", "and so is its file");
+
+    let second = run_all(&t.app, Utc::now()).await;
+    assert!(affected(&second, "retention").is_some(), "{second:?}");
+    assert_eq!(t.db.count("ticket_messages").await + t.db.count("tickets").await, 0);
+    assert!(!root.join(&key).exists(), "the file went with its message");
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[tokio::test]
+async fn retention_forgets_people_with_nothing_left_but_not_those_with_a_ticket_or_a_dialog_in_progress() {
+    let t = spawn_app().await;
+    // A customer whose only ticket was closed long ago.
+    let gone = TgUser::customer(1);
+    let (old, _) = t.queue_ticket(&gone, "warranty").await;
+    sql(&t, &format!("UPDATE tickets SET status = 'CLOSED', closed_at = now() - interval '400 days' WHERE id = {old}"))
+        .await;
+    // A customer with an open ticket, claimed by an operator who is not a customer.
+    let (waiting, operator) = (TgUser::customer(2), TgUser::operator(1));
+    assigned_ticket(&t, &waiting, &operator).await;
+    // A customer who is typing their phone number right now.
+    let typing = TgUser::customer(3);
+    t.send(updates::command(&typing, "/start")).await;
+    for data in ["topic:return", "operator:return"] {
+        let message_id = t.last(typing.id).message_id;
+        t.send(updates::callback(&typing, typing.id, message_id, data)).await;
+    }
+    // An operator who never handled a ticket, and a customer whose update is being handled as retention runs.
+    let (idle_operator, busy) = (TgUser::operator(2), TgUser::customer(4));
+    t.send(updates::command(&idle_operator, "/start")).await;
+    t.send(updates::command(&busy, "/start")).await;
+    // Nobody's row changed inside the window, except the one typing.
+    sql(
+        &t,
+        &format!(
+            "UPDATE users SET created_at = now() - interval '400 days', updated_at = now() - interval '400 days' \
+             WHERE tg_id <> {}",
+            typing.id
+        ),
+    )
+    .await;
+    let holder = t.db.client().await;
+    let lock =
+        format!("BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('conv:' || {}::bigint::text, 0))", busy.id);
+    holder.batch_execute(&lock).await.unwrap();
+
+    let reports = run_all(&t.app, Utc::now()).await;
+    assert!(affected(&reports, "retention").is_some(), "{reports:?}");
+    let left = |users: &[&TgUser]| users_left(&t, users.iter().map(|u| u.id).collect());
+    assert_eq!(left(&[&gone, &idle_operator]).await, 0, "nothing left of them: forgotten");
+    assert_eq!(left(&[&waiting, &operator]).await, 2, "an open ticket keeps its customer and its operator");
+    assert_eq!(left(&[&typing]).await, 1, "a dialog in progress is never touched");
+    assert_eq!(left(&[&busy]).await, 1, "nor is someone whose update is being handled");
+    assert_eq!(
+        t.db.count(&format!("users u WHERE tg_id = {} AND dialog_state = 'awaiting_phone'", typing.id)).await,
+        1
+    );
+
+    holder.batch_execute("COMMIT").await.unwrap();
+    run_all(&t.app, Utc::now()).await;
+    assert_eq!(left(&[&busy]).await, 0, "forgotten by the next run");
+    // Someone forgotten who comes back is simply new.
+    t.send(updates::command(&gone, "/start")).await;
+    assert_eq!(left(&[&gone]).await, 1);
+    assert_eq!(t.last(gone.id).text.as_deref(), Some(texts::GREETING));
 }

@@ -241,3 +241,157 @@ async fn a_self_hosted_bot_api_server_lets_files_over_20_mb_be_archived() {
     assert_eq!(std::fs::metadata(root.join(rows[0].2.as_deref().unwrap())).unwrap().len(), size);
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// A gate in the database: a trigger that makes the statements it fires on wait until the test opens it, so a
+/// test can stop one party (archiver or retention) at an exact point while the other runs.
+struct Gate {
+    client: tokio_postgres::Client,
+}
+
+impl Gate {
+    const KEY: i64 = 4242;
+
+    /// Installs the gate, closed, as `CREATE TRIGGER test_gate <trigger> EXECUTE FUNCTION test_gate()`.
+    async fn close(t: &TestApp, trigger: &str) -> Gate {
+        let client = t.db.client().await;
+        let key = Self::KEY;
+        client
+            .batch_execute(&format!(
+                "CREATE FUNCTION test_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                   PERFORM pg_advisory_lock_shared({key}); PERFORM pg_advisory_unlock_shared({key}); \
+                   IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$; \
+                 CREATE TRIGGER test_gate {trigger} EXECUTE FUNCTION test_gate(); \
+                 SELECT pg_advisory_lock({key});"
+            ))
+            .await
+            .unwrap();
+        Gate { client }
+    }
+
+    /// Waits until a statement is held at the gate.
+    async fn wait_for_someone(&self) {
+        let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1 \
+                       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+        for _ in 0..500 {
+            let n: i64 = self.client.query_one(waiting, &[&(Self::KEY as u32)]).await.unwrap().get(0);
+            if n > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("nothing reached the gate in 10 s");
+    }
+
+    /// Lets everything through and removes the gate.
+    async fn open(&self) {
+        self.client.batch_execute(&format!("SELECT pg_advisory_unlock({})", Self::KEY)).await.unwrap();
+        self.client.batch_execute("DROP TRIGGER test_gate ON message_attachments").await.ok();
+        self.client.batch_execute("DROP TRIGGER test_gate ON ticket_messages").await.ok();
+    }
+}
+
+async fn make_old(t: &TestApp, filter: &str) {
+    let sql = format!("UPDATE ticket_messages SET created_at = now() - interval '366 days' WHERE {filter}");
+    t.db.client().await.execute(&sql, &[]).await.unwrap();
+}
+
+fn retention_error(reports: &[zabota_core::maintenance::JobReport]) -> Option<String> {
+    reports.iter().find(|r| r.job == "retention").unwrap().error.clone()
+}
+
+#[tokio::test]
+async fn a_copy_adopted_while_retention_deletes_the_original_keeps_its_object() {
+    let (t, _) = s3_app().await;
+    let (customer, operator) = dialog(&t).await;
+    t.telegram.add_file("doc1", "u_doc1", PDF.to_vec());
+    t.send(updates::document(&customer, "doc1", "check.pdf", "application/pdf", None)).await;
+    let key = attachments(&t).await[0].2.clone().unwrap();
+    make_old(&t, "content_type = 'document'").await;
+    // The operator sends the same file back. Its archiver finds the stored copy and is stopped right before it
+    // marks its own row stored; retention deletes the old message meanwhile.
+    let gate = Gate::close(
+        &t,
+        "BEFORE UPDATE ON message_attachments FOR EACH ROW \
+         WHEN (NEW.archive_status = 'stored' AND OLD.archive_status <> 'stored')",
+    )
+    .await;
+    let young = updates::document(&operator, "doc1", "check.pdf", "application/pdf", Some("этот?"));
+    let (_, during) = tokio::join!(t.send(young), async {
+        gate.wait_for_someone().await;
+        let reports = zabota_core::maintenance::run_all(&t.app, Utc::now()).await;
+        gate.open().await;
+        reports
+    });
+    assert_eq!(retention_error(&during), None);
+    let after = zabota_core::maintenance::run_all(&t.app, Utc::now()).await;
+    assert_eq!(retention_error(&after), None);
+
+    let rows = attachments(&t).await;
+    assert_eq!(rows.len(), 1, "the old message's attachment is gone: {rows:?}");
+    assert_eq!((rows[0].1.as_str(), rows[0].2.as_deref()), ("stored", Some(key.as_str())));
+    assert_eq!(&t.app.media.get(&key).await.unwrap()[..], PDF, "the object the stored row names is there");
+    assert_eq!(t.db.count("media_deletions").await, 0, "nothing left queued");
+}
+
+#[tokio::test]
+async fn a_copy_adopted_while_retention_is_halfway_through_deleting_the_original_keeps_its_object() {
+    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
+    let root_str = root.to_string_lossy().into_owned();
+    let t = spawn_app_with(|env| {
+        env.insert("MEDIA_BACKEND".into(), "fs".into());
+        env.insert("MEDIA_ROOT".into(), root_str);
+    })
+    .await;
+    let (customer, operator) = dialog(&t).await;
+    t.telegram.add_file("doc1", "u_doc1", PDF.to_vec());
+    t.send(updates::document(&customer, "doc1", "check.pdf", "application/pdf", None)).await;
+    let key = attachments(&t).await[0].2.clone().unwrap();
+    make_old(&t, "content_type = 'document'").await;
+    // Retention is stopped while it deletes the old message; the operator sends the same file back meanwhile.
+    let gate = Gate::close(&t, "BEFORE DELETE ON ticket_messages FOR EACH ROW").await;
+    let young = updates::document(&operator, "doc1", "check.pdf", "application/pdf", Some("этот?"));
+    let (during, _) = tokio::join!(zabota_core::maintenance::run_all(&t.app, Utc::now()), async {
+        gate.wait_for_someone().await;
+        t.send(young).await;
+        gate.open().await;
+    });
+    assert_eq!(retention_error(&during), None);
+    let after = zabota_core::maintenance::run_all(&t.app, Utc::now()).await;
+    assert_eq!(retention_error(&after), None);
+
+    let rows = attachments(&t).await;
+    assert_eq!(rows.len(), 1, "the old message's attachment is gone: {rows:?}");
+    assert_eq!((rows[0].1.as_str(), rows[0].2.as_deref()), ("stored", Some(key.as_str())));
+    assert_eq!(std::fs::read(root.join(&key)).unwrap(), PDF, "the file the stored row names is there");
+    assert_eq!(t.db.count("media_deletions").await, 0, "nothing left queued");
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[tokio::test]
+async fn an_object_retention_could_not_delete_stays_queued_and_the_next_run_deletes_it() {
+    let (mut t, _) = s3_app().await;
+    let (customer, _) = dialog(&t).await;
+    t.telegram.add_file("doc1", "u_doc1", PDF.to_vec());
+    t.send(updates::document(&customer, "doc1", "check.pdf", "application/pdf", None)).await;
+    let key = attachments(&t).await[0].2.clone().unwrap();
+    make_old(&t, "content_type = 'document'").await;
+    // The store fails after the rows are gone (as a run killed between the two would leave it).
+    let working = t.app.media.clone();
+    let missing = format!("zabota-gone-{}", uuid::Uuid::new_v4().simple());
+    t.app.media = MediaStore::S3(zabota_core::media::S3MediaStore::new(s3_client(), &missing));
+    let first = zabota_core::maintenance::run_all(&t.app, Utc::now()).await;
+    assert_eq!(t.db.count("ticket_messages WHERE content_type = 'document'").await, 0, "the rows went regardless");
+    assert!(retention_error(&first).is_some_and(|e| e.contains("queued")), "{first:?}");
+    assert_eq!(&working.get(&key).await.unwrap()[..], PDF, "the object is still there");
+    assert_eq!(t.db.count("media_deletions WHERE attempts = 1 AND last_error IS NOT NULL").await, 1);
+
+    t.app.media = working;
+    let deferred = zabota_core::maintenance::run_all(&t.app, Utc::now()).await;
+    assert_eq!(retention_error(&deferred), None);
+    assert_eq!(t.db.count("media_deletions").await, 1, "a failed key waits for its backoff");
+    t.db.client().await.execute("UPDATE media_deletions SET not_before = now()", &[]).await.unwrap();
+    let second = zabota_core::maintenance::run_all(&t.app, Utc::now()).await;
+    assert_eq!(retention_error(&second), None);
+    assert!(matches!(t.app.media.get(&key).await, Err(MediaError::NotFound(_))), "deleted by the next run");
+    assert_eq!(t.db.count("media_deletions").await, 0);
+}

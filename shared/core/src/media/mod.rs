@@ -82,6 +82,24 @@ impl MediaStore {
     }
 }
 
+/// Serializes, per storage key, whatever could make an object and a row that names it disagree: adopting or
+/// uploading a key (the archiver) and deleting its object (retention). Held until the transaction ends.
+///
+/// The rule both sides keep: an object lives as long as the youngest `message_attachments` row naming it
+/// (`storage_key`, any status: a pending row with a key is an upload in flight). The archiver names a key on its
+/// row under this lock *before* it uploads, and adopts a stored key only after re-checking under it that a stored
+/// row still names it. Retention, when it deletes the last row naming a key, queues the key in
+/// `media_deletions` ([`QUEUE_IF_UNREFERENCED`]); the object is deleted later under this lock, after a re-check.
+pub(crate) const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended('media:' || $1::text, 0))";
+
+/// Queues for deletion those of the keys `$1` (a text array) that no attachment row names. Run it in a statement
+/// *after* the one that removed the rows, so that it sees rows committed meanwhile (READ COMMITTED). A key already
+/// queued is left queued; if a deleter holds it right now this waits, and queues it again when it was removed.
+pub(crate) const QUEUE_IF_UNREFERENCED: &str = "INSERT INTO media_deletions (storage_key) \
+     SELECT DISTINCT k FROM unnest($1::text[]) AS k \
+     WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.storage_key = k) \
+     ON CONFLICT (storage_key) DO UPDATE SET queued_at = least(media_deletions.queued_at, EXCLUDED.queued_at)";
+
 /// The stable key of an archived file: `media/<yyyy>/<mm>/<ticket>/<file_unique_id>.<ext>`.
 pub fn object_key(created: chrono::DateTime<chrono::Utc>, ticket_id: i64, file_unique_id: &str, ext: &str) -> String {
     let safe: String = file_unique_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
