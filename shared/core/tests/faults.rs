@@ -524,15 +524,22 @@ async fn a_300_message_backlog_with_429s_drains_once_each_through_killed_mainten
     t.telegram.set_fault_rate("copyMessage", 0.05, Fault::TooManyRequests { retry_after: 1 });
     let before = copies_in_order(&t).len();
 
-    // Maintenance runs, each killed after 10-100 ms (a Lambda timing out), until the outbox is drained.
+    // Maintenance runs, each killed (a Lambda timing out) right after Telegram got 1-30 more copies, until the
+    // outbox is drained: the kill lands while a call is in flight or being recorded, the worst moment.
     let mut rng = fastrand::Rng::with_seed(11);
     let (mut runs, mut kills) = (0, 0);
     while t.db.count("outbox WHERE status = 'pending'").await > 0 {
         runs += 1;
         assert!(runs < 400, "the backlog never drained ({kills} kills)");
-        let budget = Duration::from_millis(rng.u64(10..100));
-        if tokio::time::timeout(budget, zabota_core::maintenance::run_now(&t.app)).await.is_err() {
-            kills += 1;
+        let target = t.telegram.calls_to("copyMessage").len() + rng.usize(1..30);
+        let killer = async {
+            while t.telegram.calls_to("copyMessage").len() < target {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        tokio::select! {
+            _ = zabota_core::maintenance::run_now(&t.app) => {}
+            () = killer => kills += 1,
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
