@@ -32,3 +32,12 @@ CREATE TABLE operator_checks (
     is_member   BOOLEAN     NOT NULL,
     checked_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- Chats Telegram answered 403 for: their tickets are closed or requeued by the bot. Recorded with the failed
+-- calls, handled right after, and retried by the maintenance run until `handled_at` is set.
+CREATE TABLE blocked_chats (
+    chat_id     BIGINT      PRIMARY KEY,
+    blocked_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    handled_at  TIMESTAMPTZ
+);
+CREATE INDEX ix_blocked_chats_unhandled ON blocked_chats (blocked_at) WHERE handled_at IS NULL;

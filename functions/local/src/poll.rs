@@ -21,7 +21,8 @@ pub struct PollRound {
 
 /// Fetches one batch (waiting up to `timeout_s` for it) and processes it in order. Processing stops at the first
 /// update that fails transiently, so its offset is not confirmed and Telegram hands it out again on the next
-/// round; one that keeps failing is parked after `bot::MAX_UPDATE_ATTEMPTS` tries, so polling never stalls on it.
+/// round; one that keeps failing is parked after `bot::MAX_UPDATE_ATTEMPTS` tries over `bot::PARK_AFTER`, so polling never
+/// stalls on it for long.
 pub async fn poll_once(app: &App, offset: Option<i64>, timeout_s: u32) -> Result<PollRound, TelegramError> {
     let params = GetUpdates { offset, limit: 100, timeout: timeout_s, allowed_updates: allowed_updates() };
     let raw = app.telegram.get_raw_updates(&params).await?;

@@ -81,14 +81,22 @@ const HEAD: &str = "SELECT id, method, params, on_result, not_before <= now(), a
     created_at < now() - make_interval(secs => $2) \
     FROM outbox WHERE chat_id = $1 AND status = 'pending' ORDER BY id LIMIT 2";
 const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1";
-const SET_DELIVERED: &str =
-    "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 WHERE id = $1";
-const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 WHERE id = $1";
+/// What a call delivered, stored with its `sent` mark. The rows are skipped, not waited for, when an update holds
+/// them: nothing may make the `sent` mark wait for a lock (a lock timeout would roll it back and the call would
+/// be made again).
+const SET_DELIVERED: &str = "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 \
+    WHERE id = (SELECT id FROM ticket_messages WHERE id = $1 FOR UPDATE SKIP LOCKED)";
+const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 \
+    WHERE id = (SELECT id FROM tickets WHERE id = $1 FOR UPDATE SKIP LOCKED)";
 const DEFER: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
-    not_before = now() + make_interval(secs => $3) WHERE id = $1";
-const GIVE_UP: &str = "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1";
+    not_before = now() + make_interval(secs => $3) WHERE id = $1 AND status = 'pending'";
+const GIVE_UP: &str = "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 \
+    WHERE id = $1 AND status = 'pending'";
 const FAIL_REST: &str =
     "UPDATE outbox SET status = 'failed', last_error = $2 WHERE chat_id = $1 AND status = 'pending'";
+/// A 403 is remembered with the failed calls, so its handling (closing or requeueing tickets) cannot be lost.
+const NOTE_BLOCKED: &str = "INSERT INTO blocked_chats (chat_id) VALUES ($1) \
+    ON CONFLICT (chat_id) DO UPDATE SET blocked_at = now(), handled_at = NULL";
 /// Copies of a ticket's customer messages still waiting for its operator; cancelled when the ticket is closed or
 /// given back to the queue (they stay undelivered, so the next claim replays them).
 const CANCEL_COPIES: &str = "UPDATE outbox o SET status = 'cancelled', last_error = $2 \
@@ -194,21 +202,22 @@ pub async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -
                 return Ok(report);
             }
         };
-        let result = match app.telegram.call::<_, serde_json::Value>(&pending.method, &pending.params).await {
-            Ok(result) => result,
-            Err(e) => {
-                let stop = settle_failure(&tx, chat_id, &pending, &e, &mut report).await?;
-                tx.commit().await?;
-                if let Some(stop) = stop.or((!more).then_some(Stop::Empty)) {
-                    report.stop = stop;
-                    return Ok(report);
+        let result =
+            match app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await {
+                Ok(result) => result,
+                Err(e) => {
+                    let stop = settle_failure(&tx, chat_id, &pending, &e, &mut report).await?;
+                    tx.commit().await?;
+                    if let Some(stop) = stop.or((!more).then_some(Stop::Empty)) {
+                        report.stop = stop;
+                        return Ok(report);
+                    }
+                    // Given up, and more is queued: go on in a fresh transaction (rare).
+                    tx = Tx::begin(&app.db).await?;
+                    rows = head(&tx, chat_id, LOCK_CHAT, &[]).await?;
+                    continue;
                 }
-                // Given up, and more is queued: go on in a fresh transaction (rare).
-                tx = Tx::begin(&app.db).await?;
-                rows = head(&tx, chat_id, LOCK_CHAT, &[]).await?;
-                continue;
-            }
-        };
+            };
         report.sent += 1;
         tx.prepare_all(&[MARK_SENT, SET_DELIVERED, SET_CARD, LOCK_CHAT, HEAD]).await?;
         if !more {
@@ -239,10 +248,16 @@ fn next_due(rows: Option<Vec<tokio_postgres::Row>>) -> Result<(Pending, bool), S
 /// Writes `calls` (all for `chat_id`) in the update's transaction `tx`, sends the head of the chat's queue if it
 /// can take the chat's lock without waiting, records it and commits. One round trip before the Bot API call and one
 /// after it. [`Stop::More`] or [`Stop::Busy`]: calls are left, to be flushed after this commit.
-pub async fn write_and_flush(app: &App, tx: Tx, chat_id: i64, calls: &[Call]) -> Result<ChatFlush, DbError> {
+pub async fn write_and_flush(
+    app: &App,
+    tx: Tx,
+    chat_id: i64,
+    calls: &[Call],
+    deadline: Instant,
+) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
     let rows = head(&tx, chat_id, TRY_LOCK_CHAT, calls).await?;
-    if let Some(stop) = send_head(app, tx, chat_id, rows, &mut report).await? {
+    if let Some(stop) = send_head(app, tx, chat_id, rows, &mut report, deadline).await? {
         report.stop = stop;
         return Ok(report);
     }
@@ -272,6 +287,7 @@ async fn send_head(
     chat_id: i64,
     rows: Option<Vec<tokio_postgres::Row>>,
     report: &mut ChatFlush,
+    deadline: Instant,
 ) -> Result<Option<Stop>, DbError> {
     let (pending, more) = match next_due(rows) {
         Ok(next) => next,
@@ -280,7 +296,7 @@ async fn send_head(
             return Ok(Some(stop));
         }
     };
-    match app.telegram.call::<_, serde_json::Value>(&pending.method, &pending.params).await {
+    match app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await {
         Ok(result) => {
             tx.prepare_all(&[MARK_SENT, SET_DELIVERED, SET_CARD]).await?;
             tx.commit_after(record_sent(tx.client(), &pending, chat_id, &result)).await?;
@@ -380,6 +396,7 @@ async fn settle_failure(
     if e.is_forbidden() {
         // Nothing more can reach this chat: the rest of its queue fails with the same reason.
         report.failed += tx.execute(FAIL_REST, &[&chat_id, &e.to_string()]).await?;
+        tx.execute(NOTE_BLOCKED, &[&chat_id]).await?;
         return Ok(Some(Stop::Forbidden));
     }
     Ok(None)
@@ -397,4 +414,19 @@ pub async fn due_chats(app: &App, limit: i64) -> Result<Vec<i64>, DbError> {
         )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Blocked chats whose handling has not been done yet (it failed, or the process died before it).
+pub async fn unhandled_blocked_chats(app: &App, limit: i64) -> Result<Vec<i64>, DbError> {
+    let client = app.db.get().await?;
+    let rows = client
+        .query("SELECT chat_id FROM blocked_chats WHERE handled_at IS NULL ORDER BY blocked_at LIMIT $1", &[&limit])
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Marks a blocked chat handled, in the transaction that handled it.
+pub async fn blocked_chat_handled(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute("UPDATE blocked_chats SET handled_at = now() WHERE chat_id = $1", &[&chat_id]).await?;
+    Ok(())
 }

@@ -173,7 +173,7 @@ async fn an_update_that_fails_for_good_is_parked_answered_and_never_redelivered(
 }
 
 #[tokio::test]
-async fn an_update_failing_transiently_gets_500s_until_its_eighth_attempt_then_is_parked() {
+async fn an_update_failing_transiently_is_parked_only_after_eight_attempts_over_ten_minutes() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
     let (ticket, card) = t.queue_ticket(&customer, "return").await;
@@ -182,15 +182,37 @@ async fn an_update_failing_transiently_gets_500s_until_its_eighth_attempt_then_i
     t.telegram.observe(&press);
     let body = serde_json::to_vec(&press).unwrap();
     // getChatMember keeps failing with 500 (the client tries three times per delivery).
-    t.telegram.fail_next("getChatMember", Fault::ServerError, 3 * MAX_UPDATE_ATTEMPTS as usize);
-    for attempt in 1..MAX_UPDATE_ATTEMPTS {
+    t.telegram.fail_next("getChatMember", Fault::ServerError, 3 * (MAX_UPDATE_ATTEMPTS as usize + 1));
+    // A short outage: eight quick failures park nothing.
+    for attempt in 1..=MAX_UPDATE_ATTEMPTS {
         let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
         assert_eq!(reply.status, 500, "attempt {attempt} asks for a redelivery");
     }
+    assert_eq!(t.db.count("dead_letters").await, 0);
+    // Ten minutes of failing later, the next failure parks it.
+    t.db.client()
+        .await
+        .execute("UPDATE update_failures SET first_failed_at = now() - interval '11 minutes'", &[])
+        .await
+        .unwrap();
     let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
     assert_eq!((reply.status, reply.body), (200, "parked"));
-    assert_eq!(t.db.count(&format!("dead_letters WHERE attempts = {MAX_UPDATE_ATTEMPTS}")).await, 1);
+    assert_eq!(t.db.count(&format!("dead_letters WHERE attempts = {}", MAX_UPDATE_ATTEMPTS + 1)).await, 1);
     assert_eq!(t.db.count("update_failures").await, 0);
+}
+
+#[tokio::test]
+async fn an_operator_keeps_relaying_when_telegram_cannot_say_whether_they_still_are_one() {
+    let t = spawn_app().await;
+    let (customer, operator, _) = dialog(&t, 1).await;
+    t.db.client()
+        .await
+        .execute("UPDATE operator_checks SET checked_at = now() - interval '2 minutes'", &[])
+        .await
+        .unwrap();
+    t.telegram.fail_next("getChatMember", Fault::ServerError, 3);
+    assert_eq!(t.send(updates::private_text(&operator, "ответ")).await, Outcome::Processed);
+    assert_eq!(t.telegram.texts(customer.id).last().map(String::as_str), Some("ответ"), "the last answer stands");
 }
 
 #[tokio::test]
@@ -288,4 +310,48 @@ async fn a_stuck_conversation_lock_is_a_500_after_the_lock_timeout_not_a_hung_in
     let again = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
     assert_eq!((again.status, again.body), (200, "ok"));
     assert_eq!(t.telegram.texts(customer.id), vec![texts::GREETING]);
+}
+
+#[tokio::test]
+async fn a_blocked_chat_whose_handling_failed_is_handled_by_the_next_maintenance_run() {
+    let t = spawn_app().await;
+    let (customer, operator, ticket) = dialog(&t, 1).await;
+    t.telegram.block_chat(customer.id);
+    // The customer's conversation is held elsewhere when the 403 comes: its handling fails (lock timeout).
+    let mut holder = t.db.client().await;
+    let stuck = holder.transaction().await.unwrap();
+    stuck
+        .execute("SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))", &[&customer.id])
+        .await
+        .unwrap();
+    t.send(updates::private_text(&operator, "вы тут?")).await;
+    assert_eq!(t.ticket_status(ticket).await.0, "ASSIGNED", "the handling did not happen");
+    assert_eq!(t.db.count("blocked_chats WHERE handled_at IS NULL").await, 1, "but it is remembered");
+    stuck.rollback().await.unwrap();
+    zabota_core::maintenance::run_now(&t.app).await;
+    assert_eq!(t.ticket_status(ticket).await.0, "CLOSED");
+    assert_eq!(t.telegram.texts(operator.id).last(), Some(&texts::customer_blocked(ticket)));
+    assert_eq!(t.db.count("blocked_chats WHERE handled_at IS NOT NULL").await, 1);
+}
+
+#[tokio::test]
+async fn a_run_whose_redelivery_runs_out_of_time_still_gives_every_later_job_its_turn() {
+    let t = spawn_app().await;
+    let (customer, operator, _) = dialog(&t, 1).await;
+    backlog_for_operator(&t, &customer, 300).await;
+    t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    // Every copy takes 20 ms: 300 of them do not fit in the redelivery's half of a two-second run.
+    t.telegram.set_fault_rate("copyMessage", 1.0, Fault::Delay(Duration::from_millis(20)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let reports = zabota_core::maintenance::run_all_until(&t.app, chrono::Utc::now(), deadline).await;
+    let report = |job: &str| reports.iter().find(|r| r.job == job).unwrap().clone();
+    let redelivery = report("outbox_redelivery");
+    assert!(redelivery.out_of_time, "{redelivery:?}");
+    let sent = redelivery.affected.unwrap();
+    assert!(sent > 0 && sent < 300, "part of the backlog went out: {sent}");
+    for job in ["media_archive", "retention", "dead_letters"] {
+        let later = report(job);
+        assert!(later.error.is_none() && later.affected.is_some(), "{job} had its turn: {later:?}");
+    }
+    assert_eq!(texts_with(&t, operator.id, "m").len() as u64, sent);
 }

@@ -51,7 +51,15 @@ pub async fn deliver_due(app: &App) -> Result<u64, DbError> {
 /// The periodic redelivery: sends the due calls of every chat whose queue head is due (those waiting longest
 /// first), in turns, until none is due or `deadline` passes. Returns the calls sent.
 pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbError> {
-    let mut sent = 0;
+    // Blocked chats whose handling was lost (a failure, a process that died, too many at once) come first.
+    let mut line = Line { queue: VecDeque::new(), follow_ups: 0 };
+    for chat in outbox::unhandled_blocked_chats(app, DUE_CHATS).await? {
+        match super::blocked::chat_blocked(app, chat).await {
+            Ok(more) => more.into_iter().for_each(|c| line.push(c)),
+            Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
+        }
+    }
+    let mut sent = line.drain(app, deadline).await;
     while Instant::now() < deadline {
         let chats = outbox::due_chats(app, DUE_CHATS).await?;
         if chats.is_empty() {
@@ -89,15 +97,15 @@ impl Line {
             match outbox::flush_chat(app, chat, deadline, FLUSH_TURN).await {
                 Ok(flush) => {
                     sent += flush.sent;
-                    match flush.stop {
-                        Stop::Turn => self.push(chat),
-                        Stop::Budget => {
-                            tracing::info!(chats_left = self.queue.len() + 1, "delivery budget spent; the rest waits");
-                            return sent;
-                        }
-                        _ => {}
+                    let stop = flush.stop;
+                    if stop == Stop::Turn {
+                        self.push(chat);
                     }
                     self.after(app, chat, flush).await;
+                    if stop == Stop::Budget {
+                        tracing::info!(chats_left = self.queue.len() + 1, "delivery budget spent; the rest waits");
+                        return sent;
+                    }
                 }
                 Err(e) => tracing::warn!(chat_id = chat, error = %e, "outbox not sent now; it stays pending"),
             }

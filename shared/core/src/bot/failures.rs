@@ -3,7 +3,7 @@
 //! in `dead_letters` (recorded as processed, so it is never redelivered forever, and a polling loop moves on),
 //! and its sender is told it could not be handled.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::ctx::Ctx;
 use super::{Outcome, ProcessError, Route, process_until};
@@ -12,8 +12,11 @@ use crate::db::{Tx, updates};
 use crate::telegram::{SendMessage, Update};
 use crate::texts;
 
-/// Failed attempts after which an update is parked even though its failures looked transient.
+/// Failed attempts after which an update is parked even though its failures looked transient…
 pub const MAX_UPDATE_ATTEMPTS: i32 = 8;
+/// …provided its first failure is at least this old: a short outage (Telegram or the database down for a few
+/// minutes) must not park the updates that met it.
+pub const PARK_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// Processes an update as every shell should: like [`process_until`], but an update that cannot succeed is parked
 /// and answered for, instead of failing on every delivery. `Err` only for a failure worth a redelivery.
@@ -30,13 +33,14 @@ pub async fn handle_update(app: &App, update: &Update, deadline: Instant) -> Res
             Err(pool) => Err(pool.into()),
         };
         match counted {
-            Ok(attempts) => attempts,
+            Ok(counted) => counted,
             // The database cannot even count: it is the trouble, and Telegram will deliver the update again.
             Err(_) if e.is_transient() => return Err(e),
-            Err(_) => 1,
+            Err(_) => (1, Duration::ZERO),
         }
     };
-    if e.is_transient() && attempts < MAX_UPDATE_ATTEMPTS {
+    let (attempts, failing_for) = attempts;
+    if e.is_transient() && (attempts < MAX_UPDATE_ATTEMPTS || failing_for < PARK_AFTER) {
         tracing::warn!(update_id = update.update_id, attempts, error = %e, "update failed; to be delivered again");
         return Err(e);
     }

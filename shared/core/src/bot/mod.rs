@@ -23,7 +23,7 @@ use crate::outbox;
 use crate::telegram::{TelegramError, Update};
 
 pub use delivery::{DELIVERY_BUDGET, FLUSH_TURN, deliver, deliver_due, deliver_due_until, deliver_until};
-pub use failures::{MAX_UPDATE_ATTEMPTS, handle_update};
+pub use failures::{MAX_UPDATE_ATTEMPTS, PARK_AFTER, handle_update};
 use route::Loaded;
 pub use route::Route;
 
@@ -121,7 +121,7 @@ pub async fn process_until(app: &App, update: &Update, deadline: Instant) -> Res
     match ctx::chats_of(&calls).as_slice() {
         // One destination (a relayed message, most replies): sent inside this transaction.
         [chat] => {
-            let flush = outbox::write_and_flush(app, tx, *chat, &calls).await?;
+            let flush = outbox::write_and_flush(app, tx, *chat, &calls, deadline).await?;
             tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
             delivery::follow_up(app, *chat, flush, deadline).await;
         }

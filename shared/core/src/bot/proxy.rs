@@ -19,8 +19,8 @@ pub struct Tickets {
     pub as_operator: Option<TicketRow>,
     /// The sender's own open ticket as a customer.
     pub as_customer: Option<TicketRow>,
-    /// Whether the sender is in the operators' chat, as checked within the last minute (`None`: ask Telegram).
-    pub member: Option<bool>,
+    /// Whether the sender is in the operators' chat, as last checked.
+    pub member: crate::db::tickets::Membership,
 }
 
 /// Any private message that is not /start.

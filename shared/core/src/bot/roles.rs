@@ -4,21 +4,24 @@
 
 use super::ProcessError;
 use super::ctx::Ctx;
-use crate::db::tickets;
+use crate::db::tickets::{self, Membership};
 
-/// True when `user_id` is in the operators' chat: `cached` when the caller read a fresh check, else Telegram is
-/// asked and the answer remembered. A transient failure to ask is an error (the update is delivered again).
-pub(crate) async fn is_operator_cached(
-    ctx: &Ctx<'_>,
-    user_id: i64,
-    cached: Option<bool>,
-) -> Result<bool, ProcessError> {
-    if let Some(member) = cached {
+/// True when `user_id` is in the operators' chat: the cached answer when it is fresh, else Telegram is asked and
+/// the answer remembered. When Telegram cannot be asked right now, the last answer stands (an outage must not stop
+/// operators); with none, the failure is an error and the update is delivered again.
+pub(crate) async fn is_operator_cached(ctx: &Ctx<'_>, user_id: i64, cached: Membership) -> Result<bool, ProcessError> {
+    if let Some(member) = cached.fresh {
         return Ok(member);
     }
     let member = match ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, user_id).await {
         Ok(member) => member.is_present(),
-        Err(e) if e.is_transient() => return Err(e.into()),
+        Err(e) if e.is_transient() => match cached.last {
+            Some(member) => {
+                tracing::info!(user_id, error = %e, "getChatMember failed; the last known membership stands");
+                return Ok(member);
+            }
+            None => return Err(e.into()),
+        },
         Err(e) => {
             tracing::info!(user_id, error = %e, "getChatMember refused; treated as not an operator");
             false

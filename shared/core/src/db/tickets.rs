@@ -59,7 +59,8 @@ pub const LOCK_BOTH_OF: &str = concat!(
     "SELECT t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, ",
     "t.card_chat_id, t.card_message_id, (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') AS as_operator, ",
     "(u.tg_id = $1 AND t.status <> 'CLOSED') AS as_customer, ",
-    "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1 AND c.checked_at > now() - interval '60 seconds') ",
+    "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1 AND c.checked_at > now() - interval '60 seconds'), ",
+    "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1) ",
     "FROM tickets t JOIN users u ON u.id = t.user_id ",
     "WHERE (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') OR (u.tg_id = $1 AND t.status <> 'CLOSED') ",
     "ORDER BY t.id FOR UPDATE OF t"
@@ -112,8 +113,17 @@ pub struct SenderTickets {
     pub as_operator: Option<TicketRow>,
     /// The sender's own open ticket as a customer.
     pub as_customer: Option<TicketRow>,
-    /// Whether the sender is in the operators' chat, as checked in the last minute (`None`: not known).
-    pub member: Option<bool>,
+    /// Whether the sender is in the operators' chat, as last checked.
+    pub member: Membership,
+}
+
+/// Membership of the operators' chat as `operator_checks` remembers it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Membership {
+    /// What a check within the last minute said (`None`: ask Telegram again).
+    pub fresh: Option<bool>,
+    /// What the last check said, however old (used when Telegram cannot be asked right now).
+    pub last: Option<bool>,
 }
 
 /// The sender's active ticket as an operator and open ticket as a customer, both row-locked, with their cached
@@ -121,7 +131,7 @@ pub struct SenderTickets {
 pub async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets, tokio_postgres::Error> {
     let mut found = SenderTickets::default();
     for row in db.query(LOCK_BOTH_OF, &[&tg_id]).await? {
-        found.member = row.get(12);
+        found.member = Membership { fresh: row.get(12), last: row.get(13) };
         if row.get::<_, Option<bool>>(10).unwrap_or(false) {
             found.as_operator = Some(from_row(&row));
         }
@@ -132,15 +142,16 @@ pub async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets,
     Ok(found)
 }
 
-/// Membership of the operators' chat as last checked, if that was within a minute.
-pub async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Option<bool>, tokio_postgres::Error> {
+/// Membership of the operators' chat as last checked.
+pub async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Membership, tokio_postgres::Error> {
     let row = db
         .query_opt(
-            "SELECT is_member FROM operator_checks WHERE tg_id = $1 AND checked_at > now() - interval '60 seconds'",
+            "SELECT CASE WHEN checked_at > now() - interval '60 seconds' THEN is_member END, is_member \
+             FROM operator_checks WHERE tg_id = $1",
             &[&tg_id],
         )
         .await?;
-    Ok(row.map(|r| r.get(0)))
+    Ok(row.map_or_else(Membership::default, |r| Membership { fresh: r.get(0), last: r.get(1) }))
 }
 
 /// Remembers what getChatMember said of `tg_id`.

@@ -13,18 +13,24 @@ pub async fn record_update(db: &impl Sql, update_id: i64, kind: &str) -> Result<
     Ok(inserted == 1)
 }
 
-/// Counts a failed attempt at an update (outside its rolled-back transaction); returns the attempts so far.
-pub async fn count_failure(db: &impl Sql, update_id: i64, error: &str) -> Result<i32, tokio_postgres::Error> {
+/// Counts a failed attempt at an update (outside its rolled-back transaction); returns the attempts so far and
+/// how long ago the first of them failed.
+pub async fn count_failure(
+    db: &impl Sql,
+    update_id: i64,
+    error: &str,
+) -> Result<(i32, std::time::Duration), tokio_postgres::Error> {
     let row = db
         .query_one(
             "INSERT INTO update_failures (update_id, last_error) VALUES ($1, $2) \
              ON CONFLICT (update_id) DO UPDATE SET attempts = update_failures.attempts + 1, \
                last_error = excluded.last_error, last_failed_at = now() \
-             RETURNING attempts",
+             RETURNING attempts, extract(epoch FROM now() - first_failed_at)::float8",
             &[&update_id, &error],
         )
         .await?;
-    Ok(row.get(0))
+    let failing_for = std::time::Duration::from_secs_f64(row.get::<_, f64>(1).max(0.0));
+    Ok((row.get(0), failing_for))
 }
 
 /// Parks an update in the caller's transaction: recorded as processed (a redelivery is a duplicate), kept in

@@ -19,6 +19,7 @@ pub async fn report(app: &App) -> JobReport {
         client.execute("DELETE FROM update_failures WHERE last_failed_at < now() - interval '7 days'", &[]).await?;
         // A parked update holds what its sender wrote: kept a month for the team to look into, then deleted.
         client.execute("DELETE FROM dead_letters WHERE parked_at < now() - interval '30 days'", &[]).await?;
+        client.execute("DELETE FROM blocked_chats WHERE handled_at < now() - interval '7 days'", &[]).await?;
         let letters = updates::recent_dead_letters(&client, SHOWN_DAYS, SHOWN).await?;
         anyhow::Ok(letters)
     }

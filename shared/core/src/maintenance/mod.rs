@@ -82,7 +82,7 @@ async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instan
         "waiting_reminders" => reminders::remind(app, now, until).await,
         "outbox_redelivery" => crate::bot::deliver_due_until(app, until).await.map_err(anyhow::Error::from),
         "media_archive" => crate::media::archive::archive_due(app).await,
-        "retention" => retention::prune(app, now).await,
+        "retention" => retention::prune_until(app, now, until).await,
         _ => return dead_letters::report(app).await,
     };
     let out_of_time = Instant::now() >= until;

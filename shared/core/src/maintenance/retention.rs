@@ -7,7 +7,7 @@
 //! queues the key (`media_deletions`); the object is deleted under the key's lock after a re-check, and the queue
 //! row goes with that. A run killed anywhere leaves either the queue row (the next run finishes) or nothing to do.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -25,18 +25,12 @@ const USERS_BATCH: i64 = 200;
 const MAX_BATCHES: usize = 50;
 /// Object deletions in flight at once.
 const PARALLEL_DELETES: usize = 8;
-/// The budget of [`prune`] when the caller gives none.
-const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
 /// Processed update ids are kept this long.
 pub const PROCESSED_UPDATES_KEEP_DAYS: i64 = 7;
 
-/// Deletes what is past retention; returns the number of rows deleted. Stops after [`DEFAULT_BUDGET`].
-pub async fn prune(app: &App, now: DateTime<Utc>) -> anyhow::Result<u64> {
-    prune_until(app, now, Instant::now() + DEFAULT_BUDGET).await
-}
-
-/// Like [`prune`], starting no new batch after `deadline`; what is left waits for the next run. Fails (after doing
-/// the rest) when some objects could not be deleted: their keys stay queued and are retried with backoff.
+/// Deletes what is past retention; returns the number of rows deleted. Starts no new batch after `deadline`; what
+/// is left waits for the next run. Fails (after doing the rest) when some objects could not be deleted: their keys
+/// stay queued and are retried with backoff.
 pub async fn prune_until(app: &App, now: DateTime<Utc>, deadline: Instant) -> anyhow::Result<u64> {
     let cutoff = now - chrono::Duration::days(i64::from(app.config.history_retention_days));
     let recent = now - chrono::Duration::days(PROCESSED_UPDATES_KEEP_DAYS);

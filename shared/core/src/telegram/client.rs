@@ -1,7 +1,7 @@
 //! Bot API client: JSON over HTTPS with bounded retries, typed errors, and the token kept out of every message.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use secrecy::{ExposeSecret, SecretString};
@@ -11,6 +11,9 @@ use serde::de::DeserializeOwned;
 use super::error::{ApiReply, TelegramError, redact};
 use super::requests::*;
 use super::types::*;
+
+/// The shortest timeout an attempt bounded by a deadline gets.
+const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 
 /// The content type of bytes whose type is not known.
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -121,13 +124,38 @@ impl TelegramClient {
         params: &P,
         timeout: Duration,
     ) -> Result<R, TelegramError> {
+        self.call_within(method, params, timeout, None).await
+    }
+
+    /// Like [`call`](Self::call), but nothing of it outlasts `deadline`: each attempt's timeout is cut to the time
+    /// left, and no retry starts that would end after it. The outbox sends this way, under a chat's lock and within
+    /// an invocation's budget.
+    pub async fn call_until<P: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &P,
+        deadline: Instant,
+    ) -> Result<R, TelegramError> {
+        self.call_within(method, params, self.policy.request_timeout, Some(deadline)).await
+    }
+
+    async fn call_within<P: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Duration,
+        deadline: Option<Instant>,
+    ) -> Result<R, TelegramError> {
         let body: Bytes = serde_json::to_vec(params)
             .map_err(|e| TelegramError::InvalidJson { method: method.into(), message: e.to_string() })?
             .into();
+        let left = || deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
         let mut slept_for_429 = Duration::ZERO;
         let mut attempt = 1;
         loop {
-            let err = match self.attempt(method, body.clone(), timeout).await {
+            // At least a second for the attempt: a call cut shorter would only fail and be deferred.
+            let attempt_timeout = timeout.min(left().max(MIN_ATTEMPT));
+            let err = match self.attempt(method, body.clone(), attempt_timeout).await {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
@@ -147,6 +175,9 @@ impl TelegramClient {
                 }
                 _ => return Err(err),
             };
+            if wait + MIN_ATTEMPT > left() {
+                return Err(err);
+            }
             tracing::debug!(method, error = %err, wait_ms = wait.as_millis() as u64, "Bot API call will be retried");
             tokio::time::sleep(wait).await;
         }

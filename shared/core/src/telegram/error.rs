@@ -43,10 +43,12 @@ pub enum TelegramError {
 }
 
 impl TelegramError {
-    /// Worth trying again later: flood control, 5xx, network trouble.
+    /// Worth trying again later: flood control, 5xx, network trouble, and what is wrong with the whole bot rather
+    /// than this call (401: the token was revoked or rotated; 404: a wrong API URL), so that a set-up mistake
+    /// never gives up the outbox or parks updates: they wait until it is fixed.
     pub fn is_transient(&self) -> bool {
         match self {
-            TelegramError::Api { code, .. } => *code >= 500 || *code == 429,
+            TelegramError::Api { code, .. } => *code >= 500 || matches!(*code, 429 | 401 | 404),
             TelegramError::RetryAfter { .. } | TelegramError::Network { .. } => true,
             TelegramError::InvalidJson { .. } => false,
         }
@@ -136,5 +138,30 @@ impl<R: DeserializeOwned> ApiReply<R> {
             code,
             description: reply.description.unwrap_or_else(|| format!("HTTP {status}")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TelegramError;
+
+    fn api(code: u16) -> TelegramError {
+        TelegramError::Api { method: "sendMessage".into(), code, description: String::new() }
+    }
+
+    #[test]
+    fn what_is_wrong_with_the_whole_bot_is_retried_and_what_is_wrong_with_the_call_is_not() {
+        let cases = [
+            (500, true, "server error"),
+            (502, true, "bad gateway"),
+            (429, true, "flood control without parameters"),
+            (401, true, "a revoked or rotated token: the outbox waits for the fix"),
+            (404, true, "a wrong API URL: the outbox waits for the fix"),
+            (400, false, "a call Telegram refuses"),
+            (403, false, "a blocked chat"),
+        ];
+        for (code, transient, why) in cases {
+            assert_eq!(api(code).is_transient(), transient, "{code}: {why}");
+        }
     }
 }
