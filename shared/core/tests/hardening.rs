@@ -33,12 +33,17 @@ async fn backlog_for_operator(t: &TestApp, customer: &TgUser, n: usize) {
     assert_eq!(t.db.count("outbox WHERE status = 'pending' AND method = 'copyMessage'").await, n as i64);
 }
 
+/// Time passes: every pending call is due.
+async fn make_due(t: &TestApp) {
+    t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_flush_killed_mid_backlog_repeats_at_most_the_call_in_flight() {
     let t = spawn_app().await;
     let (customer, operator, _) = dialog(&t, 1).await;
     backlog_for_operator(&t, &customer, 60).await;
-    t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    make_due(&t).await;
     // The 21st call hangs; the flusher is killed while it waits (a Lambda timeout).
     let first_try = t.telegram.calls_to("copyMessage").len();
     t.telegram.fail_next("copyMessage", Fault::Delay(Duration::ZERO), 20);
@@ -95,7 +100,7 @@ async fn closing_a_ticket_cancels_its_copies_still_waiting_for_the_operator() {
     t.claim(&operator, second, &card).await;
     t.send(updates::private_text(&next, "новый вопрос")).await;
     assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some("новый вопрос"));
-    t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    make_due(&t).await;
     t.redeliver().await;
     assert!(texts_with(&t, operator.id, "m").is_empty(), "nothing of the closed ticket reached the operator");
 }
@@ -252,13 +257,7 @@ async fn an_operator_removed_from_the_operators_chat_can_no_longer_relay_or_clos
 
 #[tokio::test]
 async fn a_file_with_an_untrusted_mime_type_is_sent_back_and_a_refused_upload_is_answered() {
-    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
-    let root_str = root.to_string_lossy().into_owned();
-    let t = zabota_testkit::spawn_app_with(|env| {
-        env.insert("MEDIA_BACKEND".into(), "fs".into());
-        env.insert("MEDIA_ROOT".into(), root_str);
-    })
-    .await;
+    let (t, _media) = zabota_testkit::spawn_app_with_media_folder().await;
     let (customer, operator, _) = dialog(&t, 1).await;
     t.telegram.add_file("doc1", "u_doc1", b"%PDF-1.4 receipt".to_vec());
     // The customer's client says the MIME type is "pdf": not a MIME type at all.
@@ -285,7 +284,6 @@ async fn a_file_with_an_untrusted_mime_type_is_sent_back_and_a_refused_upload_is
     let refused = t.last(operator.id).text.unwrap();
     assert!(refused.starts_with(&format!("Не удалось отправить файл #{attachment}")), "{refused}");
     assert!(!t.telegram.texts(customer.id).iter().any(|s| s.starts_with("/file")));
-    let _ = std::fs::remove_dir_all(root);
 }
 
 #[tokio::test]
@@ -339,7 +337,7 @@ async fn a_run_whose_redelivery_runs_out_of_time_still_gives_every_later_job_its
     let t = spawn_app().await;
     let (customer, operator, _) = dialog(&t, 1).await;
     backlog_for_operator(&t, &customer, 300).await;
-    t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    make_due(&t).await;
     // Every copy takes 20 ms: 300 of them do not fit in the redelivery's half of a two-second run.
     t.telegram.set_fault_rate("copyMessage", 1.0, Fault::Delay(Duration::from_millis(20)));
     let deadline = std::time::Instant::now() + Duration::from_secs(2);

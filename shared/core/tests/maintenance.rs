@@ -8,7 +8,7 @@
 use chrono::{Duration, Utc};
 use zabota_core::maintenance::{JobReport, run_all};
 use zabota_core::texts;
-use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TestApp, TgUser, spawn_app, spawn_app_with, updates};
+use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TestApp, TgUser, spawn_app, spawn_app_with_media_folder, updates};
 
 async fn assigned_ticket(t: &TestApp, customer: &TgUser, operator: &TgUser) -> i64 {
     let (ticket, card) = t.queue_ticket(customer, "warranty").await;
@@ -175,13 +175,8 @@ async fn users_left(t: &TestApp, tg_ids: Vec<i64>) -> i64 {
 
 #[tokio::test]
 async fn a_message_pass_cut_short_by_its_cap_leaves_the_closed_ticket_and_its_files_to_the_next_run() {
-    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
-    let root_str = root.to_string_lossy().into_owned();
-    let t = spawn_app_with(|env| {
-        env.insert("MEDIA_BACKEND".into(), "fs".into());
-        env.insert("MEDIA_ROOT".into(), root_str);
-    })
-    .await;
+    let (t, media) = spawn_app_with_media_folder().await;
+    let root = &media.root;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
     let ticket = assigned_ticket(&t, &customer, &operator).await;
     // More old messages than one run deletes (50 batches of 1000), and after them one with a file.
@@ -222,7 +217,6 @@ async fn a_message_pass_cut_short_by_its_cap_leaves_the_closed_ticket_and_its_fi
     assert!(affected(&second, "retention").is_some(), "{second:?}");
     assert_eq!(t.db.count("ticket_messages").await + t.db.count("tickets").await, 0);
     assert!(!root.join(&key).exists(), "the file went with its message");
-    let _ = std::fs::remove_dir_all(root);
 }
 
 #[tokio::test]

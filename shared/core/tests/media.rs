@@ -6,7 +6,8 @@
 use chrono::Utc;
 use zabota_core::media::{MediaError, MediaStore};
 use zabota_testkit::{
-    OPERATORS_CHAT_ID, TestApp, TgUser, s3_client, s3_media_store, spawn_app, spawn_app_with, updates,
+    OPERATORS_CHAT_ID, TestApp, TgUser, s3_client, s3_media_store, spawn_app, spawn_app_with,
+    spawn_app_with_media_folder, updates,
 };
 
 const PDF: &[u8] = b"%PDF-1.4 receipt #42";
@@ -78,13 +79,8 @@ async fn a_dialogs_document_and_largest_photo_end_up_in_the_bucket_with_keys_onl
 
 #[tokio::test]
 async fn the_local_folder_store_keeps_the_same_keys() {
-    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
-    let root_str = root.to_string_lossy().into_owned();
-    let t = spawn_app_with(|env| {
-        env.insert("MEDIA_BACKEND".into(), "fs".into());
-        env.insert("MEDIA_ROOT".into(), root_str);
-    })
-    .await;
+    let (t, media) = spawn_app_with_media_folder().await;
+    let root = &media.root;
     let (customer, _) = dialog(&t).await;
     t.telegram.add_file("voice1", "u_voice1", b"OggS voice".to_vec());
     t.send(updates::voice(&customer, "voice1", 3)).await;
@@ -92,7 +88,6 @@ async fn the_local_folder_store_keeps_the_same_keys() {
     let key = rows[0].2.clone().unwrap();
     assert!(key.ends_with("/u_voice1.oga"), "the extension Telegram gives voice files: {key}");
     assert_eq!(std::fs::read(root.join(&key)).unwrap(), b"OggS voice");
-    let _ = std::fs::remove_dir_all(root);
 }
 
 #[tokio::test]
@@ -221,13 +216,8 @@ async fn an_operator_gets_an_archived_file_of_a_past_ticket_back() {
 
 #[tokio::test]
 async fn a_self_hosted_bot_api_server_lets_files_over_20_mb_be_archived() {
-    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
-    let root_str = root.to_string_lossy().into_owned();
-    let t = spawn_app_with(|env| {
-        env.insert("MEDIA_BACKEND".into(), "fs".into());
-        env.insert("MEDIA_ROOT".into(), root_str);
-    })
-    .await;
+    let (t, media) = spawn_app_with_media_folder().await;
+    let root = &media.root;
     // TELEGRAM_API_URL is not api.telegram.org here: a self-hosted server, which serves big files.
     t.telegram.act_as_self_hosted();
     let (customer, _) = dialog(&t).await;
@@ -239,7 +229,6 @@ async fn a_self_hosted_bot_api_server_lets_files_over_20_mb_be_archived() {
     let rows = attachments(&t).await;
     assert_eq!(rows[0].1, "stored", "{rows:?}");
     assert_eq!(std::fs::metadata(root.join(rows[0].2.as_deref().unwrap())).unwrap().len(), size);
-    let _ = std::fs::remove_dir_all(root);
 }
 
 /// A gate in the database: a trigger that makes the statements it fires on wait until the test opens it, so a
@@ -335,13 +324,8 @@ async fn a_copy_adopted_while_retention_deletes_the_original_keeps_its_object() 
 
 #[tokio::test]
 async fn a_copy_adopted_while_retention_is_halfway_through_deleting_the_original_keeps_its_object() {
-    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
-    let root_str = root.to_string_lossy().into_owned();
-    let t = spawn_app_with(|env| {
-        env.insert("MEDIA_BACKEND".into(), "fs".into());
-        env.insert("MEDIA_ROOT".into(), root_str);
-    })
-    .await;
+    let (t, media) = spawn_app_with_media_folder().await;
+    let root = &media.root;
     let (customer, operator) = dialog(&t).await;
     t.telegram.add_file("doc1", "u_doc1", PDF.to_vec());
     t.send(updates::document(&customer, "doc1", "check.pdf", "application/pdf", None)).await;
@@ -364,7 +348,6 @@ async fn a_copy_adopted_while_retention_is_halfway_through_deleting_the_original
     assert_eq!((rows[0].1.as_str(), rows[0].2.as_deref()), ("stored", Some(key.as_str())));
     assert_eq!(std::fs::read(root.join(&key)).unwrap(), PDF, "the file the stored row names is there");
     assert_eq!(t.db.count("media_deletions").await, 0, "nothing left queued");
-    let _ = std::fs::remove_dir_all(root);
 }
 
 #[tokio::test]

@@ -134,6 +134,30 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut HashMap<String, String>)) -> 
     build(db, edit).await
 }
 
+/// A folder for `MEDIA_BACKEND=fs`, removed when dropped.
+pub struct MediaFolder {
+    /// The folder (`MEDIA_ROOT`).
+    pub root: std::path::PathBuf,
+}
+
+impl Drop for MediaFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Like `spawn_app`, with media kept in a fresh folder (`MEDIA_BACKEND=fs`).
+pub async fn spawn_app_with_media_folder() -> (TestApp, MediaFolder) {
+    let root = std::env::temp_dir().join(format!("zabota-media-{}", uuid::Uuid::new_v4().simple()));
+    let root_str = root.to_string_lossy().into_owned();
+    let t = spawn_app_with(|env| {
+        env.insert("MEDIA_BACKEND".into(), "fs".into());
+        env.insert("MEDIA_ROOT".into(), root_str);
+    })
+    .await;
+    (t, MediaFolder { root })
+}
+
 /// Like `spawn_app`, over a database the test made (e.g. on a cluster of its own).
 pub async fn spawn_app_on(db: TestDb) -> TestApp {
     build(db, |_| {}).await

@@ -8,7 +8,10 @@ pub mod emulator;
 pub mod lambda;
 pub mod pg;
 
-pub use app::{OPERATORS_CHAT_ID, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_on, spawn_app_with};
+pub use app::{
+    MediaFolder, OPERATORS_CHAT_ID, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_on, spawn_app_with,
+    spawn_app_with_media_folder,
+};
 pub use aws::{aws_endpoint, create_bucket, s3_client, s3_media_store};
 pub use cluster::Cluster;
 pub use emulator::updates::{self, TgUser};
