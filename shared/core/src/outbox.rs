@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
-use crate::db::{DbError, Params, Sql, Tx};
+use crate::db::outbox::{self as queue, ChatLock, Pending};
+use crate::db::{DbError, Sql, Tx};
 use crate::telegram::TelegramError;
+
+pub use crate::db::outbox::{cancel_copies_to_operator, write};
 
 /// What to record from a successful call's result.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -71,65 +74,9 @@ pub fn scrub_nul(value: &mut serde_json::Value) {
     }
 }
 
-const INSERT_CALLS: &str = "INSERT INTO outbox (chat_id, method, params, on_result) \
-    SELECT c, m, p, r FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[]) WITH ORDINALITY AS v(c, m, p, r, n) \
-    ORDER BY n";
-const LOCK_CHAT: &str = "SELECT true FROM pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
-const TRY_LOCK_CHAT: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
-/// The head of a chat's queue: the next call and the one after it (to know whether more is waiting).
-const HEAD: &str = "SELECT id, method, params, on_result, not_before <= now(), attempts, \
-    created_at < now() - make_interval(secs => $2) \
-    FROM outbox WHERE chat_id = $1 AND status = 'pending' ORDER BY id LIMIT 2";
-const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1";
-/// What a call delivered, stored with its `sent` mark. The rows are skipped, not waited for, when an update holds
-/// them: nothing may make the `sent` mark wait for a lock (a lock timeout would roll it back and the call would
-/// be made again).
-const SET_DELIVERED: &str = "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 \
-    WHERE id = (SELECT id FROM ticket_messages WHERE id = $1 FOR UPDATE SKIP LOCKED)";
-const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 \
-    WHERE id = (SELECT id FROM tickets WHERE id = $1 FOR UPDATE SKIP LOCKED)";
-const DEFER: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
-    not_before = now() + make_interval(secs => $3) WHERE id = $1 AND status = 'pending'";
-const GIVE_UP: &str = "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 \
-    WHERE id = $1 AND status = 'pending'";
-const FAIL_REST: &str =
-    "UPDATE outbox SET status = 'failed', last_error = $2 WHERE chat_id = $1 AND status = 'pending'";
-/// A 403 is remembered with the failed calls, so its handling (closing or requeueing tickets) cannot be lost.
-const NOTE_BLOCKED: &str = "INSERT INTO blocked_chats (chat_id) VALUES ($1) \
-    ON CONFLICT (chat_id) DO UPDATE SET blocked_at = now(), handled_at = NULL";
-/// Copies of a ticket's customer messages still waiting for its operator; cancelled when the ticket is closed or
-/// given back to the queue (they stay undelivered, so the next claim replays them).
-const CANCEL_COPIES: &str = "UPDATE outbox o SET status = 'cancelled', last_error = $2 \
-    FROM tickets t WHERE t.id = $1 AND o.chat_id = t.operator_tg_id AND o.status = 'pending' \
-      AND o.method = 'copyMessage' AND o.on_result ->> 'kind' = 'delivered' \
-      AND (o.on_result ->> 'ticket_message_id')::bigint IN ( \
-        SELECT id FROM ticket_messages WHERE ticket_id = $1 AND sender_type = 'USER')";
-
-/// Writes `calls` in the caller's transaction, in order, in one statement.
-pub async fn write(db: &impl Sql, calls: &[Call]) -> Result<(), tokio_postgres::Error> {
-    if calls.is_empty() {
-        return Ok(());
-    }
-    let chats: Vec<i64> = calls.iter().map(|c| c.chat_id).collect();
-    let methods: Vec<&str> = calls.iter().map(|c| c.method).collect();
-    let params: Vec<&serde_json::Value> = calls.iter().map(|c| &c.params).collect();
-    let results: Vec<Option<serde_json::Value>> =
-        calls.iter().map(|c| c.on_result.and_then(|r| serde_json::to_value(r).ok())).collect();
-    db.execute(INSERT_CALLS, &[&chats, &methods, &params, &results]).await?;
-    Ok(())
-}
-
 /// Writes `calls` and commits `tx`, in one round trip.
 pub async fn write_and_commit(tx: &Tx, calls: &[Call]) -> Result<(), DbError> {
-    tx.prepare_all(&[INSERT_CALLS]).await?;
-    tx.commit_after(async { write(tx.client(), calls).await }).await?;
-    Ok(())
-}
-
-/// Cancels the copies of ticket `ticket_id`'s customer messages still pending for its operator; returns how many.
-/// Call it in the transaction that closes or requeues the ticket, before the operator is unset.
-pub async fn cancel_copies_to_operator(db: &impl Sql, ticket_id: i64, why: &str) -> Result<u64, tokio_postgres::Error> {
-    db.execute(CANCEL_COPIES, &[&ticket_id, &why]).await
+    Ok(queue::write_and_commit(tx, calls).await?)
 }
 
 /// Why flushing a chat stopped.
@@ -180,7 +127,7 @@ impl ChatFlush {
 pub async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
     let mut tx = Tx::begin(&app.db).await?;
-    let mut rows = head(&tx, chat_id, LOCK_CHAT, &[]).await?;
+    let mut rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[]).await?;
     loop {
         let stop = if Instant::now() >= deadline {
             Some(Stop::Budget)
@@ -214,20 +161,19 @@ pub async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -
                     }
                     // Given up, and more is queued: go on in a fresh transaction (rare).
                     tx = Tx::begin(&app.db).await?;
-                    rows = head(&tx, chat_id, LOCK_CHAT, &[]).await?;
+                    rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[]).await?;
                     continue;
                 }
             };
         report.sent += 1;
-        tx.prepare_all(&[MARK_SENT, SET_DELIVERED, SET_CARD, LOCK_CHAT, HEAD]).await?;
         if !more {
-            tx.commit_after(record_sent(tx.client(), &pending, chat_id, &result)).await?;
+            tx.commit_after(queue::record_sent(tx.client(), &pending, chat_id, &result)).await?;
             report.stop = Stop::Empty;
             return Ok(report);
         }
         let (recorded, next) = tokio::join!(
-            tx.commit_and_begin_after(record_sent(tx.client(), &pending, chat_id, &result)),
-            head(&tx, chat_id, LOCK_CHAT, &[])
+            tx.commit_and_begin_after(queue::record_sent(tx.client(), &pending, chat_id, &result)),
+            queue::lock_head(&tx, chat_id, ChatLock::Wait, &[])
         );
         recorded?;
         rows = next?;
@@ -235,10 +181,10 @@ pub async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -
 }
 
 /// The head call of `rows` when it is due, and whether another waits behind it; else why the flush stops.
-fn next_due(rows: Option<Vec<tokio_postgres::Row>>) -> Result<(Pending, bool), Stop> {
+fn next_due(rows: Option<Vec<Pending>>) -> Result<(Pending, bool), Stop> {
     let rows = rows.ok_or(Stop::Busy)?;
     let more = rows.len() > 1;
-    let pending = rows.first().map(Pending::from_row).ok_or(Stop::Empty)?;
+    let pending = rows.into_iter().next().ok_or(Stop::Empty)?;
     if !pending.due {
         return Err(Stop::NotDue);
     }
@@ -256,7 +202,7 @@ pub async fn write_and_flush(
     deadline: Instant,
 ) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
-    let rows = head(&tx, chat_id, TRY_LOCK_CHAT, calls).await?;
+    let rows = queue::lock_head(&tx, chat_id, ChatLock::Try, calls).await?;
     if let Some(stop) = send_head(app, tx, chat_id, rows, &mut report, deadline).await? {
         report.stop = stop;
         return Ok(report);
@@ -265,27 +211,13 @@ pub async fn write_and_flush(
     Ok(report)
 }
 
-/// Locks the chat (with `lock`) and reads its head, pipelined after writing `calls`. `None` when the lock was not
-/// free.
-async fn head(tx: &Tx, chat_id: i64, lock: &str, calls: &[Call]) -> Result<Option<Vec<tokio_postgres::Row>>, DbError> {
-    tx.prepare_all(&[INSERT_CALLS, lock, HEAD]).await?;
-    let max_age = MAX_AGE.as_secs() as f64;
-    let (lock_params, head_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
-    let (written, locked, rows) =
-        tokio::join!(write(tx, calls), tx.query(lock, lock_params), tx.query(HEAD, head_params));
-    written?;
-    let got_lock = locked?.first().and_then(|r| r.try_get::<_, bool>(0).ok()).unwrap_or(false);
-    let rows = rows?;
-    Ok(got_lock.then_some(rows))
-}
-
 /// Sends the head call of `rows` and commits `tx` with what it did. `None` when a call was sent and another is
 /// waiting behind it (the caller goes on after this commit); otherwise why the chat's flush stops here.
 async fn send_head(
     app: &App,
     tx: Tx,
     chat_id: i64,
-    rows: Option<Vec<tokio_postgres::Row>>,
+    rows: Option<Vec<Pending>>,
     report: &mut ChatFlush,
     deadline: Instant,
 ) -> Result<Option<Stop>, DbError> {
@@ -298,8 +230,7 @@ async fn send_head(
     };
     match app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await {
         Ok(result) => {
-            tx.prepare_all(&[MARK_SENT, SET_DELIVERED, SET_CARD]).await?;
-            tx.commit_after(record_sent(tx.client(), &pending, chat_id, &result)).await?;
+            tx.commit_after(queue::record_sent(tx.client(), &pending, chat_id, &result)).await?;
             report.sent += 1;
             Ok((!more).then_some(Stop::Empty))
         }
@@ -309,58 +240,6 @@ async fn send_head(
             Ok(stop.or((!more).then_some(Stop::Empty)))
         }
     }
-}
-
-/// A pending call as read from the queue.
-struct Pending {
-    id: i64,
-    method: String,
-    params: serde_json::Value,
-    on_result: Option<OnResult>,
-    due: bool,
-    attempts: i32,
-    too_old: bool,
-}
-
-impl Pending {
-    fn from_row(row: &tokio_postgres::Row) -> Pending {
-        let on_result: Option<serde_json::Value> = row.get(3);
-        Pending {
-            id: row.get(0),
-            method: row.get(1),
-            params: row.get(2),
-            on_result: on_result.and_then(|v| serde_json::from_value::<OnResult>(v).ok()),
-            due: row.get(4),
-            attempts: row.get(5),
-            too_old: row.get(6),
-        }
-    }
-}
-
-/// Marks the call sent and stores what its result says (where a copy landed, a card's message id), pipelined.
-async fn record_sent(
-    client: &deadpool_postgres::ClientWrapper,
-    pending: &Pending,
-    chat_id: i64,
-    result: &serde_json::Value,
-) -> Result<(), tokio_postgres::Error> {
-    let message_id = result.get("message_id").and_then(serde_json::Value::as_i64);
-    let extra = async {
-        match (pending.on_result, message_id) {
-            (Some(OnResult::Delivered { ticket_message_id }), Some(message_id)) => {
-                Sql::execute(client, SET_DELIVERED, &[&ticket_message_id, &chat_id, &message_id]).await
-            }
-            (Some(OnResult::Card { ticket_id }), Some(message_id)) => {
-                Sql::execute(client, SET_CARD, &[&ticket_id, &chat_id, &message_id]).await
-            }
-            _ => Ok(0),
-        }
-    };
-    let sent_params: Params<'_> = &[&pending.id];
-    let (sent, extra) = tokio::join!(Sql::execute(client, MARK_SENT, sent_params), extra);
-    sent?;
-    extra?;
-    Ok(())
 }
 
 /// Records a failed call: deferred when transient and younger than [`MAX_AGE`], else given up (the sender of a
@@ -377,11 +256,11 @@ async fn settle_failure(
         let backoff = 2u64.saturating_pow(pending.attempts.clamp(0, 8) as u32).min(MAX_BACKOFF_S);
         let wait = e.retry_after().unwrap_or(backoff);
         tracing::warn!(chat_id, method, error = %e, retry_in_s = wait, "outbox call deferred");
-        tx.execute(DEFER, &[&pending.id, &e.to_string(), &(wait as f64)]).await?;
+        queue::defer(tx, pending.id, &e.to_string(), wait).await?;
         return Ok(Some(Stop::Deferred));
     }
     tracing::warn!(chat_id, method, error = %e, attempts = pending.attempts + 1, "outbox call given up");
-    tx.execute(GIVE_UP, &[&pending.id, &e.to_string()]).await?;
+    queue::give_up(tx, pending.id, &e.to_string()).await?;
     report.failed += 1;
     if method == "copyMessage"
         && !e.is_forbidden()
@@ -390,43 +269,13 @@ async fn settle_failure(
         // The sender must know their message did not arrive, and why as far as we know.
         let text = if e.is_transient() { crate::texts::NOT_DELIVERED } else { crate::texts::UNSUPPORTED_CONTENT };
         let notice = crate::telegram::SendMessage::new(sender, text);
-        write(tx, &[Call::new(sender, "sendMessage", &notice, None)?]).await?;
+        queue::write(tx, &[Call::new(sender, "sendMessage", &notice, None)?]).await?;
         report.notified.push(sender);
     }
     if e.is_forbidden() {
         // Nothing more can reach this chat: the rest of its queue fails with the same reason.
-        report.failed += tx.execute(FAIL_REST, &[&chat_id, &e.to_string()]).await?;
-        tx.execute(NOTE_BLOCKED, &[&chat_id]).await?;
+        report.failed += queue::fail_blocked_chat(tx, chat_id, &e.to_string()).await?;
         return Ok(Some(Stop::Forbidden));
     }
     Ok(None)
-}
-
-/// Chats whose next call is due now, for the periodic redelivery: those waiting longest first.
-pub async fn due_chats(app: &App, limit: i64) -> Result<Vec<i64>, DbError> {
-    let client = app.db.get().await?;
-    let rows = client
-        .query(
-            "SELECT chat_id FROM (SELECT DISTINCT ON (chat_id) chat_id, id, not_before FROM outbox \
-               WHERE status = 'pending' ORDER BY chat_id, id) head \
-             WHERE not_before <= now() ORDER BY not_before, id LIMIT $1",
-            &[&limit],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// Blocked chats whose handling has not been done yet (it failed, or the process died before it).
-pub async fn unhandled_blocked_chats(app: &App, limit: i64) -> Result<Vec<i64>, DbError> {
-    let client = app.db.get().await?;
-    let rows = client
-        .query("SELECT chat_id FROM blocked_chats WHERE handled_at IS NULL ORDER BY blocked_at LIMIT $1", &[&limit])
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// Marks a blocked chat handled, in the transaction that handled it.
-pub async fn blocked_chat_handled(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute("UPDATE blocked_chats SET handled_at = now() WHERE chat_id = $1", &[&chat_id]).await?;
-    Ok(())
 }

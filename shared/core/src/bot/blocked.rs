@@ -39,7 +39,7 @@ pub async fn chat_blocked(app: &App, chat_id: i64) -> Result<Vec<i64>, ProcessEr
         let requeued = tickets::lock_ticket(ctx.db, ticket.id).await?.unwrap_or(ticket);
         intake::post_card(&mut ctx, &requeued).await?;
     }
-    crate::outbox::blocked_chat_handled(&tx, chat_id).await?;
+    crate::db::outbox::blocked_chat_handled(&tx, chat_id).await?;
     let chats = ctx.finish().await?;
     tx.commit().await?;
     Ok(chats)

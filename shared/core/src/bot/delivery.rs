@@ -53,7 +53,8 @@ pub async fn deliver_due(app: &App) -> Result<u64, DbError> {
 pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbError> {
     // Blocked chats whose handling was lost (a failure, a process that died, too many at once) come first.
     let mut line = Line { queue: VecDeque::new(), follow_ups: 0 };
-    for chat in outbox::unhandled_blocked_chats(app, DUE_CHATS).await? {
+    let blocked = crate::db::outbox::unhandled_blocked_chats(&app.db.get().await?, DUE_CHATS).await?;
+    for chat in blocked {
         match super::blocked::chat_blocked(app, chat).await {
             Ok(more) => more.into_iter().for_each(|c| line.push(c)),
             Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
@@ -61,7 +62,7 @@ pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbEr
     }
     let mut sent = line.drain(app, deadline).await;
     while Instant::now() < deadline {
-        let chats = outbox::due_chats(app, DUE_CHATS).await?;
+        let chats = crate::db::outbox::due_chats(&app.db.get().await?, DUE_CHATS).await?;
         if chats.is_empty() {
             break;
         }

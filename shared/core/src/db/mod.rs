@@ -3,6 +3,7 @@
 mod connect;
 pub mod messages;
 mod migrate;
+pub mod outbox;
 mod sql;
 pub mod tickets;
 pub mod updates;

@@ -1,0 +1,198 @@
+//! `outbox`: the Bot API calls waiting to be made, per chat in order, with the chat's lock, the head of its queue,
+//! and what is recorded when a call succeeds, fails or is cancelled. The sending itself is `crate::outbox`.
+
+use super::{Params, Sql, Tx};
+use crate::outbox::{Call, MAX_AGE, OnResult};
+
+const INSERT_CALLS: &str = "INSERT INTO outbox (chat_id, method, params, on_result) \
+    SELECT c, m, p, r FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[]) WITH ORDINALITY AS v(c, m, p, r, n) \
+    ORDER BY n";
+const LOCK_CHAT: &str = "SELECT true FROM pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
+const TRY_LOCK_CHAT: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
+/// The head of a chat's queue: the next call and the one after it (to know whether more is waiting).
+const HEAD: &str = "SELECT id, method, params, on_result, not_before <= now(), attempts, \
+    created_at < now() - make_interval(secs => $2) \
+    FROM outbox WHERE chat_id = $1 AND status = 'pending' ORDER BY id LIMIT 2";
+const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1";
+/// What a call delivered, stored with its `sent` mark. The rows are skipped, not waited for, when an update holds
+/// them: nothing may make the `sent` mark wait for a lock (a lock timeout would roll it back and the call would
+/// be made again).
+const SET_DELIVERED: &str = "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 \
+    WHERE id = (SELECT id FROM ticket_messages WHERE id = $1 FOR UPDATE SKIP LOCKED)";
+const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 \
+    WHERE id = (SELECT id FROM tickets WHERE id = $1 FOR UPDATE SKIP LOCKED)";
+const DEFER: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
+    not_before = now() + make_interval(secs => $3) WHERE id = $1 AND status = 'pending'";
+const GIVE_UP: &str = "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 \
+    WHERE id = $1 AND status = 'pending'";
+const FAIL_REST: &str =
+    "UPDATE outbox SET status = 'failed', last_error = $2 WHERE chat_id = $1 AND status = 'pending'";
+/// A 403 is remembered with the failed calls, so its handling (closing or requeueing tickets) cannot be lost.
+const NOTE_BLOCKED: &str = "INSERT INTO blocked_chats (chat_id) VALUES ($1) \
+    ON CONFLICT (chat_id) DO UPDATE SET blocked_at = now(), handled_at = NULL";
+/// Copies of a ticket's customer messages still waiting for its operator; cancelled when the ticket is closed or
+/// given back to the queue (they stay undelivered, so the next claim replays them).
+const CANCEL_COPIES: &str = "UPDATE outbox o SET status = 'cancelled', last_error = $2 \
+    FROM tickets t WHERE t.id = $1 AND o.chat_id = t.operator_tg_id AND o.status = 'pending' \
+      AND o.method = 'copyMessage' AND o.on_result ->> 'kind' = 'delivered' \
+      AND (o.on_result ->> 'ticket_message_id')::bigint IN ( \
+        SELECT id FROM ticket_messages WHERE ticket_id = $1 AND sender_type = 'USER')";
+
+/// How a flusher takes a chat's lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChatLock {
+    /// Waits for it (bounded by `lock_timeout`): a flusher of its own, after a commit.
+    Wait,
+    /// Takes it only if free: an update's transaction, which must not wait behind another flusher.
+    Try,
+}
+
+/// Writes `calls` in the caller's transaction, in order, in one statement.
+pub async fn write(db: &impl Sql, calls: &[Call]) -> Result<(), tokio_postgres::Error> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let chats: Vec<i64> = calls.iter().map(|c| c.chat_id).collect();
+    let methods: Vec<&str> = calls.iter().map(|c| c.method).collect();
+    let params: Vec<&serde_json::Value> = calls.iter().map(|c| &c.params).collect();
+    let results: Vec<Option<serde_json::Value>> =
+        calls.iter().map(|c| c.on_result.and_then(|r| serde_json::to_value(r).ok())).collect();
+    db.execute(INSERT_CALLS, &[&chats, &methods, &params, &results]).await?;
+    Ok(())
+}
+
+/// Writes `calls` and commits `tx`, in one round trip.
+pub(crate) async fn write_and_commit(tx: &Tx, calls: &[Call]) -> Result<(), tokio_postgres::Error> {
+    tx.prepare_all(&[INSERT_CALLS]).await?;
+    tx.commit_after(async { write(tx.client(), calls).await }).await
+}
+
+/// Cancels the copies of ticket `ticket_id`'s customer messages still pending for its operator; returns how many.
+/// Call it in the transaction that closes or requeues the ticket, before the operator is unset.
+pub async fn cancel_copies_to_operator(db: &impl Sql, ticket_id: i64, why: &str) -> Result<u64, tokio_postgres::Error> {
+    db.execute(CANCEL_COPIES, &[&ticket_id, &why]).await
+}
+
+/// Locks the chat and reads the head of its queue (the next call and whether another waits), pipelined after
+/// writing `calls`; also prepares what recording the call takes. `None` when the lock was not free.
+pub(crate) async fn lock_head(
+    tx: &Tx,
+    chat_id: i64,
+    lock: ChatLock,
+    calls: &[Call],
+) -> Result<Option<Vec<Pending>>, tokio_postgres::Error> {
+    let lock = match lock {
+        ChatLock::Wait => LOCK_CHAT,
+        ChatLock::Try => TRY_LOCK_CHAT,
+    };
+    tx.prepare_all(&[INSERT_CALLS, lock, HEAD, MARK_SENT, SET_DELIVERED, SET_CARD]).await?;
+    let max_age = MAX_AGE.as_secs() as f64;
+    let (lock_params, head_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
+    let (written, locked, rows) =
+        tokio::join!(write(tx, calls), tx.query(lock, lock_params), tx.query(HEAD, head_params));
+    written?;
+    let got_lock = locked?.first().and_then(|r| r.try_get::<_, bool>(0).ok()).unwrap_or(false);
+    let rows = rows?;
+    Ok(got_lock.then(|| rows.iter().map(Pending::from_row).collect()))
+}
+
+/// A pending call as read from the queue.
+pub(crate) struct Pending {
+    pub(crate) id: i64,
+    pub(crate) method: String,
+    pub(crate) params: serde_json::Value,
+    on_result: Option<OnResult>,
+    /// Its `not_before` has come.
+    pub(crate) due: bool,
+    pub(crate) attempts: i32,
+    /// Older than [`MAX_AGE`]: a failure gives it up.
+    pub(crate) too_old: bool,
+}
+
+impl Pending {
+    fn from_row(row: &tokio_postgres::Row) -> Pending {
+        let on_result: Option<serde_json::Value> = row.get(3);
+        Pending {
+            id: row.get(0),
+            method: row.get(1),
+            params: row.get(2),
+            on_result: on_result.and_then(|v| serde_json::from_value::<OnResult>(v).ok()),
+            due: row.get(4),
+            attempts: row.get(5),
+            too_old: row.get(6),
+        }
+    }
+}
+
+/// Marks the call sent and stores what its result says (where a copy landed, a card's message id), pipelined.
+pub(crate) async fn record_sent(
+    client: &deadpool_postgres::ClientWrapper,
+    pending: &Pending,
+    chat_id: i64,
+    result: &serde_json::Value,
+) -> Result<(), tokio_postgres::Error> {
+    let message_id = result.get("message_id").and_then(serde_json::Value::as_i64);
+    let extra = async {
+        match (pending.on_result, message_id) {
+            (Some(OnResult::Delivered { ticket_message_id }), Some(message_id)) => {
+                Sql::execute(client, SET_DELIVERED, &[&ticket_message_id, &chat_id, &message_id]).await
+            }
+            (Some(OnResult::Card { ticket_id }), Some(message_id)) => {
+                Sql::execute(client, SET_CARD, &[&ticket_id, &chat_id, &message_id]).await
+            }
+            _ => Ok(0),
+        }
+    };
+    let sent_params: Params<'_> = &[&pending.id];
+    let (sent, extra) = tokio::join!(Sql::execute(client, MARK_SENT, sent_params), extra);
+    sent?;
+    extra?;
+    Ok(())
+}
+
+/// Defers a call that failed transiently by `wait_s` seconds.
+pub(crate) async fn defer(db: &impl Sql, id: i64, error: &str, wait_s: u64) -> Result<(), tokio_postgres::Error> {
+    db.execute(DEFER, &[&id, &error, &(wait_s as f64)]).await?;
+    Ok(())
+}
+
+/// Gives a call up.
+pub(crate) async fn give_up(db: &impl Sql, id: i64, error: &str) -> Result<(), tokio_postgres::Error> {
+    db.execute(GIVE_UP, &[&id, &error]).await?;
+    Ok(())
+}
+
+/// A chat Telegram refuses (403): the rest of its queue fails, and the chat is noted for the blocked-chat
+/// handling. Returns the calls failed.
+pub(crate) async fn fail_blocked_chat(db: &impl Sql, chat_id: i64, error: &str) -> Result<u64, tokio_postgres::Error> {
+    let failed = db.execute(FAIL_REST, &[&chat_id, &error]).await?;
+    db.execute(NOTE_BLOCKED, &[&chat_id]).await?;
+    Ok(failed)
+}
+
+/// Chats whose next call is due now, for the periodic redelivery: those waiting longest first.
+pub async fn due_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let rows = db
+        .query(
+            "SELECT chat_id FROM (SELECT DISTINCT ON (chat_id) chat_id, id, not_before FROM outbox \
+               WHERE status = 'pending' ORDER BY chat_id, id) head \
+             WHERE not_before <= now() ORDER BY not_before, id LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Blocked chats whose handling has not been done yet (it failed, or the process died before it).
+pub async fn unhandled_blocked_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let rows = db
+        .query("SELECT chat_id FROM blocked_chats WHERE handled_at IS NULL ORDER BY blocked_at LIMIT $1", &[&limit])
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Marks a blocked chat handled, in the transaction that handled it.
+pub async fn blocked_chat_handled(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute("UPDATE blocked_chats SET handled_at = now() WHERE chat_id = $1", &[&chat_id]).await?;
+    Ok(())
+}
