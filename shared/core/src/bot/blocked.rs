@@ -22,13 +22,13 @@ pub async fn chat_blocked(app: &App, chat_id: i64) -> Result<Vec<i64>, ProcessEr
         if let (Status::Waiting, Some((chat_id, message_id))) = (ticket.status, ticket.card) {
             // The card must not invite a claim any more.
             let text = texts::card_closed_blocked(ticket.id);
-            ctx.edit_text(EditMessageText { chat_id, message_id, text, reply_markup: None }).await?;
+            ctx.edit_text(EditMessageText { chat_id, message_id, text, reply_markup: None })?;
         }
         if let (Status::Assigned, Some(operator)) = (ticket.status, ticket.operator_tg_id) {
             if let Some(message_id) = ticket.operator_message_id {
-                ctx.remove_buttons(operator, message_id).await?;
+                ctx.remove_buttons(operator, message_id)?;
             }
-            ctx.send(SendMessage::new(operator, texts::customer_blocked(ticket.id))).await?;
+            ctx.send(SendMessage::new(operator, texts::customer_blocked(ticket.id)))?;
         }
     }
     if let Some(ticket) = tickets::lock_active_ticket_of_operator(ctx.db, chat_id).await? {

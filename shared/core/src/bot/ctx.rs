@@ -32,7 +32,8 @@ impl<'a> Ctx<'a> {
         Ok(chats_of(&self.calls))
     }
 
-    async fn queue(
+    /// Queues a call (no I/O: the calls are written when the handler's transaction ends).
+    fn queue(
         &mut self,
         chat: i64,
         method: &'static str,
@@ -44,47 +45,46 @@ impl<'a> Ctx<'a> {
     }
 
     /// sendMessage.
-    pub async fn send(&mut self, message: SendMessage) -> Result<(), DbError> {
-        self.queue(message.chat_id, "sendMessage", &message, None).await
+    pub fn send(&mut self, message: SendMessage) -> Result<(), DbError> {
+        self.queue(message.chat_id, "sendMessage", &message, None)
     }
 
     /// sendMessage whose result is recorded.
-    pub async fn send_tracked(&mut self, message: SendMessage, on_result: OnResult) -> Result<(), DbError> {
-        self.queue(message.chat_id, "sendMessage", &message, Some(on_result)).await
+    pub fn send_tracked(&mut self, message: SendMessage, on_result: OnResult) -> Result<(), DbError> {
+        self.queue(message.chat_id, "sendMessage", &message, Some(on_result))
     }
 
     /// copyMessage, recording where it was delivered.
-    pub async fn copy(
-        &mut self,
-        to: i64,
-        from_chat_id: i64,
-        message_id: i64,
-        ticket_message_id: i64,
-    ) -> Result<(), DbError> {
+    pub fn copy(&mut self, to: i64, from_chat_id: i64, message_id: i64, ticket_message_id: i64) -> Result<(), DbError> {
         let params = CopyMessage { chat_id: to, from_chat_id, message_id, reply_markup: None };
-        self.queue(to, "copyMessage", &params, Some(OnResult::Delivered { ticket_message_id })).await
+        self.queue(to, "copyMessage", &params, Some(OnResult::Delivered { ticket_message_id }))
     }
 
     /// editMessageText.
-    pub async fn edit_text(&mut self, params: EditMessageText) -> Result<(), DbError> {
-        self.queue(params.chat_id, "editMessageText", &params, None).await
+    pub fn edit_text(&mut self, params: EditMessageText) -> Result<(), DbError> {
+        self.queue(params.chat_id, "editMessageText", &params, None)
     }
 
     /// editMessageReplyMarkup with no markup: removes the buttons.
-    pub async fn remove_buttons(&mut self, chat_id: i64, message_id: i64) -> Result<(), DbError> {
+    pub fn remove_buttons(&mut self, chat_id: i64, message_id: i64) -> Result<(), DbError> {
         let params = EditMessageReplyMarkup { chat_id, message_id, reply_markup: None };
-        self.queue(chat_id, "editMessageReplyMarkup", &params, None).await
+        self.queue(chat_id, "editMessageReplyMarkup", &params, None)
+    }
+
+    /// answerCallbackQuery with an alert the presser must dismiss.
+    pub fn alert(&mut self, query: &CallbackQuery, text: impl Into<String>) -> Result<(), DbError> {
+        self.answer(query, Some(text.into()), true)
+    }
+
+    /// answerCallbackQuery with nothing to say: stops the button's spinner.
+    pub fn ack(&mut self, query: &CallbackQuery) -> Result<(), DbError> {
+        self.answer(query, None, false)
     }
 
     /// answerCallbackQuery; queued on the presser's chat so it keeps its place in line.
-    pub async fn answer(
-        &mut self,
-        query: &CallbackQuery,
-        text: Option<String>,
-        show_alert: bool,
-    ) -> Result<(), DbError> {
+    pub fn answer(&mut self, query: &CallbackQuery, text: Option<String>, show_alert: bool) -> Result<(), DbError> {
         let params = AnswerCallbackQuery { callback_query_id: query.id.clone(), text, show_alert };
-        self.queue(query.from.id, "answerCallbackQuery", &params, None).await
+        self.queue(query.from.id, "answerCallbackQuery", &params, None)
     }
 }
 

@@ -68,8 +68,8 @@ async fn park(app: &App, update: &Update, attempts: i32, error: &str, deadline: 
     }
     let mut ctx = Ctx::new(app, &tx);
     match Route::of(app, update) {
-        Some(Route::Button(query)) => ctx.answer(query, Some(texts::UPDATE_FAILED.into()), true).await?,
-        Some(Route::Private(message, _)) => ctx.send(SendMessage::new(message.chat_id(), texts::UPDATE_FAILED)).await?,
+        Some(Route::Button(query)) => ctx.alert(query, texts::UPDATE_FAILED)?,
+        Some(Route::Private(message, _)) => ctx.send(SendMessage::new(message.chat_id(), texts::UPDATE_FAILED))?,
         Some(Route::EditedPrivate(..)) | None => {}
     }
     let chats = ctx.finish().await?;

@@ -44,7 +44,7 @@ pub async fn command(ctx: &mut Ctx<'_>, user: &UserRow, text: &str) -> Result<bo
             Some(reply) => reply,
         },
     };
-    ctx.send(SendMessage::new(user.tg_id, reply)).await?;
+    ctx.send(SendMessage::new(user.tg_id, reply))?;
     Ok(true)
 }
 

@@ -18,9 +18,9 @@ pub async fn request_operator(
     user: &UserRow,
     topic: Topic,
 ) -> Result<(), ProcessError> {
-    ctx.answer(query, None, false).await?;
+    ctx.ack(query)?;
     if let Some(open) = tickets::lock_open_ticket_of_customer(ctx.db, user.tg_id).await? {
-        ctx.send(SendMessage::new(user.tg_id, texts::already_open(open.id))).await?;
+        ctx.send(SendMessage::new(user.tg_id, texts::already_open(open.id)))?;
         return Ok(());
     }
     let known = user.phone.as_deref().and_then(|p| Phone::parse(p, &ctx.app.config.default_region).ok());
@@ -28,7 +28,7 @@ pub async fn request_operator(
         Some(phone) => {
             users::set_dialog_state(ctx.db, user.id, DialogState::ConfirmPhone(topic)).await?;
             let text = texts::confirm_phone(&phone.display());
-            ctx.send(SendMessage::new(user.tg_id, text).with_markup(keyboards::confirm_phone())).await?;
+            ctx.send(SendMessage::new(user.tg_id, text).with_markup(keyboards::confirm_phone()))?;
         }
         None => ask_phone(ctx, user, topic).await?,
     }
@@ -37,13 +37,13 @@ pub async fn request_operator(
 
 async fn ask_phone(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic) -> Result<(), ProcessError> {
     users::set_dialog_state(ctx.db, user.id, DialogState::AwaitingPhone(topic)).await?;
-    ctx.send(SendMessage::new(user.tg_id, texts::ASK_PHONE).with_markup(keyboards::share_phone())).await?;
+    ctx.send(SendMessage::new(user.tg_id, texts::ASK_PHONE).with_markup(keyboards::share_phone()))?;
     Ok(())
 }
 
 /// «Да, этот номер»: the ticket is created with the phone we have.
 pub async fn keep_phone(ctx: &mut Ctx<'_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
-    ctx.answer(query, None, false).await?;
+    ctx.ack(query)?;
     let (DialogState::ConfirmPhone(topic), Some(phone)) = (user.state, user.phone.as_deref()) else {
         // A stale confirmation (already used, or the menu was reset): show the menu.
         return super::menu::start(ctx, user).await;
@@ -54,7 +54,7 @@ pub async fn keep_phone(ctx: &mut Ctx<'_>, query: &CallbackQuery, user: &UserRow
 
 /// «Другой номер»: ask for a new one.
 pub async fn other_phone(ctx: &mut Ctx<'_>, query: &CallbackQuery, user: &UserRow) -> Result<(), ProcessError> {
-    ctx.answer(query, None, false).await?;
+    ctx.ack(query)?;
     match user.state {
         DialogState::ConfirmPhone(topic) | DialogState::AwaitingPhone(topic) => ask_phone(ctx, user, topic).await,
         DialogState::Menu => super::menu::start(ctx, user).await,
@@ -87,7 +87,7 @@ pub async fn phone_input(
         },
         (None, None) => texts::PHONE_EXPECTED,
     };
-    ctx.send(SendMessage::new(user.tg_id, reply).with_markup(keyboards::share_phone())).await?;
+    ctx.send(SendMessage::new(user.tg_id, reply).with_markup(keyboards::share_phone()))?;
     Ok(())
 }
 
@@ -95,12 +95,10 @@ async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &s
     users::set_phone(ctx.db, user.id, e164).await?;
     let Some(ticket_id) = tickets::insert_ticket(ctx.db, user.id, topic, e164).await? else {
         let open = tickets::lock_open_ticket_of_customer(ctx.db, user.tg_id).await?.map_or(0, |t| t.id);
-        ctx.send(SendMessage::new(user.tg_id, texts::already_open(open)).with_markup(ReplyMarkup::remove_keyboard()))
-            .await?;
+        ctx.send(SendMessage::new(user.tg_id, texts::already_open(open)).with_markup(ReplyMarkup::remove_keyboard()))?;
         return Ok(());
     };
-    ctx.send(SendMessage::new(user.tg_id, texts::queued(ticket_id)).with_markup(ReplyMarkup::remove_keyboard()))
-        .await?;
+    ctx.send(SendMessage::new(user.tg_id, texts::queued(ticket_id)).with_markup(ReplyMarkup::remove_keyboard()))?;
     if let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? {
         post_card(ctx, &ticket).await?;
     }
@@ -131,7 +129,6 @@ pub async fn post_card_with(ctx: &mut Ctx<'_>, ticket: &TicketRow, header: Optio
     ctx.send_tracked(
         SendMessage::new(chat, text).with_markup(keyboards::claim(ticket.id)),
         OnResult::Card { ticket_id: ticket.id },
-    )
-    .await?;
+    )?;
     Ok(())
 }

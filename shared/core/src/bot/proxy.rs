@@ -35,7 +35,7 @@ pub async fn private_message(
         if !super::roles::is_operator_cached(ctx, user.tg_id, tickets.member).await? {
             // Removed from the operators' chat: this dialog is no longer theirs to answer.
             tracing::info!(ticket = ticket.id, "message from an operator no longer in the operators' chat refused");
-            ctx.send(SendMessage::new(user.tg_id, texts::NOT_AN_OPERATOR_ANY_MORE)).await?;
+            ctx.send(SendMessage::new(user.tg_id, texts::NOT_AN_OPERATOR_ANY_MORE))?;
             return Ok(());
         }
         // The message and the ticket's activity go in one round trip.
@@ -46,7 +46,7 @@ pub async fn private_message(
         touched?;
         if let Some(id) = stored? {
             note_file(ctx, id, message);
-            ctx.copy(ticket.customer_tg_id, user.tg_id, message.message_id, id).await?;
+            ctx.copy(ticket.customer_tg_id, user.tg_id, message.message_id, id)?;
         }
         return Ok(());
     }
@@ -67,7 +67,7 @@ pub async fn private_message(
         let Some(id) = stored? else { return Ok(()) };
         note_file(ctx, id, message);
         if let Some(operator) = operator {
-            ctx.copy(operator, user.tg_id, message.message_id, id).await?;
+            ctx.copy(operator, user.tg_id, message.message_id, id)?;
         }
         return Ok(());
     }
@@ -81,7 +81,7 @@ pub async fn private_message(
             } else {
                 SendMessage::new(user.tg_id, texts::USE_MENU).with_markup(keyboards::menu())
             };
-            ctx.send(reply).await?;
+            ctx.send(reply)?;
             Ok(())
         }
     }
@@ -97,7 +97,7 @@ fn note_file(ctx: &mut Ctx<'_>, id: i64, message: &Message) {
 /// An edited message: edits are not relayed; someone in a dialog is told so.
 pub async fn edited(ctx: &mut Ctx<'_>, sender: i64, tickets: &Tickets) -> Result<(), ProcessError> {
     if tickets.as_operator.is_some() || tickets.as_customer.is_some() {
-        ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED)).await?;
+        ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED))?;
     }
     Ok(())
 }

@@ -89,7 +89,7 @@ impl Loaded<'_> {
             }
             Loaded::Edited { sender, tickets } => proxy::edited(ctx, sender, &tickets).await,
             Loaded::Button { query, user } => match query.data.as_deref().and_then(Callback::parse) {
-                None => Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?),
+                None => Ok(ctx.alert(query, texts::ALERT_STALE)?),
                 Some(Callback::Topic(topic)) => menu::topic(ctx, query, topic).await,
                 Some(Callback::Understood) => menu::understood(ctx, query).await,
                 Some(Callback::Home) => menu::home(ctx, query, &user).await,

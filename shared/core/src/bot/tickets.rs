@@ -15,21 +15,21 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     let operator = &query.from;
     let card = query.message.as_ref().filter(|m| m.chat_id() == ctx.app.config.operators_chat_id);
     let Some(card) = card else {
-        ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?;
+        ctx.alert(query, texts::ALERT_STALE)?;
         return Ok(());
     };
     let member = ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, operator.id).await;
     match member {
         Ok(m) if m.is_present() => tickets::remember_membership(ctx.db, operator.id, true).await?,
-        Ok(_) => return Ok(ctx.answer(query, Some(texts::ALERT_NOT_OPERATOR.into()), true).await?),
+        Ok(_) => return Ok(ctx.alert(query, texts::ALERT_NOT_OPERATOR)?),
         Err(e) if e.is_transient() => return Err(e.into()),
-        Err(_) => return Ok(ctx.answer(query, Some(texts::ALERT_NOT_OPERATOR.into()), true).await?),
+        Err(_) => return Ok(ctx.alert(query, texts::ALERT_NOT_OPERATOR)?),
     }
     if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db, operator.id).await? {
         if active.id == ticket_id {
-            return Ok(ctx.answer(query, Some(texts::claimed(ticket_id)), false).await?);
+            return Ok(ctx.answer(query, Some(texts::claimed(ticket_id)), false)?);
         }
-        return Ok(ctx.answer(query, Some(texts::alert_busy(active.id)), true).await?);
+        return Ok(ctx.alert(query, texts::alert_busy(active.id))?);
     }
     if !tickets::claim_ticket(ctx.db, ticket_id, operator.id).await? {
         let text = match tickets::lock_ticket(ctx.db, ticket_id).await?.map(|t| t.status) {
@@ -37,10 +37,10 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
             Some(Status::Closed) => texts::alert_closed(ticket_id),
             _ => texts::ALERT_STALE.into(),
         };
-        return Ok(ctx.answer(query, Some(text), true).await?);
+        return Ok(ctx.alert(query, text)?);
     }
     let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? else {
-        return Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?);
+        return Ok(ctx.alert(query, texts::ALERT_STALE)?);
     };
     let backlog = messages::undelivered_from_customer(ctx.db, ticket_id).await?;
     // The newest messages are copied one by one; earlier ones (a customer who wrote hundreds while waiting)
@@ -53,23 +53,23 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         Ok(sent) => sent,
         Err(e) if e.is_forbidden() => {
             tickets::requeue_ticket(ctx.db, ticket_id).await?;
-            return Ok(ctx.answer(query, Some(texts::ALERT_START_BOT_FIRST.into()), true).await?);
+            return Ok(ctx.alert(query, texts::ALERT_START_BOT_FIRST)?);
         }
         Err(e) => return Err(e.into()),
     };
     tickets::set_operator_message(ctx.db, ticket_id, sent.message_id).await?;
     tickets::set_card(ctx.db, ticket_id, card.chat_id(), card.message_id).await?;
-    ctx.answer(query, Some(texts::claimed(ticket_id)), false).await?;
+    ctx.answer(query, Some(texts::claimed(ticket_id)), false)?;
     if !earlier.is_empty() {
         let ids: Vec<i64> = earlier.iter().map(|m| m.id).collect();
         for text in earlier_list(&messages::briefs(ctx.db, &ids).await?) {
-            ctx.send(SendMessage::new(operator.id, text)).await?;
+            ctx.send(SendMessage::new(operator.id, text))?;
         }
     }
     for message in replayed {
-        ctx.copy(operator.id, message.source_chat_id, message.source_message_id, message.id).await?;
+        ctx.copy(operator.id, message.source_chat_id, message.source_message_id, message.id)?;
     }
-    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED)).await?;
+    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED))?;
     let who = operator.username.as_ref().map_or_else(|| operator.first_name.clone(), |u| format!("@{u}"));
     let edited = EditMessageText {
         chat_id: card.chat_id(),
@@ -77,7 +77,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         text: texts::card_taken(&card_text, &who),
         reply_markup: None,
     };
-    ctx.edit_text(edited).await?;
+    ctx.edit_text(edited)?;
     Ok(())
 }
 
@@ -111,26 +111,25 @@ fn earlier_list(briefs: &[messages::Brief]) -> Vec<String> {
 /// «Завершить диалог»: only the assigned operator; the customer gets «Оператор отключился» with «В начало».
 pub async fn close(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
     let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? else {
-        return Ok(ctx.answer(query, Some(texts::ALERT_STALE.into()), true).await?);
+        return Ok(ctx.alert(query, texts::ALERT_STALE)?);
     };
     if ticket.operator_tg_id != Some(query.from.id) {
-        return Ok(ctx.answer(query, Some(texts::ALERT_NOT_YOURS.into()), true).await?);
+        return Ok(ctx.alert(query, texts::ALERT_NOT_YOURS)?);
     }
     if ticket.status != Status::Assigned {
-        return Ok(ctx.answer(query, Some(texts::alert_closed(ticket_id)), true).await?);
+        return Ok(ctx.alert(query, texts::alert_closed(ticket_id))?);
     }
     let cached = tickets::cached_membership(ctx.db, query.from.id).await?;
     if !super::roles::is_operator_cached(ctx, query.from.id, cached).await? {
-        return Ok(ctx.answer(query, Some(texts::NOT_AN_OPERATOR_ANY_MORE.into()), true).await?);
+        return Ok(ctx.alert(query, texts::NOT_AN_OPERATOR_ANY_MORE)?);
     }
     tickets::close_ticket(ctx.db, ticket_id, "operator").await?;
     crate::outbox::cancel_copies_to_operator(ctx.db, ticket_id, "ticket closed").await?;
-    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_DISCONNECTED).with_markup(keyboards::home()))
-        .await?;
+    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_DISCONNECTED).with_markup(keyboards::home()))?;
     if let Some(message) = query.message.as_ref() {
-        ctx.remove_buttons(message.chat_id(), message.message_id).await?;
+        ctx.remove_buttons(message.chat_id(), message.message_id)?;
     }
-    ctx.send(SendMessage::new(query.from.id, texts::closed_for_operator(ticket_id))).await?;
-    ctx.answer(query, None, false).await?;
+    ctx.send(SendMessage::new(query.from.id, texts::closed_for_operator(ticket_id)))?;
+    ctx.ack(query)?;
     Ok(())
 }

@@ -37,9 +37,9 @@ pub async fn warn(app: &App, now: DateTime<Utc>, until: Instant) -> anyhow::Resu
         let mut ctx = Ctx::new(app, &tx);
         if let Some(row) = row {
             let (customer, operator): (i64, Option<i64>) = (row.get(0), row.get(1));
-            ctx.send(SendMessage::new(customer, texts::idle_warning_customer(minutes))).await?;
+            ctx.send(SendMessage::new(customer, texts::idle_warning_customer(minutes)))?;
             if let Some(operator) = operator {
-                ctx.send(SendMessage::new(operator, texts::idle_warning_operator(id, minutes))).await?;
+                ctx.send(SendMessage::new(operator, texts::idle_warning_operator(id, minutes)))?;
             }
             warned += 1;
         }
@@ -74,12 +74,12 @@ pub async fn close(app: &App, now: DateTime<Utc>, until: Instant) -> anyhow::Res
         if let Some(row) = row {
             let (customer, operator, summary): (i64, Option<i64>, Option<i64>) = (row.get(0), row.get(1), row.get(2));
             crate::outbox::cancel_copies_to_operator(&tx, id, "ticket closed").await?;
-            ctx.send(SendMessage::new(customer, texts::OPERATOR_DISCONNECTED).with_markup(keyboards::home())).await?;
+            ctx.send(SendMessage::new(customer, texts::OPERATOR_DISCONNECTED).with_markup(keyboards::home()))?;
             if let Some(operator) = operator {
                 if let Some(summary) = summary {
-                    ctx.remove_buttons(operator, summary).await?;
+                    ctx.remove_buttons(operator, summary)?;
                 }
-                ctx.send(SendMessage::new(operator, texts::idle_closed_operator(id))).await?;
+                ctx.send(SendMessage::new(operator, texts::idle_closed_operator(id)))?;
             }
             closed += 1;
         }
