@@ -38,12 +38,18 @@ async fn make_due(t: &TestApp) {
     t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
 }
 
-#[tokio::test]
-async fn a_flush_killed_mid_backlog_repeats_at_most_the_call_in_flight() {
+/// An app whose operator has `n` customer messages waiting, all due now.
+async fn due_backlog(n: usize) -> (TestApp, TgUser) {
     let t = spawn_app().await;
     let (customer, operator, _) = dialog(&t, 1).await;
-    backlog_for_operator(&t, &customer, 60).await;
+    backlog_for_operator(&t, &customer, n).await;
     make_due(&t).await;
+    (t, operator)
+}
+
+#[tokio::test]
+async fn a_flush_killed_mid_backlog_repeats_at_most_the_call_in_flight() {
+    let (t, operator) = due_backlog(60).await;
     // The 21st call hangs; the flusher is killed while it waits (a Lambda timeout).
     let first_try = t.telegram.calls_to("copyMessage").len();
     t.telegram.fail_next("copyMessage", Fault::Delay(Duration::ZERO), 20);
@@ -334,10 +340,7 @@ async fn a_blocked_chat_whose_handling_failed_is_handled_by_the_next_maintenance
 
 #[tokio::test]
 async fn a_run_whose_redelivery_runs_out_of_time_still_gives_every_later_job_its_turn() {
-    let t = spawn_app().await;
-    let (customer, operator, _) = dialog(&t, 1).await;
-    backlog_for_operator(&t, &customer, 300).await;
-    make_due(&t).await;
+    let (t, operator) = due_backlog(300).await;
     // Every copy takes 20 ms: 300 of them do not fit in the redelivery's half of a two-second run.
     t.telegram.set_fault_rate("copyMessage", 1.0, Fault::Delay(Duration::from_millis(20)));
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
