@@ -1,6 +1,6 @@
 //! The maintenance Lambda's handler: any event (an EventBridge schedule) runs every job and returns a summary.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use zabota_core::{App, maintenance};
@@ -16,15 +16,8 @@ pub async fn handle(app: &App, event: Value) -> Value {
 /// Like [`handle`], ending the run [`DEADLINE_MARGIN`] before the invocation's deadline (milliseconds since the
 /// epoch) when that comes sooner than [`maintenance::RUN_BUDGET`].
 pub async fn handle_by(app: &App, _event: Value, invocation_deadline_ms: Option<u64>) -> Value {
-    let budget = match invocation_deadline_ms {
-        None => maintenance::RUN_BUDGET,
-        Some(deadline) => {
-            let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-            let left = Duration::from_millis(deadline).saturating_sub(since_epoch);
-            left.saturating_sub(DEADLINE_MARGIN).min(maintenance::RUN_BUDGET)
-        }
-    };
-    let reports = maintenance::run_now_until(app, Instant::now() + budget).await;
+    let deadline = zabota_core::deadline::within(invocation_deadline_ms, DEADLINE_MARGIN, maintenance::RUN_BUDGET);
+    let reports = maintenance::run_now_until(app, deadline).await;
     let ok = reports.iter().all(|r| r.error.is_none());
     json!({ "ok": ok, "jobs": reports })
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod bot;
 pub mod config;
 pub mod db;
+pub mod deadline;
 pub mod domain;
 pub mod maintenance;
 pub mod media;

@@ -22,10 +22,8 @@ const FOLLOW_UPS: u32 = 16;
 
 /// After an update's own transaction sent (or tried) the head of `chat`: sends the rest and the follow-ups.
 pub(crate) async fn follow_up(app: &App, chat: i64, flush: ChatFlush, deadline: Instant) {
-    let mut line = Line { queue: VecDeque::new(), follow_ups: FOLLOW_UPS };
-    if matches!(flush.stop, Stop::More | Stop::Busy) {
-        line.push(chat);
-    }
+    let again = matches!(flush.stop, Stop::More | Stop::Busy).then_some(chat);
+    let mut line = Line::of(again, FOLLOW_UPS);
     line.after(app, chat, flush).await;
     line.drain(app, deadline).await;
 }
@@ -38,9 +36,7 @@ pub async fn deliver(app: &App, chats: Vec<i64>) {
 /// Sends the outbox of `chats`, in order per chat and in turns between chats, until every queue is empty, waits
 /// for a retry, or `deadline` passes. Failures are logged and left pending for the periodic redelivery.
 pub async fn deliver_until(app: &App, chats: Vec<i64>, deadline: Instant) {
-    let mut line = Line { queue: VecDeque::new(), follow_ups: FOLLOW_UPS };
-    chats.into_iter().for_each(|chat| line.push(chat));
-    line.drain(app, deadline).await;
+    Line::of(chats, FOLLOW_UPS).drain(app, deadline).await;
 }
 
 /// Sends every chat's due outbox calls within [`DELIVERY_BUDGET`] (see [`deliver_due_until`]).
@@ -52,7 +48,7 @@ pub async fn deliver_due(app: &App) -> Result<u64, DbError> {
 /// first), in turns, until none is due or `deadline` passes. Returns the calls sent.
 pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbError> {
     // Blocked chats whose handling was lost (a failure, a process that died, too many at once) come first.
-    let mut line = Line { queue: VecDeque::new(), follow_ups: 0 };
+    let mut line = Line::of([], 0);
     let blocked = crate::db::outbox::unhandled_blocked_chats(&app.db.get().await?, DUE_CHATS).await?;
     for chat in blocked {
         match super::blocked::chat_blocked(app, chat).await {
@@ -66,9 +62,7 @@ pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbEr
         if chats.is_empty() {
             break;
         }
-        let mut line = Line { queue: VecDeque::new(), follow_ups: FOLLOW_UPS };
-        chats.into_iter().for_each(|chat| line.push(chat));
-        let round = line.drain(app, deadline).await;
+        let round = Line::of(chats, FOLLOW_UPS).drain(app, deadline).await;
         sent += round;
         if round == 0 {
             // Nothing could be sent (chats busy with other flushers, or failing): the next run tries again.
@@ -85,6 +79,13 @@ struct Line {
 }
 
 impl Line {
+    /// `chats` in line, each once, with `follow_ups` follow-ups allowed.
+    fn of(chats: impl IntoIterator<Item = i64>, follow_ups: u32) -> Line {
+        let mut line = Line { queue: VecDeque::new(), follow_ups };
+        chats.into_iter().for_each(|chat| line.push(chat));
+        line
+    }
+
     fn push(&mut self, chat: i64) {
         if !self.queue.contains(&chat) {
             self.queue.push_back(chat);

@@ -27,19 +27,16 @@ pub async fn handle_update(app: &App, update: &Update, deadline: Instant) -> Res
     };
     // The error's text carries SQLSTATEs and constraint names, never row values (see `DbError`).
     let error = e.to_string();
-    let attempts = {
-        let counted = match app.db.get().await {
-            Ok(client) => updates::count_failure(&client, update.update_id, &error).await.map_err(ProcessError::from),
-            Err(pool) => Err(pool.into()),
-        };
-        match counted {
-            Ok(counted) => counted,
-            // The database cannot even count: it is the trouble, and Telegram will deliver the update again.
-            Err(_) if e.is_transient() => return Err(e),
-            Err(_) => (1, Duration::ZERO),
-        }
+    let counted = match app.db.get().await {
+        Ok(client) => updates::count_failure(&client, update.update_id, &error).await.map_err(ProcessError::from),
+        Err(pool) => Err(pool.into()),
     };
-    let (attempts, failing_for) = attempts;
+    let (attempts, failing_for) = match counted {
+        Ok(counted) => counted,
+        // The database cannot even count: it is the trouble, and Telegram will deliver the update again.
+        Err(_) if e.is_transient() => return Err(e),
+        Err(_) => (1, Duration::ZERO),
+    };
     if e.is_transient() && (attempts < MAX_UPDATE_ATTEMPTS || failing_for < PARK_AFTER) {
         tracing::warn!(update_id = update.update_id, attempts, error = %e, "update failed; to be delivered again");
         return Err(e);

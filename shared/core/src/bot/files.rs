@@ -3,7 +3,6 @@
 
 use super::ProcessError;
 use super::ctx::Ctx;
-use super::proxy::is_operator;
 use crate::db::Sql;
 use crate::db::users::UserRow;
 use crate::media::content_type;
@@ -33,7 +32,7 @@ fn parse(text: &str) -> Option<Command> {
 /// sender is not an operator), so it goes through the normal flow.
 pub async fn command(ctx: &mut Ctx<'_>, user: &UserRow, text: &str) -> Result<bool, ProcessError> {
     let Some(command) = parse(text) else { return Ok(false) };
-    if !is_operator(ctx.app, user.tg_id).await {
+    if !super::roles::is_operator(ctx, user.tg_id).await? {
         return Ok(false);
     }
     let reply = match command {

@@ -4,7 +4,6 @@
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::{intake, keyboards};
-use crate::app::App;
 use crate::db::messages::{self, Sender};
 use crate::db::tickets::{self, Status, TicketRow};
 use crate::db::users::UserRow;
@@ -76,7 +75,7 @@ pub async fn private_message(
             intake::phone_input(ctx, user, topic, message).await
         }
         DialogState::Menu => {
-            let reply = if is_operator(ctx.app, user.tg_id).await {
+            let reply = if super::roles::is_operator(ctx, user.tg_id).await? {
                 SendMessage::new(user.tg_id, texts::NO_ACTIVE_DIALOG)
             } else {
                 SendMessage::new(user.tg_id, texts::USE_MENU).with_markup(keyboards::menu())
@@ -100,15 +99,4 @@ pub async fn edited(ctx: &mut Ctx<'_>, sender: i64, tickets: &Tickets) -> Result
         ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED))?;
     }
     Ok(())
-}
-
-/// True when the user is in the operators' chat. Asked only when it decides a reply, never on the relay path.
-pub async fn is_operator(app: &App, user_id: i64) -> bool {
-    match app.telegram.get_chat_member(app.config.operators_chat_id, user_id).await {
-        Ok(member) => member.is_present(),
-        Err(e) => {
-            tracing::debug!(user_id, error = %e, "getChatMember failed; treated as not an operator");
-            false
-        }
-    }
 }

@@ -30,3 +30,10 @@ pub(crate) async fn is_operator_cached(ctx: &Ctx<'_>, user_id: i64, cached: Memb
     tickets::remember_membership(ctx.db, user_id, member).await?;
     Ok(member)
 }
+
+/// True when `user_id` is in the operators' chat: the remembered answer, or Telegram's (see
+/// [`is_operator_cached`]).
+pub(crate) async fn is_operator(ctx: &Ctx<'_>, user_id: i64) -> Result<bool, ProcessError> {
+    let cached = tickets::cached_membership(ctx.db, user_id).await?;
+    is_operator_cached(ctx, user_id, cached).await
+}

@@ -53,13 +53,22 @@ macro_rules! lock_ticket_where {
 }
 
 const LOCK_BY_ID: &str = lock_ticket_where!("t.id = $1");
+/// A membership check of the operators' chat younger than this is used as it is (one minute).
+macro_rules! membership_fresh_since {
+    () => {
+        "now() - interval '60 seconds'"
+    };
+}
+
 /// Both tickets of a sender (see [`lock_tickets_of`]), locked in id order so that two people who are each
 /// other's operator and customer cannot deadlock.
 pub const LOCK_BOTH_OF: &str = concat!(
     "SELECT t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, ",
     "t.card_chat_id, t.card_message_id, (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') AS as_operator, ",
     "(u.tg_id = $1 AND t.status <> 'CLOSED') AS as_customer, ",
-    "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1 AND c.checked_at > now() - interval '60 seconds'), ",
+    "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1 AND c.checked_at > ",
+    membership_fresh_since!(),
+    "), ",
     "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1) ",
     "FROM tickets t JOIN users u ON u.id = t.user_id ",
     "WHERE (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') OR (u.tg_id = $1 AND t.status <> 'CLOSED') ",
@@ -146,8 +155,11 @@ pub async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets,
 pub async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Membership, tokio_postgres::Error> {
     let row = db
         .query_opt(
-            "SELECT CASE WHEN checked_at > now() - interval '60 seconds' THEN is_member END, is_member \
-             FROM operator_checks WHERE tg_id = $1",
+            concat!(
+                "SELECT CASE WHEN checked_at > ",
+                membership_fresh_since!(),
+                " THEN is_member END, is_member FROM operator_checks WHERE tg_id = $1"
+            ),
             &[&tg_id],
         )
         .await?;

@@ -1,5 +1,6 @@
 //! Dead letters: the report lists the updates parked in the last week (so `zabota maintain` and the maintenance
-//! Lambda's result show them), and forgets failure counts of updates that later went through.
+//! Lambda's result show them). It also clears the bookkeeping of failures: failure counts of updates that later
+//! went through, old dead letters, handled blocked chats and day-old membership checks.
 
 use super::JobReport;
 use crate::app::App;
