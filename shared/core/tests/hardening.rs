@@ -38,6 +38,16 @@ async fn make_due(t: &TestApp) {
     t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
 }
 
+/// Holds `tg_id`'s conversation lock in a transaction of the test's own: something stuck elsewhere.
+async fn hold_conversation(client: &mut tokio_postgres::Client, tg_id: i64) -> tokio_postgres::Transaction<'_> {
+    let stuck = client.transaction().await.unwrap();
+    stuck
+        .execute("SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))", &[&tg_id])
+        .await
+        .unwrap();
+    stuck
+}
+
 /// An app whose operator has `n` customer messages waiting, all due now.
 async fn due_backlog(n: usize) -> (TestApp, TgUser) {
     let t = spawn_app().await;
@@ -298,11 +308,7 @@ async fn a_stuck_conversation_lock_is_a_500_after_the_lock_timeout_not_a_hung_in
     let customer = TgUser::customer(1);
     // Something holds the customer's conversation (a stuck transaction elsewhere).
     let mut holder = t.db.client().await;
-    let stuck = holder.transaction().await.unwrap();
-    stuck
-        .execute("SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))", &[&customer.id])
-        .await
-        .unwrap();
+    let stuck = hold_conversation(&mut holder, customer.id).await;
     let start = updates::command(&customer, "/start");
     t.telegram.observe(&start);
     let body = serde_json::to_vec(&start).unwrap();
@@ -323,11 +329,7 @@ async fn a_blocked_chat_whose_handling_failed_is_handled_by_the_next_maintenance
     t.telegram.block_chat(customer.id);
     // The customer's conversation is held elsewhere when the 403 comes: its handling fails (lock timeout).
     let mut holder = t.db.client().await;
-    let stuck = holder.transaction().await.unwrap();
-    stuck
-        .execute("SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))", &[&customer.id])
-        .await
-        .unwrap();
+    let stuck = hold_conversation(&mut holder, customer.id).await;
     t.send(updates::private_text(&operator, "вы тут?")).await;
     assert_eq!(t.ticket_status(ticket).await.0, "ASSIGNED", "the handling did not happen");
     assert_eq!(t.db.count("blocked_chats WHERE handled_at IS NULL").await, 1, "but it is remembered");
