@@ -3,30 +3,29 @@
 use crate::config::Config;
 use crate::db::{self, DbError, Pool};
 use crate::media::MediaStore;
-use crate::telegram::{TelegramClient, TelegramError};
+use crate::telegram::TelegramClient;
 
 /// Everything a handler needs. Holds no conversation state: that lives in PostgreSQL.
 #[derive(Clone, Debug)]
 pub struct App {
-    /// Settings.
+    /// The configuration read at start-up.
     pub config: Config,
-    /// Database connections (opened lazily).
+    /// Database connections, opened lazily.
     pub db: Pool,
-    /// Bot API client.
+    /// The Bot API client for `config.telegram_api_url`.
     pub telegram: TelegramClient,
-    /// Where media bytes go.
+    /// Where media bytes go (`config.media`).
     pub media: MediaStore,
 }
 
-/// Why the app could not be built.
+/// Why the app could not be built. The Bot API client cannot fail here: its HTTP client is built on first use
+/// (see [`App::prewarm`]), and a failure there is a network error of that call, retried like any other.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Database settings.
+    /// The database settings cannot make a pool: a connection string that does not parse, an unreadable CA
+    /// bundle, a `sslmode` refused for a remote host.
     #[error(transparent)]
     Db(#[from] DbError),
-    /// HTTP client set-up.
-    #[error(transparent)]
-    Telegram(#[from] TelegramError),
 }
 
 impl App {
@@ -34,7 +33,7 @@ impl App {
     /// (one update at a time per environment) and larger for the local server.
     pub async fn new(config: Config, pool_size: usize) -> Result<Self, AppError> {
         let db = db::build_pool(&config.database, pool_size)?;
-        let telegram = TelegramClient::new(&config.telegram_api_url, config.bot_token.clone())?;
+        let telegram = TelegramClient::new(&config.telegram_api_url, config.bot_token.clone());
         let media = MediaStore::from_config(&config.media).await;
         Ok(App { config, db, telegram, media })
     }

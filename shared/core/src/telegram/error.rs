@@ -74,7 +74,7 @@ impl TelegramError {
 }
 
 /// Replaces every occurrence of the token (and of its secret half) with `<redacted>`.
-pub fn redact(text: &str, token: &str) -> String {
+pub(crate) fn redact(text: &str, token: &str) -> String {
     let mut out = text.replace(token, "<redacted>");
     if let Some((_, secret)) = token.split_once(':')
         && secret.len() >= 8

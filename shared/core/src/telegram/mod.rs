@@ -6,6 +6,6 @@ pub mod requests;
 pub mod types;
 
 pub use client::{RetryPolicy, TelegramClient};
-pub use error::{TelegramError, redact};
+pub use error::TelegramError;
 pub use requests::*;
 pub use types::*;

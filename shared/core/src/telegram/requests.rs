@@ -9,29 +9,17 @@ pub struct InlineKeyboardMarkup {
     pub inline_keyboard: Vec<Vec<InlineKeyboardButton>>,
 }
 
-impl InlineKeyboardMarkup {
-    /// One button per row, each `(label, callback_data)`.
-    pub fn column<'a>(buttons: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        InlineKeyboardMarkup {
-            inline_keyboard: buttons
-                .into_iter()
-                .map(|(text, data)| vec![InlineKeyboardButton::callback(text, data)])
-                .collect(),
-        }
-    }
-}
-
 /// A button that sends callback data back to the bot.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InlineKeyboardButton {
-    /// Label.
+    /// The text on the button.
     pub text: String,
     /// 1-64 bytes returned in the callback query.
     pub callback_data: String,
 }
 
 impl InlineKeyboardButton {
-    /// A callback button.
+    /// A button whose press sends `data` back as the callback query's data.
     pub fn callback(text: &str, data: &str) -> Self {
         InlineKeyboardButton { text: text.to_owned(), callback_data: data.to_owned() }
     }
@@ -64,7 +52,7 @@ pub struct KeyboardButton {
 pub enum ReplyMarkup {
     /// Buttons under the message.
     Inline(InlineKeyboardMarkup),
-    /// A custom keyboard.
+    /// A custom keyboard in place of the user's (the «share my phone number» button).
     Keyboard(ReplyKeyboardMarkup),
     /// Remove a custom keyboard.
     Remove {
@@ -90,7 +78,7 @@ pub struct SendMessage {
     /// "HTML" or none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parse_mode: Option<String>,
-    /// Keyboard.
+    /// Buttons under the message, or a custom keyboard to show (or remove) with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<ReplyMarkup>,
 }
@@ -101,7 +89,7 @@ impl SendMessage {
         SendMessage { chat_id, text: text.into(), parse_mode: None, reply_markup: None }
     }
 
-    /// With a keyboard.
+    /// The same message with `markup`.
     pub fn with_markup(mut self, markup: ReplyMarkup) -> Self {
         self.reply_markup = Some(markup);
         self
@@ -110,35 +98,24 @@ impl SendMessage {
 
 /// copyMessage: re-sends any message without a "forwarded from" header.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct CopyMessage {
+pub(crate) struct CopyMessage {
     /// Target chat.
     pub chat_id: i64,
     /// Source chat.
     pub from_chat_id: i64,
     /// Source message.
     pub message_id: i64,
-    /// Keyboard.
+    /// Buttons to put under the copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<ReplyMarkup>,
 }
 
-/// forwardMessage.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ForwardMessage {
-    /// Target chat.
-    pub chat_id: i64,
-    /// Source chat.
-    pub from_chat_id: i64,
-    /// Source message.
-    pub message_id: i64,
-}
-
 /// editMessageText.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct EditMessageText {
+pub(crate) struct EditMessageText {
     /// Chat of the message.
     pub chat_id: i64,
-    /// The message.
+    /// Its id within that chat.
     pub message_id: i64,
     /// New text.
     pub text: String,
@@ -149,10 +126,10 @@ pub struct EditMessageText {
 
 /// editMessageReplyMarkup.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct EditMessageReplyMarkup {
+pub(crate) struct EditMessageReplyMarkup {
     /// Chat of the message.
     pub chat_id: i64,
-    /// The message.
+    /// Its id within that chat.
     pub message_id: i64,
     /// New inline keyboard; none removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,8 +138,8 @@ pub struct EditMessageReplyMarkup {
 
 /// answerCallbackQuery.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct AnswerCallbackQuery {
-    /// The query.
+pub(crate) struct AnswerCallbackQuery {
+    /// The id of the press being answered.
     pub callback_query_id: String,
     /// 0-200 characters shown to the presser.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,21 +149,12 @@ pub struct AnswerCallbackQuery {
     pub show_alert: bool,
 }
 
-/// deleteMessage.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct DeleteMessage {
-    /// Chat of the message.
-    pub chat_id: i64,
-    /// The message.
-    pub message_id: i64,
-}
-
 /// getUpdates.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct GetUpdates {
     /// First update to return; confirms every update before it.
     pub offset: Option<i64>,
-    /// 1-100.
+    /// At most this many updates (1-100).
     pub limit: u32,
     /// Long-polling timeout in seconds.
     pub timeout: u32,
@@ -209,15 +177,6 @@ pub struct SetWebhook {
     pub max_connections: Option<u32>,
     /// Drop updates queued so far.
     pub drop_pending_updates: bool,
-}
-
-/// One entry of the bot's command menu.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct BotCommand {
-    /// Without the slash.
-    pub command: String,
-    /// Shown in the menu.
-    pub description: String,
 }
 
 /// The update kinds the bot handles; everything else is not even sent to us.

@@ -1,78 +1,8 @@
-//! Bot API objects we read: only the fields we use; unknown fields are ignored so new Bot API versions don't break us.
+//! A message and what it can carry: text, photos, files, contacts, places; and the getFile answer for a file.
 
 use serde::{Deserialize, Serialize};
 
-/// One incoming update. Exactly one of the optional payloads is set; kinds we do not handle are kept as `None`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct Update {
-    /// Monotonic id; used for deduplication and `getUpdates` offsets.
-    pub update_id: i64,
-    /// A new message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<Message>,
-    /// An edited message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edited_message: Option<Message>,
-    /// A button press.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_query: Option<CallbackQuery>,
-}
-
-impl Update {
-    /// A short name of the update's kind, for logs and metrics.
-    pub fn kind(&self) -> &'static str {
-        if self.message.is_some() {
-            "message"
-        } else if self.edited_message.is_some() {
-            "edited_message"
-        } else if self.callback_query.is_some() {
-            "callback_query"
-        } else {
-            "other"
-        }
-    }
-}
-
-/// A Telegram user or bot.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct User {
-    /// Unique id.
-    pub id: i64,
-    /// True for bots.
-    #[serde(default)]
-    pub is_bot: bool,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// @username without the @.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// IETF language tag of the user's client.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language_code: Option<String>,
-}
-
-/// A chat.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct Chat {
-    /// Unique id: positive for private chats, negative for groups.
-    pub id: i64,
-    /// "private", "group", "supergroup" or "channel".
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Title of a group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-}
-
-impl Chat {
-    /// True for a one-to-one chat with a user.
-    pub fn is_private(&self) -> bool {
-        self.kind == "private"
-    }
-}
+use super::{Chat, User};
 
 /// A message, with every content kind we proxy.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -96,28 +26,28 @@ pub struct Message {
     /// Photo sizes, smallest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photo: Option<Vec<PhotoSize>>,
-    /// A general file.
+    /// A file sent as a file, of any type; also set for an animation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<FileMeta>,
-    /// A video.
+    /// A video sent as a video (playable in the chat), not as a file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<FileMeta>,
-    /// A voice note.
+    /// A voice message recorded in Telegram (OGG/Opus).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<FileMeta>,
-    /// An audio file.
+    /// A music file, shown with Telegram's player.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<FileMeta>,
-    /// A sticker.
+    /// A sticker (WebP, or an animated TGS/WebM one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticker: Option<FileMeta>,
     /// A GIF or silent video. Telegram also sets `document` for these.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub animation: Option<FileMeta>,
-    /// A round video note.
+    /// A round video message recorded in Telegram.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_note: Option<FileMeta>,
-    /// A shared contact.
+    /// A shared contact: the customer's own phone number when they press «Отправить мой номер».
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
     /// A point on the map.
@@ -181,7 +111,7 @@ pub struct PhotoSize {
     pub width: u32,
     /// Pixels.
     pub height: u32,
-    /// Bytes.
+    /// Size in bytes, when Telegram knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_size: Option<u64>,
 }
@@ -194,7 +124,7 @@ pub struct FileMeta {
     pub file_id: String,
     /// Stable across bots; the archive key.
     pub file_unique_id: String,
-    /// Bytes.
+    /// Size in bytes, when Telegram knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_size: Option<u64>,
     /// Original file name (documents, audio, video, animation).
@@ -222,9 +152,9 @@ pub struct FileMeta {
 pub struct Contact {
     /// As the client sent it: may lack '+', may have spaces.
     pub phone_number: String,
-    /// First name.
+    /// The contact's name as the sender's client gives it.
     pub first_name: String,
-    /// Last name.
+    /// The rest of the contact's name, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Set when the contact is a Telegram user; equal to the sender for "share my contact".
@@ -246,109 +176,23 @@ pub struct Location {
 pub struct Venue {
     /// Where it is.
     pub location: Location,
-    /// Its name.
+    /// The place's name, e.g. a shop's.
     pub title: String,
-    /// Its address.
+    /// The street address, as one line of text.
     pub address: String,
-}
-
-/// A button press on an inline keyboard.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct CallbackQuery {
-    /// Answer with answerCallbackQuery.
-    pub id: String,
-    /// Who pressed.
-    pub from: User,
-    /// The message the button was on (absent for very old or inline messages).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<Message>,
-    /// The button's data: user input, never trusted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
 }
 
 /// A file ready for download.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub struct File {
-    /// Id.
+    /// The id it was asked for.
     pub file_id: String,
-    /// Stable id.
+    /// Stable across bots and time; the archive key.
     pub file_unique_id: String,
-    /// Bytes.
+    /// Size in bytes, when Telegram knows it.
     #[serde(default)]
     pub file_size: Option<u64>,
     /// Path for `/file/bot<token>/<path>`; absent when the file cannot be downloaded.
     #[serde(default)]
     pub file_path: Option<String>,
-}
-
-/// A member of a chat and their status.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct ChatMember {
-    /// creator, administrator, member, restricted, left, kicked.
-    pub status: String,
-    /// Who.
-    pub user: User,
-    /// For "restricted": whether they are still in the chat.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_member: Option<bool>,
-}
-
-impl ChatMember {
-    /// True when the user is currently in the chat (a restricted user only while `is_member`).
-    pub fn is_present(&self) -> bool {
-        match self.status.as_str() {
-            "creator" | "administrator" | "member" => true,
-            "restricted" => self.is_member.unwrap_or(false),
-            _ => false,
-        }
-    }
-}
-
-/// The id of a copied message.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct MessageId {
-    /// Id in the target chat.
-    pub message_id: i64,
-}
-
-/// Current webhook status.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct WebhookInfo {
-    /// Empty when no webhook is set.
-    pub url: String,
-    /// Updates waiting for delivery.
-    pub pending_update_count: i64,
-    /// Unix time of the last delivery error.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_error_date: Option<i64>,
-    /// The last delivery error.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_error_message: Option<String>,
-    /// Concurrent connections Telegram may open.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_connections: Option<u32>,
-    /// Update kinds delivered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_updates: Option<Vec<String>>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ChatMember;
-
-    fn member(json: &str) -> ChatMember {
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    #[test]
-    fn a_restricted_user_counts_only_while_still_in_the_chat() {
-        let user = r#""user": {"id": 1, "is_bot": false, "first_name": "A"}"#;
-        assert!(member(&format!(r#"{{"status": "member", {user}}}"#)).is_present());
-        assert!(member(&format!(r#"{{"status": "restricted", "is_member": true, {user}}}"#)).is_present());
-        assert!(!member(&format!(r#"{{"status": "restricted", "is_member": false, {user}}}"#)).is_present());
-        assert!(!member(&format!(r#"{{"status": "left", {user}}}"#)).is_present());
-        assert!(!member(&format!(r#"{{"status": "kicked", {user}}}"#)).is_present());
-    }
 }
