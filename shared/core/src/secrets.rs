@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_secretsmanager::Client;
 
 /// The variable that names the secret.
-pub const SECRETS_ARN: &str = "SECRETS_ARN";
+pub(crate) const SECRETS_ARN: &str = "SECRETS_ARN";
 
 /// Why the secret could not be read. Never contains the secret's value.
 #[derive(Debug, thiserror::Error)]
@@ -42,13 +42,12 @@ pub async fn secret_fields(client: &Client, secret_id: &str) -> Result<HashMap<S
 }
 
 /// When `SECRETS_ARN` is set, reads that secret with the standard AWS configuration chain (region and
-/// credentials from the Lambda environment); otherwise returns nothing.
-pub async fn from_env() -> Result<HashMap<String, String>, SecretsError> {
+/// credentials from the Lambda environment; loaded once per process and shared with S3); otherwise returns nothing.
+async fn from_env() -> Result<HashMap<String, String>, SecretsError> {
     let Some(secret_id) = std::env::var(SECRETS_ARN).ok().filter(|v| !v.trim().is_empty()) else {
         return Ok(HashMap::new());
     };
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    secret_fields(&Client::new(&sdk), &secret_id).await
+    secret_fields(&Client::new(crate::config::aws::sdk_config().await), &secret_id).await
 }
 
 /// Configuration from the environment, with the secret's fields for anything the environment leaves unset.

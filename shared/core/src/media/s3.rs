@@ -23,10 +23,10 @@ impl S3MediaStore {
         S3MediaStore { client, bucket: bucket.to_owned() }
     }
 
-    /// Region and credentials from the standard AWS chain; an endpoint override switches to path-style addressing.
+    /// Region and credentials from the standard AWS chain (loaded once per process and shared with Secrets
+    /// Manager); an endpoint override switches to path-style addressing.
     pub async fn from_env(bucket: &str, endpoint: Option<&str>) -> Self {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let mut config = aws_sdk_s3::config::Builder::from(&sdk);
+        let mut config = aws_sdk_s3::config::Builder::from(crate::config::aws::sdk_config().await);
         if let Some(endpoint) = endpoint {
             config = config.endpoint_url(endpoint).force_path_style(true);
         }
@@ -47,7 +47,7 @@ impl S3MediaStore {
         Ok(())
     }
 
-    /// GetObject.
+    /// GetObject: the whole object in memory; a missing key is [`MediaError::NotFound`].
     pub async fn get(&self, key: &str) -> Result<Bytes, MediaError> {
         let output = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| {
             if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {

@@ -1,0 +1,176 @@
+//! Configuration: the only reader of the environment. Typed, validated, secrets wrapped. The settings live here,
+//! one parser per variable in `parse.rs`, and the AWS SDK's configuration, loaded once per process, in `aws.rs`.
+
+pub(crate) mod aws;
+mod parse;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Telegram's own Bot API server; any compatible server (a self-hosted telegram-bot-api) works too.
+pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
+/// History is promised for at least six months; a shorter retention is refused.
+pub const MIN_HISTORY_RETENTION_DAYS: u32 = 183;
+/// Default retention of messages, attachments and closed tickets.
+pub const DEFAULT_HISTORY_RETENTION_DAYS: u32 = 365;
+
+/// A configuration problem: names the variable and shows what a valid value looks like.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{name} is not set. {hint}")]
+    Missing {
+        /// The environment variable.
+        name: &'static str,
+        /// What to set it to.
+        hint: &'static str,
+    },
+    /// A variable is set to something we cannot use.
+    #[error("{name} is invalid: {reason}. {hint}")]
+    Invalid {
+        /// The environment variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+        /// What a valid value looks like.
+        hint: &'static str,
+    },
+}
+
+/// Where media bytes go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaBackend {
+    /// An S3 bucket (or an S3-compatible server at `endpoint`).
+    S3 {
+        /// `MEDIA_BUCKET`: the bucket's name.
+        bucket: String,
+        /// `S3_ENDPOINT`, for S3-compatible servers (path-style addressing).
+        endpoint: Option<String>,
+    },
+    /// A local folder, `MEDIA_ROOT`.
+    Fs {
+        /// `MEDIA_ROOT`, default `./media`; keys are paths below it.
+        root: PathBuf,
+    },
+    /// Metadata only; no bytes are kept.
+    Off,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (Lambda, CloudWatch).
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// How to reach PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// A libpq-style URL or key=value string; may carry a password, so it is secret.
+    pub url: SecretString,
+    /// PEM bundle of extra trusted CAs (e.g. the AWS RDS global bundle), `DATABASE_CA_FILE`.
+    pub ca_file: Option<PathBuf>,
+    /// `DATABASE_ALLOW_PLAINTEXT`: the network to a host not on this machine is trusted, so `sslmode` disable,
+    /// allow or prefer may be used for it (a password is still never sent unencrypted). Default false.
+    pub allow_plaintext: bool,
+}
+
+/// Everything the bot needs to run, read once at start-up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `BOT_TOKEN` from @BotFather.
+    pub bot_token: SecretString,
+    /// `OPERATORS_CHAT_ID`: the operators' group chat.
+    pub operators_chat_id: i64,
+    /// How to reach PostgreSQL (`DATABASE_URL` or the `POSTGRES_*` variables).
+    pub database: DatabaseConfig,
+    /// `DEFAULT_REGION`: ISO country code for parsing typed phone numbers.
+    pub default_region: String,
+    /// `TELEGRAM_API_URL` without a trailing slash.
+    pub telegram_api_url: String,
+    /// `WEBHOOK_SECRET`: the `X-Telegram-Bot-Api-Secret-Token` Telegram sends with each webhook call.
+    pub webhook_secret: Option<SecretString>,
+    /// `MEDIA_BACKEND` (`s3`, `fs` or `off`) and the settings of the backend it names.
+    pub media: MediaBackend,
+    /// `HISTORY_RETENTION_DAYS`: messages, attachments and closed tickets older than this are deleted (at least
+    /// [`MIN_HISTORY_RETENTION_DAYS`], default [`DEFAULT_HISTORY_RETENTION_DAYS`]).
+    pub history_retention_days: u32,
+    /// `TICKET_IDLE_CLOSE_AFTER`: an assigned ticket with no messages for this long is closed.
+    pub ticket_idle_close_after: Duration,
+    /// `TICKET_IDLE_WARN_BEFORE`: both sides are warned this long before an idle ticket is closed.
+    pub ticket_idle_warn_before: Duration,
+    /// `WAITING_REMINDER_AFTER`: a ticket still in the queue this long is announced again.
+    pub waiting_reminder_after: Duration,
+    /// `WAITING_REMINDER_INTERVAL`: at most one reminder per ticket per this interval.
+    pub waiting_reminder_interval: Duration,
+    /// `LOG_FORMAT`: `json` (the default on Lambda) or `pretty`.
+    pub log_format: LogFormat,
+}
+
+impl DatabaseConfig {
+    /// Reads only the database settings from the environment (for `zabota migrate` and deploy steps,
+    /// which need no bot token).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+    }
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(DatabaseConfig {
+            url: parse::database_url(get)?,
+            ca_file: get("DATABASE_CA_FILE").map(PathBuf::from),
+            allow_plaintext: parse::allow_plaintext(get("DATABASE_ALLOW_PLAINTEXT"))?,
+        })
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `get` (the environment, or a map in tests). Empty values count as unset.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let bot_token = parse::bot_token(get("BOT_TOKEN"))?;
+        let operators_chat_id = parse::operators_chat_id(get("OPERATORS_CHAT_ID"))?;
+        let database = DatabaseConfig::from_lookup(&get)?;
+        let default_region = parse::region(get("DEFAULT_REGION"))?;
+        let telegram_api_url = parse::api_url(get("TELEGRAM_API_URL"))?;
+        let webhook_secret = get("WEBHOOK_SECRET").map(parse::webhook_secret).transpose()?;
+        let media = parse::media(get("MEDIA_BACKEND"), get("MEDIA_BUCKET"), get("S3_ENDPOINT"), get("MEDIA_ROOT"))?;
+        let history_retention_days = parse::retention(get("HISTORY_RETENTION_DAYS"))?;
+        let duration = |name: &'static str, default: &str| parse::duration(name, get(name), default);
+        let ticket_idle_close_after = duration("TICKET_IDLE_CLOSE_AFTER", "24h")?;
+        let ticket_idle_warn_before = duration("TICKET_IDLE_WARN_BEFORE", "1h")?;
+        if ticket_idle_warn_before >= ticket_idle_close_after {
+            return Err(parse::invalid(
+                "TICKET_IDLE_WARN_BEFORE",
+                "the warning must come before the close: make it shorter than TICKET_IDLE_CLOSE_AFTER",
+                "e.g. TICKET_IDLE_CLOSE_AFTER=24h with TICKET_IDLE_WARN_BEFORE=1h",
+            ));
+        }
+        let waiting_reminder_after = duration("WAITING_REMINDER_AFTER", "15m")?;
+        let waiting_reminder_interval = duration("WAITING_REMINDER_INTERVAL", "30m")?;
+        let log_format = parse::log_format(get("LOG_FORMAT"), get("AWS_LAMBDA_FUNCTION_NAME").is_some())?;
+        Ok(Config {
+            bot_token,
+            operators_chat_id,
+            database,
+            default_region,
+            telegram_api_url,
+            webhook_secret,
+            media,
+            history_retention_days,
+            ticket_idle_close_after,
+            ticket_idle_warn_before,
+            waiting_reminder_after,
+            waiting_reminder_interval,
+            log_format,
+        })
+    }
+}
