@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 use zabota_core::config::DatabaseConfig;
 use zabota_core::telegram::{SetWebhook, allowed_updates};
 use zabota_core::{App, Config, db, maintenance, telemetry};
@@ -21,6 +22,14 @@ struct Cli {
 enum Command {
     /// Apply pending database migrations.
     Migrate,
+    #[command(flatten)]
+    App(AppCommand),
+}
+
+/// The commands that run the bot (or talk to Telegram as it), so they need the whole configuration; `migrate`
+/// needs only the database settings.
+#[derive(Subcommand)]
+enum AppCommand {
     /// Run the bot with long polling, plus the maintenance jobs every few minutes.
     Poll,
     /// Run an HTTP webhook endpoint (POST / or /webhook), plus the maintenance jobs.
@@ -62,7 +71,7 @@ async fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Migrate => migrate().await,
-        command => match Config::from_env() {
+        Command::App(command) => match Config::from_env() {
             Ok(config) => {
                 telemetry::init(config.log_format);
                 run(command, config).await
@@ -96,10 +105,9 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+async fn run(command: AppCommand, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Migrate => migrate().await?,
-        Command::Poll => {
+        AppCommand::Poll => {
             let app = App::new(config, 4).await?;
             let me = app.telegram.get_me().await.context("checking BOT_TOKEN with getMe")?;
             tracing::info!(bot = me.username.as_deref().unwrap_or_default(), "bot is up");
@@ -107,7 +115,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             poll::run(&app, shutdown_signal()).await;
             background.iter().for_each(|task| task.abort());
         }
-        Command::Serve { listen } => {
+        AppCommand::Serve { listen } => {
             anyhow::ensure!(
                 config.webhook_secret.is_some(),
                 "WEBHOOK_SECRET is not set: `serve` refuses every call without it (generate one with `openssl rand -hex 32`)"
@@ -117,34 +125,41 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             serve::run(app, listen, shutdown_signal()).await.context("webhook server")?;
             background.iter().for_each(|task| task.abort());
         }
-        Command::Maintain => {
+        AppCommand::Maintain => {
             let app = App::new(config, 2).await?;
             let reports = maintenance::run_now(&app).await;
             println!("{}", serde_json::to_string_pretty(&reports)?);
             anyhow::ensure!(reports.iter().all(|r| r.error.is_none()), "some maintenance jobs failed");
         }
-        Command::SetWebhook { url, drop_pending, max_connections } => {
-            use secrecy::ExposeSecret;
-            let secret = config
-                .webhook_secret
-                .as_ref()
-                .context("WEBHOOK_SECRET is not set; Telegram must send it with every update")?;
-            let app = App::new(config.clone(), 1).await?;
-            let params = SetWebhook {
-                url: url.clone(),
-                secret_token: Some(secret.expose_secret().to_owned()),
-                allowed_updates: allowed_updates(),
-                max_connections: Some(max_connections),
-                drop_pending_updates: drop_pending,
-            };
-            app.telegram.set_webhook(&params).await.context("setWebhook")?;
-            println!("webhook set to {url}");
+        AppCommand::SetWebhook { url, drop_pending, max_connections } => {
+            set_webhook(config, url, drop_pending, max_connections).await?;
         }
-        Command::DeleteWebhook { drop_pending } => {
+        AppCommand::DeleteWebhook { drop_pending } => {
             let app = App::new(config, 1).await?;
             app.telegram.delete_webhook(drop_pending).await.context("deleteWebhook")?;
             println!("webhook removed; `zabota poll` can run now");
         }
     }
+    Ok(())
+}
+
+/// Registers `url` with Telegram, with WEBHOOK_SECRET as the secret token it must send with every update.
+async fn set_webhook(config: Config, url: String, drop_pending: bool, max_connections: u32) -> anyhow::Result<()> {
+    let secret = config
+        .webhook_secret
+        .as_ref()
+        .context("WEBHOOK_SECRET is not set; Telegram must send it with every update")?
+        .expose_secret()
+        .to_owned();
+    let app = App::new(config, 1).await?;
+    let params = SetWebhook {
+        url: url.clone(),
+        secret_token: Some(secret),
+        allowed_updates: allowed_updates(),
+        max_connections: Some(max_connections),
+        drop_pending_updates: drop_pending,
+    };
+    app.telegram.set_webhook(&params).await.context("setWebhook")?;
+    println!("webhook set to {url}");
     Ok(())
 }
