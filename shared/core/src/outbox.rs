@@ -267,8 +267,7 @@ async fn settle_failure(
         && let Some(sender) = pending.params.get("from_chat_id").and_then(serde_json::Value::as_i64)
     {
         // The sender must know their message did not arrive, and why as far as we know.
-        let text = if e.is_transient() { crate::texts::NOT_DELIVERED } else { crate::texts::UNSUPPORTED_CONTENT };
-        let notice = crate::telegram::SendMessage::new(sender, text);
+        let notice = crate::telegram::SendMessage::new(sender, crate::texts::copy_not_delivered(!e.is_transient()));
         queue::write(tx, &[Call::new(sender, "sendMessage", &notice, None)?]).await?;
         report.notified.push(sender);
     }

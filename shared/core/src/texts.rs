@@ -1,6 +1,6 @@
 //! Every user-visible string and button label, in one place. Russian, as in the seed.
 
-use crate::domain::Topic;
+use crate::domain::{ArchiveStatus, CloseReason, ContentKind, Topic};
 
 /// Start-menu greeting.
 pub const GREETING: &str = "Здравствуйте! Это Служба Заботы.\nВыберите тему обращения:";
@@ -108,10 +108,6 @@ pub fn card(ticket_id: i64, name: &str, username: Option<&str>, phone: &str, top
 pub fn card_taken(card_text: &str, operator: &str) -> String {
     format!("{card_text}\n\n✅ Взял в работу: {operator}")
 }
-/// The card after the ticket went back to the queue.
-pub fn card_requeued(ticket_id: i64) -> String {
-    format!("Заявка #{ticket_id} снова в очереди: оператор недоступен.")
-}
 /// The operator's summary after a claim.
 pub fn summary(card_text: &str, backlog: usize, replayed: usize) -> String {
     let backlog = match backlog {
@@ -136,11 +132,11 @@ pub fn earlier_messages(count: usize) -> String {
     format!("Ранние сообщения клиента ({count}), кратко:")
 }
 /// A line of that list: the text (shortened) or the kind of content.
-pub fn earlier_line(text: Option<&str>, content_type: &str) -> String {
+pub fn earlier_line(text: Option<&str>, content: ContentKind) -> String {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         Some(text) if text.chars().count() > 300 => format!("• {}…", text.chars().take(300).collect::<String>()),
         Some(text) => format!("• {text}"),
-        None => format!("• [{content_type}]"),
+        None => format!("• [{content}]"),
     }
 }
 /// The end of that list when it is longer than fits.
@@ -193,6 +189,18 @@ pub const UNSUPPORTED_CONTENT: &str = "Этот тип сообщения не �
 /// A relayed message that could not be delivered within a day (Telegram kept refusing or was unreachable).
 pub const NOT_DELIVERED: &str =
     "Одно из ваших сообщений не удалось доставить: Telegram долго не принимал его. Пожалуйста, отправьте его ещё раз.";
+/// What the sender of a relayed message given up is told: Telegram refused that kind of message, or kept failing.
+pub fn copy_not_delivered(refused: bool) -> &'static str {
+    if refused { UNSUPPORTED_CONTENT } else { NOT_DELIVERED }
+}
+/// What the operator is told when their dialog ends, by why it ended.
+pub fn dialog_closed_for_operator(ticket_id: i64, reason: CloseReason) -> String {
+    match reason {
+        CloseReason::Operator => closed_for_operator(ticket_id),
+        CloseReason::Idle => idle_closed_operator(ticket_id),
+        CloseReason::CustomerBlocked => customer_blocked(ticket_id),
+    }
+}
 /// An update that could not be handled at all (parked for the team to look at).
 pub const UPDATE_FAILED: &str =
     "Не получилось обработать это действие. Попробуйте ещё раз чуть позже или напишите иначе — мы уже разбираемся.";
@@ -225,20 +233,20 @@ pub fn files_header(ticket_id: i64) -> String {
 /// One line of the file list.
 pub fn file_line(
     id: i64,
-    kind: &str,
+    kind: ContentKind,
     name: Option<&str>,
     size: Option<i64>,
-    status: &str,
+    status: ArchiveStatus,
     from_customer: bool,
     at: chrono::DateTime<chrono::Utc>,
 ) -> String {
     let who = if from_customer { "клиент" } else { "оператор" };
     let size = size.map_or_else(String::new, |s| format!(", {} КБ", (s + 1023) / 1024));
     let status = match status {
-        "stored" => "в архиве",
-        "pending" => "ещё сохраняется",
-        "skipped" => "не сохранён (слишком большой или архив выключен)",
-        _ => "не сохранён",
+        ArchiveStatus::Stored => "в архиве",
+        ArchiveStatus::Pending => "ещё сохраняется",
+        ArchiveStatus::Skipped => "не сохранён (слишком большой или архив выключен)",
+        ArchiveStatus::Failed => "не сохранён",
     };
     format!("{id} — {kind} {}{size}, {who}, {} — {status}", name.unwrap_or(""), at.format("%d.%m.%Y %H:%M UTC"))
 }

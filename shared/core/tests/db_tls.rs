@@ -192,10 +192,14 @@ async fn loopback_and_the_opt_in_still_reach_the_real_postgres() {
     let disable = format!("{by_name} sslmode=disable");
     assert_names(&connect_error(&database(&disable, false)).await, &["DATABASE_ALLOW_PLAINTEXT"]);
 
-    // With the opt-in it connects, alone and through the pool (trust authentication asks for no password).
+    // With the opt-in it connects, alone and through the pool (trust authentication asks for no password). The
+    // pool's connections prepare the desk's statements as they open, so the pool is pointed at a migrated database.
     let client = db::connect(&database(&disable, true)).await.unwrap_or_else(|e| panic!("opt-in: {e}"));
     assert_eq!(select_one(client).await.unwrap(), 1);
-    let pool = db::build_pool(&database(&disable, true), 1).unwrap();
+    let migrated = zabota_testkit::TestDb::new().await;
+    let pool =
+        db::build_pool(&database(&disable.replace("dbname=postgres", &format!("dbname={}", migrated.name)), true), 1)
+            .unwrap();
     let pooled = pool.get().await.unwrap_or_else(|e| panic!("opt-in pool: {}", chain(&e)));
     let row = pooled.query_one("SELECT 2::int4", &[]).await.unwrap();
     assert_eq!(row.get::<_, i32>(0), 2);

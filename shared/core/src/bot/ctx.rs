@@ -1,35 +1,79 @@
-//! The context a handler works in: the app, the update's transaction, and the outbox calls it queues.
+//! The context a handler or job works in: the app, its transaction, and the outbox calls it queues. Every one of
+//! them ends the same way: [`Ctx::commit`] writes the calls with the transaction (sending the head of a single
+//! destination's queue inside it), and [`Deliveries::deliver`] sends the rest once the connection is back.
+
+use std::time::Instant;
 
 use serde::Serialize;
 
+use super::delivery;
 use crate::app::App;
 use crate::db::{DbError, Tx};
-use crate::outbox::{self, Call, OnResult};
+use crate::outbox::{self, Call, ChatFlush, OnResult, Stop};
 use crate::telegram::*;
 
 /// A handler's view of the world. Every call to Telegram it decides on goes through here into the outbox.
 pub(crate) struct Ctx<'a> {
     pub app: &'a App,
-    pub db: &'a Tx,
+    tx: Tx,
     calls: Vec<Call>,
     /// Dialog messages with a file to archive after delivery.
-    pub archive: Vec<i64>,
+    archive: Vec<i64>,
+}
+
+/// What a committed handler left to send, and the files to archive after that. Holds no connection.
+#[must_use = "the calls are committed but not sent until `deliver`"]
+pub(crate) struct Deliveries {
+    sent: Sent,
+    archive: Vec<i64>,
+}
+
+enum Sent {
+    /// The only destination's head call went out inside the transaction; how that flush ended.
+    Head(i64, ChatFlush),
+    /// Chats with calls, all still queued.
+    Queued(Vec<i64>),
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(app: &'a App, db: &'a Tx) -> Self {
-        Ctx { app, db, calls: Vec::new(), archive: Vec::new() }
+    /// A context on `tx`, which it owns from now on.
+    pub fn new(app: &'a App, tx: Tx) -> Self {
+        Ctx { app, tx, calls: Vec::new(), archive: Vec::new() }
     }
 
-    /// The calls decided so far and the messages to archive after delivery; the calls are not written yet.
-    pub fn into_effects(self) -> (Vec<Call>, Vec<i64>) {
-        (self.calls, self.archive)
+    /// A context on a new transaction.
+    pub async fn begin(app: &'a App) -> Result<Ctx<'a>, DbError> {
+        Ok(Ctx::new(app, Tx::begin(&app.db).await?))
     }
 
-    /// Writes the calls decided so far into the transaction; returns the chats to flush after commit.
-    pub async fn finish(self) -> Result<Vec<i64>, DbError> {
-        outbox::write(self.db, &self.calls).await?;
-        Ok(chats_of(&self.calls))
+    /// The transaction.
+    pub fn db(&self) -> &Tx {
+        &self.tx
+    }
+
+    /// Archives the file of dialog message `id` once the handler's calls are delivered.
+    pub fn archive_after_delivery(&mut self, id: i64) {
+        self.archive.push(id);
+    }
+
+    /// Writes the calls queued so far and commits. With one destination, the head of its queue is sent inside the
+    /// transaction (recorded with the COMMIT; see [`outbox::write_and_flush`]); otherwise everything waits for
+    /// [`Deliveries::deliver`].
+    pub async fn commit(self, deadline: Instant) -> Result<Deliveries, DbError> {
+        let Ctx { app, tx, calls, archive } = self;
+        let sent = match chats_of(&calls).as_slice() {
+            [chat] => Sent::Head(*chat, outbox::write_and_flush(app, tx, *chat, &calls, deadline).await?),
+            chats => {
+                outbox::write_and_commit(&tx, &calls).await?;
+                Sent::Queued(chats.to_vec())
+            }
+        };
+        Ok(Deliveries { sent, archive })
+    }
+
+    /// Rolls the transaction back; nothing queued is written.
+    pub async fn rollback(self) {
+        self.tx.rollback().await;
     }
 
     /// Queues a call (no I/O: the calls are written when the handler's transaction ends).
@@ -76,20 +120,55 @@ impl<'a> Ctx<'a> {
         self.answer(query, Some(text.into()), true)
     }
 
+    /// answerCallbackQuery with a short notice at the top of the presser's chat.
+    pub fn notice(&mut self, query: &CallbackQuery, text: impl Into<String>) -> Result<(), DbError> {
+        self.answer(query, Some(text.into()), false)
+    }
+
     /// answerCallbackQuery with nothing to say: stops the button's spinner.
     pub fn ack(&mut self, query: &CallbackQuery) -> Result<(), DbError> {
         self.answer(query, None, false)
     }
 
     /// answerCallbackQuery; queued on the presser's chat so it keeps its place in line.
-    pub fn answer(&mut self, query: &CallbackQuery, text: Option<String>, show_alert: bool) -> Result<(), DbError> {
+    fn answer(&mut self, query: &CallbackQuery, text: Option<String>, show_alert: bool) -> Result<(), DbError> {
         let params = AnswerCallbackQuery { callback_query_id: query.id.clone(), text, show_alert };
         self.queue(query.from.id, "answerCallbackQuery", &params, None)
     }
 }
 
+impl Deliveries {
+    /// Sends what the handler committed (its chats in turns, then the follow-ups: blocked chats, "not delivered"
+    /// notices) until `deadline`, then archives its files. What is left stays in the outbox for the redelivery.
+    pub async fn deliver(self, app: &App, deadline: Instant) {
+        match self.sent {
+            Sent::Head(chat, flush) => delivery::follow_up(app, chat, flush, deadline).await,
+            Sent::Queued(chats) => delivery::deliver_until(app, chats, deadline).await,
+        }
+        if app.media.is_enabled()
+            && !self.archive.is_empty()
+            && let Err(e) = crate::media::archive::archive_messages(app, &self.archive).await
+        {
+            // Committed and delivered; the maintenance job retries what is still pending.
+            tracing::warn!(error = format!("{e:#}"), "archiving deferred");
+        }
+    }
+
+    /// The chats with calls still to send, for a delivery already under way to take into its line. A 403 met
+    /// inside the transaction is handled by the redelivery (it is recorded in `blocked_chats`).
+    pub fn chats_left(self) -> Vec<i64> {
+        match self.sent {
+            Sent::Head(chat, flush) => {
+                let again = matches!(flush.stop, Stop::More | Stop::Busy).then_some(chat);
+                again.into_iter().chain(flush.notified).collect()
+            }
+            Sent::Queued(chats) => chats,
+        }
+    }
+}
+
 /// The distinct chats of `calls`, in order of first appearance.
-pub fn chats_of(calls: &[Call]) -> Vec<i64> {
+fn chats_of(calls: &[Call]) -> Vec<i64> {
     let mut chats: Vec<i64> = Vec::new();
     for call in calls {
         if !chats.contains(&call.chat_id) {

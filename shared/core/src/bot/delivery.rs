@@ -24,7 +24,7 @@ const FOLLOW_UPS: u32 = 16;
 pub(crate) async fn follow_up(app: &App, chat: i64, flush: ChatFlush, deadline: Instant) {
     let again = matches!(flush.stop, Stop::More | Stop::Busy).then_some(chat);
     let mut line = Line::of(again, FOLLOW_UPS);
-    line.after(app, chat, flush).await;
+    line.after(app, chat, flush, deadline).await;
     line.drain(app, deadline).await;
 }
 
@@ -51,8 +51,8 @@ pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbEr
     let mut line = Line::of([], 0);
     let blocked = crate::db::outbox::unhandled_blocked_chats(&app.db.get().await?, DUE_CHATS).await?;
     for chat in blocked {
-        match super::blocked::chat_blocked(app, chat).await {
-            Ok(more) => more.into_iter().for_each(|c| line.push(c)),
+        match super::blocked::chat_blocked(app, chat, deadline).await {
+            Ok(handled) => handled.chats_left().into_iter().for_each(|c| line.push(c)),
             Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
         }
     }
@@ -103,7 +103,7 @@ impl Line {
                     if stop == Stop::Turn {
                         self.push(chat);
                     }
-                    self.after(app, chat, flush).await;
+                    self.after(app, chat, flush, deadline).await;
                     if stop == Stop::Budget {
                         tracing::info!(chats_left = self.queue.len() + 1, "delivery budget spent; the rest waits");
                         return sent;
@@ -116,7 +116,7 @@ impl Line {
     }
 
     /// A chat's flush told other chats something, or met a 403: their calls join the line.
-    async fn after(&mut self, app: &App, chat: i64, flush: ChatFlush) {
+    async fn after(&mut self, app: &App, chat: i64, flush: ChatFlush, deadline: Instant) {
         if self.follow_ups == 0 {
             return;
         }
@@ -126,8 +126,8 @@ impl Line {
         }
         if flush.stop == Stop::Forbidden {
             self.follow_ups = self.follow_ups.saturating_sub(1);
-            match super::blocked::chat_blocked(app, chat).await {
-                Ok(more) => more.into_iter().filter(|c| *c != chat).for_each(|c| self.push(c)),
+            match super::blocked::chat_blocked(app, chat, deadline).await {
+                Ok(handled) => handled.chats_left().into_iter().filter(|c| *c != chat).for_each(|c| self.push(c)),
                 Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),
             }
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::ctx::Ctx;
 use super::{Outcome, ProcessError, Route, process_until};
 use crate::app::App;
-use crate::db::{Tx, updates};
+use crate::db::updates;
 use crate::telegram::{SendMessage, Update};
 use crate::texts;
 
@@ -57,20 +57,18 @@ pub async fn handle_update(app: &App, update: &Update, deadline: Instant) -> Res
 async fn park(app: &App, update: &Update, attempts: i32, error: &str, deadline: Instant) -> Result<(), ProcessError> {
     let mut body = serde_json::to_value(update).unwrap_or(serde_json::Value::Null);
     crate::outbox::scrub_nul(&mut body);
-    let tx = Tx::begin(&app.db).await?;
-    if !updates::park(&tx, update.update_id, update.kind(), attempts, error, &body).await? {
+    let ctx = Ctx::begin(app).await?;
+    if !updates::park(ctx.db(), update.update_id, update.kind(), attempts, error, &body).await? {
         // Processed meanwhile (a concurrent delivery succeeded): nothing to park.
-        tx.rollback().await;
+        ctx.rollback().await;
         return Ok(());
     }
-    let mut ctx = Ctx::new(app, &tx);
-    match Route::of(app, update) {
+    let mut ctx = ctx;
+    match Route::of(update) {
         Some(Route::Button(query)) => ctx.alert(query, texts::UPDATE_FAILED)?,
         Some(Route::Private(message, _)) => ctx.send(SendMessage::new(message.chat_id(), texts::UPDATE_FAILED))?,
         Some(Route::EditedPrivate(..)) | None => {}
     }
-    let chats = ctx.finish().await?;
-    tx.commit().await?;
-    super::deliver_until(app, chats, deadline).await;
+    ctx.commit(deadline).await?.deliver(app, deadline).await;
     Ok(())
 }

@@ -3,8 +3,9 @@
 
 use super::ProcessError;
 use super::ctx::Ctx;
-use crate::db::Sql;
+use crate::db::media;
 use crate::db::users::UserRow;
+use crate::domain::{ArchiveStatus, Sender};
 use crate::media::content_type;
 use crate::telegram::SendMessage;
 use crate::texts;
@@ -48,23 +49,15 @@ pub async fn command(ctx: &mut Ctx<'_>, user: &UserRow, text: &str) -> Result<bo
 }
 
 async fn list(ctx: &Ctx<'_>, ticket: i64) -> Result<String, ProcessError> {
-    let rows = ctx
-        .db
-        .query(
-            "SELECT a.id, a.kind, a.file_name, a.size, a.archive_status, m.sender_type, m.created_at \
-             FROM message_attachments a JOIN ticket_messages m ON m.id = a.message_id \
-             WHERE m.ticket_id = $1 ORDER BY a.id",
-            &[&ticket],
-        )
-        .await?;
-    if rows.is_empty() {
+    let files = media::attachments_of_ticket(ctx.db(), ticket).await?;
+    if files.is_empty() {
         return Ok(texts::no_files(ticket));
     }
-    let lines: Vec<String> = rows
+    let lines: Vec<String> = files
         .iter()
-        .map(|r| {
-            let created: chrono::DateTime<chrono::Utc> = r.get(6);
-            texts::file_line(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get::<_, &str>(5) == "USER", created)
+        .map(|f| {
+            let from_customer = f.sender == Sender::User;
+            texts::file_line(f.id, f.kind, f.file_name.as_deref(), f.size, f.status, from_customer, f.created_at)
         })
         .collect();
     Ok(format!("{}\n{}", texts::files_header(ticket), lines.join("\n")))
@@ -72,19 +65,9 @@ async fn list(ctx: &Ctx<'_>, ticket: i64) -> Result<String, ProcessError> {
 
 /// Sends the archived file itself; `None` when it was sent, otherwise the reply explaining why not.
 async fn send(ctx: &Ctx<'_>, operator: i64, id: i64) -> Result<Option<String>, ProcessError> {
-    let row = ctx
-        .db
-        .query_opt(
-            "SELECT kind, file_name, mime_type, storage_key, archive_status, archive_error, file_unique_id \
-             FROM message_attachments WHERE id = $1",
-            &[&id],
-        )
-        .await?;
-    let Some(row) = row else { return Ok(Some(texts::file_not_found(id))) };
-    let (kind, file_name, mime): (String, Option<String>, Option<String>) = (row.get(0), row.get(1), row.get(2));
-    let (key, status, error): (Option<String>, String, Option<String>) = (row.get(3), row.get(4), row.get(5));
-    let Some(key) = key.filter(|_| status == "stored") else {
-        return Ok(Some(texts::file_not_archived(id, &status, error.as_deref())));
+    let Some(file) = media::attachment(ctx.db(), id).await? else { return Ok(Some(texts::file_not_found(id))) };
+    let Some(key) = file.storage_key.filter(|_| file.status == ArchiveStatus::Stored) else {
+        return Ok(Some(texts::file_not_archived(id, file.status.as_str(), file.error.as_deref())));
     };
     let bytes = match ctx.app.media.get(&key).await {
         Ok(bytes) => bytes,
@@ -93,12 +76,12 @@ async fn send(ctx: &Ctx<'_>, operator: i64, id: i64) -> Result<Option<String>, P
             return Ok(Some(texts::file_not_archived(id, "unreadable", None)));
         }
     };
-    let name = file_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_owned());
+    let name = file.file_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_owned());
     let caption = texts::file_caption(id);
     let sent = ctx
         .app
         .telegram
-        .send_document_upload(operator, &name, bytes, &content_type(mime.as_deref(), &kind), Some(&caption))
+        .send_document_upload(operator, &name, bytes, &content_type(file.mime.as_deref(), file.kind), Some(&caption))
         .await;
     match sent {
         Ok(_) => Ok(None),

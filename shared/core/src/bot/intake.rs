@@ -1,13 +1,12 @@
-//! Intake: from «Обратиться к оператору» to a ticket in the queue and its card in the operators' chat.
+//! Intake: from «Обратиться к оператору» to a ticket in the queue (its card is posted by [`super::card`]).
 
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::keyboards;
-use crate::db::tickets::{self, TicketRow};
+use crate::db::tickets;
 use crate::db::users::{self, UserRow};
 use crate::domain::phone::Phone;
 use crate::domain::{DialogState, Topic};
-use crate::outbox::OnResult;
 use crate::telegram::{CallbackQuery, Message, ReplyMarkup, SendMessage};
 use crate::texts;
 
@@ -19,14 +18,14 @@ pub async fn request_operator(
     topic: Topic,
 ) -> Result<(), ProcessError> {
     ctx.ack(query)?;
-    if let Some(open) = tickets::lock_open_ticket_of_customer(ctx.db, user.tg_id).await? {
+    if let Some(open) = tickets::lock_open_ticket_of_customer(ctx.db(), user.tg_id).await? {
         ctx.send(SendMessage::new(user.tg_id, texts::already_open(open.id)))?;
         return Ok(());
     }
     let known = user.phone.as_deref().and_then(|p| Phone::parse(p, &ctx.app.config.default_region).ok());
     match known {
         Some(phone) => {
-            users::set_dialog_state(ctx.db, user.id, DialogState::ConfirmPhone(topic)).await?;
+            users::set_dialog_state(ctx.db(), user.id, DialogState::ConfirmPhone(topic)).await?;
             let text = texts::confirm_phone(&phone.display());
             ctx.send(SendMessage::new(user.tg_id, text).with_markup(keyboards::confirm_phone()))?;
         }
@@ -36,7 +35,7 @@ pub async fn request_operator(
 }
 
 async fn ask_phone(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic) -> Result<(), ProcessError> {
-    users::set_dialog_state(ctx.db, user.id, DialogState::AwaitingPhone(topic)).await?;
+    users::set_dialog_state(ctx.db(), user.id, DialogState::AwaitingPhone(topic)).await?;
     ctx.send(SendMessage::new(user.tg_id, texts::ASK_PHONE).with_markup(keyboards::share_phone()))?;
     Ok(())
 }
@@ -92,43 +91,15 @@ pub async fn phone_input(
 }
 
 async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &str) -> Result<(), ProcessError> {
-    users::set_phone(ctx.db, user.id, e164).await?;
-    let Some(ticket_id) = tickets::insert_ticket(ctx.db, user.id, topic, e164).await? else {
-        let open = tickets::lock_open_ticket_of_customer(ctx.db, user.tg_id).await?.map_or(0, |t| t.id);
+    users::set_phone(ctx.db(), user.id, e164).await?;
+    let Some(ticket_id) = tickets::insert_ticket(ctx.db(), user.id, topic, e164).await? else {
+        let open = tickets::lock_open_ticket_of_customer(ctx.db(), user.tg_id).await?.map_or(0, |t| t.id);
         ctx.send(SendMessage::new(user.tg_id, texts::already_open(open)).with_markup(ReplyMarkup::remove_keyboard()))?;
         return Ok(());
     };
     ctx.send(SendMessage::new(user.tg_id, texts::queued(ticket_id)).with_markup(ReplyMarkup::remove_keyboard()))?;
-    if let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? {
-        post_card(ctx, &ticket).await?;
+    if let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? {
+        super::card::post(ctx, &ticket, None).await?;
     }
-    Ok(())
-}
-
-/// Posts the ticket's card with «Взять в работу» to the operators' chat.
-pub async fn post_card(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Result<(), ProcessError> {
-    post_card_with(ctx, ticket, None).await
-}
-
-/// The card's text, built from the database (never from what a button press carried).
-pub async fn card_text(ctx: &Ctx<'_>, ticket: &TicketRow) -> Result<String, ProcessError> {
-    let profile = users::profile(ctx.db, ticket.user_id).await?;
-    let earlier = tickets::count_earlier_tickets(ctx.db, ticket.user_id, ticket.id).await?;
-    let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
-        .map_or_else(|_| ticket.phone.clone(), |p| p.display());
-    Ok(texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, earlier))
-}
-
-/// Posts the card, with a header line above it (a reminder).
-pub async fn post_card_with(ctx: &mut Ctx<'_>, ticket: &TicketRow, header: Option<String>) -> Result<(), ProcessError> {
-    let mut text = card_text(ctx, ticket).await?;
-    if let Some(header) = header {
-        text = format!("{header}\n{text}");
-    }
-    let chat = ctx.app.config.operators_chat_id;
-    ctx.send_tracked(
-        SendMessage::new(chat, text).with_markup(keyboards::claim(ticket.id)),
-        OnResult::Card { ticket_id: ticket.id },
-    )?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::texts;
 
 /// `/start`: greeting with the topics; any half-finished intake is forgotten.
 pub async fn start(ctx: &mut Ctx<'_>, user: &UserRow) -> Result<(), ProcessError> {
-    users::set_dialog_state(ctx.db, user.id, DialogState::Menu).await?;
+    users::set_dialog_state(ctx.db(), user.id, DialogState::Menu).await?;
     ctx.send(SendMessage::new(user.tg_id, texts::GREETING).with_markup(keyboards::menu()))?;
     Ok(())
 }

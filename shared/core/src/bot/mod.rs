@@ -3,27 +3,30 @@
 //! write state and the Bot API calls to make (the outbox), commit; then send those calls.
 
 mod blocked;
-pub(crate) mod ctx;
+mod card;
+mod ctx;
 mod delivery;
 mod failures;
 mod files;
-pub(crate) mod intake;
-pub(crate) mod keyboards;
+mod intake;
+mod jobs;
+mod keyboards;
+mod lifecycle;
 mod menu;
+mod operator;
 mod proxy;
 mod roles;
 mod route;
-mod tickets;
 
 use std::time::Instant;
 
 use crate::app::App;
-use crate::db::{DbError, Tx, updates};
-use crate::outbox;
+use crate::db::{DbError, Tx, updates, users};
 use crate::telegram::{TelegramError, Update};
 
 pub use delivery::{DELIVERY_BUDGET, FLUSH_TURN, deliver, deliver_due, deliver_due_until, deliver_until};
 pub use failures::{MAX_UPDATE_ATTEMPTS, PARK_AFTER, handle_update};
+pub use jobs::{close_idle, remind_waiting, warn_idle};
 use route::Loaded;
 pub use route::Route;
 
@@ -90,7 +93,7 @@ pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError
 /// the sender and their tickets (pipelined); the message with its ticket's activity; the outbox call with the
 /// chat's lock and queue; then, after the Bot API call, what it delivered with COMMIT.
 pub async fn process_until(app: &App, update: &Update, deadline: Instant) -> Result<Outcome, ProcessError> {
-    let Some(route) = Route::of(app, update) else {
+    let Some(route) = Route::of(update) else {
         tracing::debug!(update_id = update.update_id, kind = update.kind(), "update ignored");
         return Ok(Outcome::Ignored);
     };
@@ -111,33 +114,14 @@ pub async fn process_until(app: &App, update: &Update, deadline: Instant) -> Res
         tracing::info!(update_id = update.update_id, "redelivered update, already processed");
         return Ok(Outcome::Duplicate);
     };
-    let mut ctx = ctx::Ctx::new(app, &tx);
-    let dispatched = loaded.dispatch(&mut ctx).await;
-    let (calls, archive) = ctx.into_effects();
-    if let Err(e) = dispatched {
-        tx.rollback().await;
+    let mut ctx = ctx::Ctx::new(app, tx);
+    if let Err(e) = loaded.dispatch(&mut ctx).await {
+        ctx.rollback().await;
         return Err(e);
     }
-    match ctx::chats_of(&calls).as_slice() {
-        // One destination (a relayed message, most replies): sent inside this transaction.
-        [chat] => {
-            let flush = outbox::write_and_flush(app, tx, *chat, &calls, deadline).await?;
-            tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
-            delivery::follow_up(app, *chat, flush, deadline).await;
-        }
-        chats => {
-            outbox::write_and_commit(&tx, &calls).await?;
-            drop(tx);
-            tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
-            deliver_until(app, chats.to_vec(), deadline).await;
-        }
-    }
-    if app.media.is_enabled()
-        && let Err(e) = crate::media::archive::archive_messages(app, &archive).await
-    {
-        // Committed and delivered; the maintenance job retries what is still pending.
-        tracing::warn!(error = format!("{e:#}"), "archiving deferred");
-    }
+    let deliveries = ctx.commit(deadline).await?;
+    tracing::info!(update_id = update.update_id, kind = update.kind(), "update processed");
+    deliveries.deliver(app, deadline).await;
     Ok(Outcome::Processed)
 }
 
@@ -145,11 +129,9 @@ pub async fn process_until(app: &App, update: &Update, deadline: Instant) -> Res
 /// needs, all in one round trip. `None` when the update was processed before.
 async fn start<'u>(app: &App, update: &Update, route: &Route<'u>) -> Result<(Tx, Option<Loaded<'u>>), ProcessError> {
     let tx = Tx::begin(&app.db).await?;
-    let [upsert, tickets, message, touch] = route::STATEMENTS;
-    tx.prepare_all(&[updates::RECORD, LOCK_CONVERSATION, upsert, tickets, message, touch]).await?;
     let (recorded, locked, loaded) = tokio::join!(
         updates::record_update(&tx, update.update_id, update.kind()),
-        lock_conversation(&tx, route.sender_id()),
+        users::lock_conversation(&tx, route.sender_id()),
         route.load(&tx)
     );
     if !recorded? {
@@ -157,12 +139,4 @@ async fn start<'u>(app: &App, update: &Update, route: &Route<'u>) -> Result<(Tx,
     }
     locked?;
     Ok((tx, Some(loaded?)))
-}
-
-const LOCK_CONVERSATION: &str = "SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))";
-
-/// Serializes the updates of one conversation (one sender) until the transaction ends.
-async fn lock_conversation(db: &impl crate::db::Sql, sender_id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute(LOCK_CONVERSATION, &[&sender_id]).await?;
-    Ok(())
 }

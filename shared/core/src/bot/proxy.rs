@@ -5,31 +5,19 @@ use super::ProcessError;
 use super::ctx::Ctx;
 use super::{intake, keyboards};
 use crate::db::messages::{self, Sender};
-use crate::db::tickets::{self, Status, TicketRow};
+use crate::db::tickets::{self, SenderTickets, Status};
 use crate::db::users::UserRow;
 use crate::domain::DialogState;
 use crate::telegram::{Message, SendMessage};
 use crate::texts;
 
-/// The sender's tickets, row-locked, loaded with the update (see `Route::load`).
-#[derive(Clone, Debug, Default)]
-pub struct Tickets {
-    /// The ticket the sender works on as an operator.
-    pub as_operator: Option<TicketRow>,
-    /// The sender's own open ticket as a customer.
-    pub as_customer: Option<TicketRow>,
-    /// Whether the sender is in the operators' chat, as last checked.
-    pub member: crate::db::tickets::Membership,
-}
-
 /// Any private message that is not /start.
 pub async fn private_message(
     ctx: &mut Ctx<'_>,
     user: &UserRow,
-    tickets: Tickets,
+    tickets: SenderTickets,
     message: &Message,
 ) -> Result<(), ProcessError> {
-    let db = ctx.db;
     if let Some(ticket) = tickets.as_operator {
         if !super::roles::is_operator_cached(ctx, user.tg_id, tickets.member).await? {
             // Removed from the operators' chat: this dialog is no longer theirs to answer.
@@ -37,38 +25,15 @@ pub async fn private_message(
             ctx.send(SendMessage::new(user.tg_id, texts::NOT_AN_OPERATOR_ANY_MORE))?;
             return Ok(());
         }
-        // The message and the ticket's activity go in one round trip.
-        let (stored, touched) = tokio::join!(
-            messages::insert_message(db, ticket.id, Sender::Operator, user.tg_id, message),
-            tickets::touch(db, ticket.id)
-        );
-        touched?;
-        if let Some(id) = stored? {
-            note_file(ctx, id, message);
-            ctx.copy(ticket.customer_tg_id, user.tg_id, message.message_id, id)?;
-        }
-        return Ok(());
+        let to = Some(ticket.customer_tg_id);
+        return store_and_copy(ctx, ticket.id, Sender::Operator, user.tg_id, to, message).await;
     }
     if let Some(ticket) = tickets.as_customer {
         let operator = match (ticket.status, ticket.operator_tg_id) {
             (Status::Assigned, Some(operator)) => Some(operator),
             _ => None,
         };
-        let touch = async {
-            match operator {
-                Some(_) => tickets::touch(db, ticket.id).await,
-                None => Ok(()),
-            }
-        };
-        let (stored, touched) =
-            tokio::join!(messages::insert_message(db, ticket.id, Sender::User, user.tg_id, message), touch);
-        touched?;
-        let Some(id) = stored? else { return Ok(()) };
-        note_file(ctx, id, message);
-        if let Some(operator) = operator {
-            ctx.copy(operator, user.tg_id, message.message_id, id)?;
-        }
-        return Ok(());
+        return store_and_copy(ctx, ticket.id, Sender::User, user.tg_id, operator, message).await;
     }
     match user.state {
         DialogState::AwaitingPhone(topic) | DialogState::ConfirmPhone(topic) => {
@@ -86,15 +51,43 @@ pub async fn private_message(
     }
 }
 
+/// Stores a dialog message of ticket `ticket_id` and, when someone is on the other side (`to`), notes the ticket's
+/// activity in the same round trip and copies the message to them. A redelivered message is stored once and
+/// copied once.
+async fn store_and_copy(
+    ctx: &mut Ctx<'_>,
+    ticket_id: i64,
+    sender: Sender,
+    from: i64,
+    to: Option<i64>,
+    message: &Message,
+) -> Result<(), ProcessError> {
+    let db = ctx.db();
+    let touch = async {
+        match to {
+            Some(_) => tickets::touch(db, ticket_id).await,
+            None => Ok(()),
+        }
+    };
+    let (stored, touched) = tokio::join!(messages::insert_message(db, ticket_id, sender, from, message), touch);
+    touched?;
+    let Some(id) = stored? else { return Ok(()) };
+    note_file(ctx, id, message);
+    if let Some(to) = to {
+        ctx.copy(to, from, message.message_id, id)?;
+    }
+    Ok(())
+}
+
 /// Remembers a stored message with a file, to archive it after delivery.
 fn note_file(ctx: &mut Ctx<'_>, id: i64, message: &Message) {
-    if messages::attachment_of(message).is_some() {
-        ctx.archive.push(id);
+    if message.content().file.is_some() {
+        ctx.archive_after_delivery(id);
     }
 }
 
 /// An edited message: edits are not relayed; someone in a dialog is told so.
-pub async fn edited(ctx: &mut Ctx<'_>, sender: i64, tickets: &Tickets) -> Result<(), ProcessError> {
+pub async fn edited(ctx: &mut Ctx<'_>, sender: i64, tickets: &SenderTickets) -> Result<(), ProcessError> {
     if tickets.as_operator.is_some() || tickets.as_customer.is_some() {
         ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED))?;
     }

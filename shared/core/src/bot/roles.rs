@@ -27,13 +27,27 @@ pub(crate) async fn is_operator_cached(ctx: &Ctx<'_>, user_id: i64, cached: Memb
             false
         }
     };
-    tickets::remember_membership(ctx.db, user_id, member).await?;
+    tickets::remember_membership(ctx.db(), user_id, member).await?;
     Ok(member)
+}
+
+/// True when Telegram says right now that `user_id` is in the operators' chat (a claim must not rest on a cached
+/// answer); a yes is remembered. A transient failure is an error (the update is delivered again); a refusal is a no.
+pub(crate) async fn confirm_operator(ctx: &Ctx<'_>, user_id: i64) -> Result<bool, ProcessError> {
+    match ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, user_id).await {
+        Ok(member) if member.is_present() => {
+            tickets::remember_membership(ctx.db(), user_id, true).await?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
+        Err(e) if e.is_transient() => Err(e.into()),
+        Err(_) => Ok(false),
+    }
 }
 
 /// True when `user_id` is in the operators' chat: the remembered answer, or Telegram's (see
 /// [`is_operator_cached`]).
 pub(crate) async fn is_operator(ctx: &Ctx<'_>, user_id: i64) -> Result<bool, ProcessError> {
-    let cached = tickets::cached_membership(ctx.db, user_id).await?;
+    let cached = tickets::cached_membership(ctx.db(), user_id).await?;
     is_operator_cached(ctx, user_id, cached).await
 }

@@ -2,20 +2,13 @@
 
 use super::ProcessError;
 use super::ctx::Ctx;
-use super::proxy::Tickets;
-use super::{files, intake, menu, proxy, tickets};
-use crate::app::App;
-use crate::db::messages::INSERT_MESSAGE;
-use crate::db::tickets::TOUCH;
+use super::{files, intake, menu, operator, proxy};
+use crate::db::Tx;
+use crate::db::tickets::{self, SenderTickets};
 use crate::db::users::{self, UserRow};
-use crate::db::{Tx, tickets as ticket_rows};
 use crate::domain::Callback;
 use crate::telegram::{CallbackQuery, Message, Update, User};
 use crate::texts;
-
-/// The statements of [`Route::load`] and of the relay: prepared before they are pipelined, since a statement still
-/// to be prepared would be overtaken by the ones after it.
-pub(crate) const STATEMENTS: [&str; 4] = [users::UPSERT, ticket_rows::LOCK_BOTH_OF, INSERT_MESSAGE, TOUCH];
 
 /// An update we act on.
 pub enum Route<'u> {
@@ -29,7 +22,7 @@ pub enum Route<'u> {
 
 impl<'u> Route<'u> {
     /// Decides whether an update is ours to handle. Group chatter (the operators' chat included) never is.
-    pub fn of(_app: &App, update: &'u Update) -> Option<Route<'u>> {
+    pub fn of(update: &'u Update) -> Option<Route<'u>> {
         let private = |m: &'u Message| m.chat.as_ref().is_some_and(|c| c.is_private()) && m.from.is_some();
         if let Some(m) = update.message.as_ref().filter(|m| private(m)) {
             return m.from.as_ref().map(|from| Route::Private(m, from));
@@ -50,11 +43,7 @@ impl<'u> Route<'u> {
 
     /// Loads what every handler of this route needs: the sender's row and their tickets, pipelined.
     pub(crate) async fn load(&self, db: &Tx) -> Result<Loaded<'u>, tokio_postgres::Error> {
-        let tickets_of = |id: i64| async move {
-            let found = ticket_rows::lock_tickets_of(db, id).await?;
-            let ticket_rows::SenderTickets { as_operator, as_customer, member } = found;
-            Ok::<_, tokio_postgres::Error>(Tickets { as_operator, as_customer, member })
-        };
+        let tickets_of = |id: i64| tickets::lock_tickets_of(db, id);
         Ok(match *self {
             Route::Private(message, from) => {
                 let (user, tickets) = tokio::join!(users::upsert_user(db, from), tickets_of(from.id));
@@ -68,8 +57,8 @@ impl<'u> Route<'u> {
 
 /// A route with what its handlers need loaded.
 pub(crate) enum Loaded<'u> {
-    Private { message: &'u Message, user: UserRow, tickets: Tickets },
-    Edited { sender: i64, tickets: Tickets },
+    Private { message: &'u Message, user: UserRow, tickets: SenderTickets },
+    Edited { sender: i64, tickets: SenderTickets },
     Button { query: &'u CallbackQuery, user: UserRow },
 }
 
@@ -96,8 +85,8 @@ impl Loaded<'_> {
                 Some(Callback::Operator(topic)) => intake::request_operator(ctx, query, &user, topic).await,
                 Some(Callback::PhoneKeep) => intake::keep_phone(ctx, query, &user).await,
                 Some(Callback::PhoneOther) => intake::other_phone(ctx, query, &user).await,
-                Some(Callback::Claim(ticket_id)) => tickets::claim(ctx, query, ticket_id).await,
-                Some(Callback::Close(ticket_id)) => tickets::close(ctx, query, ticket_id).await,
+                Some(Callback::Claim(ticket_id)) => operator::claim(ctx, query, ticket_id).await,
+                Some(Callback::Close(ticket_id)) => operator::close(ctx, query, ticket_id).await,
             },
         }
     }

@@ -2,25 +2,10 @@
 
 use super::{Sql, pg_text_opt};
 
-use crate::telegram::{FileMeta, Message};
+use crate::domain::ContentKind;
+use crate::telegram::Message;
 
-/// Who wrote a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sender {
-    /// The customer.
-    User,
-    /// The operator.
-    Operator,
-}
-
-impl Sender {
-    fn as_str(self) -> &'static str {
-        match self {
-            Sender::User => "USER",
-            Sender::Operator => "OPERATOR",
-        }
-    }
-}
+pub use crate::domain::Sender;
 
 /// A message still to be delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,38 +18,8 @@ pub struct PendingMessage {
     pub source_message_id: i64,
 }
 
-/// The file a message carries, if any: `(kind, metadata)`. Photos give their largest size.
-pub fn attachment_of(message: &Message) -> Option<(&'static str, FileMeta)> {
-    if let Some(sizes) = &message.photo {
-        let largest = sizes.iter().max_by_key(|p| (u64::from(p.width) * u64::from(p.height), p.file_size))?;
-        return Some((
-            "photo",
-            FileMeta {
-                file_id: largest.file_id.clone(),
-                file_unique_id: largest.file_unique_id.clone(),
-                file_size: largest.file_size,
-                width: Some(largest.width),
-                height: Some(largest.height),
-                mime_type: Some("image/jpeg".into()),
-                ..FileMeta::default()
-            },
-        ));
-    }
-    // An animation also carries `document`; it must be recorded as an animation.
-    let candidates = [
-        ("animation", &message.animation),
-        ("document", &message.document),
-        ("video", &message.video),
-        ("voice", &message.voice),
-        ("audio", &message.audio),
-        ("sticker", &message.sticker),
-        ("video_note", &message.video_note),
-    ];
-    candidates.into_iter().find_map(|(kind, meta)| meta.clone().map(|m| (kind, m)))
-}
-
 /// The statement of [`insert_message`]: the message and, when it carries a file, its attachment row, in one trip.
-pub const INSERT_MESSAGE: &str = "WITH m AS (\
+const INSERT_MESSAGE: &str = "WITH m AS (\
       INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, caption, \
         source_chat_id, source_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
       ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id), \
@@ -84,11 +39,9 @@ pub async fn insert_message(
     sender_tg_id: i64,
     message: &Message,
 ) -> Result<Option<i64>, tokio_postgres::Error> {
-    let attachment = attachment_of(message);
-    let (kind, meta) = match &attachment {
-        Some((kind, meta)) => (Some(*kind), Some(meta)),
-        None => (None, None),
-    };
+    let content = message.content();
+    let meta = content.file.as_ref();
+    let kind = meta.map(|_| content.kind);
     let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
     let size = meta.and_then(|m| m.file_size).and_then(|s| i64::try_from(s).ok());
     let row = db
@@ -96,9 +49,9 @@ pub async fn insert_message(
             INSERT_MESSAGE,
             &[
                 &ticket_id,
-                &sender.as_str(),
+                &sender,
                 &sender_tg_id,
-                &message.content_type(),
+                &content.kind,
                 &pg_text_opt(message.text.as_deref()),
                 &pg_text_opt(message.caption.as_deref()),
                 &message.chat_id(),
@@ -115,25 +68,22 @@ pub async fn insert_message(
             ],
         )
         .await?;
-    Ok(row.map(|r| r.get::<_, i64>(0)))
+    row.map(|r| r.try_get(0)).transpose()
 }
 
+const UNDELIVERED: &str = "SELECT id, source_chat_id, source_message_id FROM ticket_messages \
+             WHERE ticket_id = $1 AND sender_type = 'USER' AND delivered_message_id IS NULL ORDER BY id";
 /// The customer's messages not yet delivered to any operator, oldest first.
 pub async fn undelivered_from_customer(
     db: &impl Sql,
     ticket_id: i64,
 ) -> Result<Vec<PendingMessage>, tokio_postgres::Error> {
-    let rows = db
-        .query(
-            "SELECT id, source_chat_id, source_message_id FROM ticket_messages \
-             WHERE ticket_id = $1 AND sender_type = 'USER' AND delivered_message_id IS NULL ORDER BY id",
-            &[&ticket_id],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| PendingMessage { id: r.get(0), source_chat_id: r.get(1), source_message_id: r.get(2) })
-        .collect())
+    let rows = db.query(UNDELIVERED, &[&ticket_id]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingMessage { id: r.try_get(0)?, source_chat_id: r.try_get(1)?, source_message_id: r.try_get(2)? })
+        })
+        .collect()
 }
 
 /// A stored message, in short: for the list of earlier messages at a claim.
@@ -141,17 +91,17 @@ pub async fn undelivered_from_customer(
 pub struct Brief {
     /// Its text or caption.
     pub text: Option<String>,
-    /// What it is (text, photo, document, …).
-    pub content_type: String,
+    /// What it is.
+    pub content: ContentKind,
 }
 
+const BRIEFS: &str =
+    "SELECT coalesce(message_text, caption), content_type FROM ticket_messages WHERE id = ANY($1) ORDER BY id";
 /// The texts (or captions) and kinds of messages `ids`, in their order.
 pub async fn briefs(db: &impl Sql, ids: &[i64]) -> Result<Vec<Brief>, tokio_postgres::Error> {
-    let rows = db
-        .query(
-            "SELECT coalesce(message_text, caption), content_type FROM ticket_messages WHERE id = ANY($1) ORDER BY id",
-            &[&ids],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| Brief { text: r.get(0), content_type: r.get(1) }).collect())
+    let rows = db.query(BRIEFS, &[&ids]).await?;
+    rows.iter().map(|r| Ok(Brief { text: r.try_get(0)?, content: r.try_get(1)? })).collect()
 }
+
+/// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
+pub(super) const PREPARED: &[&str] = &[INSERT_MESSAGE, UNDELIVERED, BRIEFS];

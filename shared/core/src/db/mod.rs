@@ -1,10 +1,15 @@
 //! PostgreSQL: connections (TLS when asked), the migration runner, and one file of free functions per table.
 
 mod connect;
+pub mod due;
+pub mod media;
 pub mod messages;
 mod migrate;
+pub mod operators;
 pub mod outbox;
+pub mod retention;
 mod sql;
+mod text;
 pub mod tickets;
 pub mod updates;
 pub mod users;
@@ -12,6 +17,29 @@ pub mod users;
 pub use connect::{Pool, build_pool, connect, pg_config};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
 pub use sql::{LOCK_TIMEOUT, Params, STATEMENT_TIMEOUT, Sql, Tx};
+
+/// The statements every pooled connection prepares as it opens, in one round trip (the pool's `post_create`
+/// hook): those of every update and of the outbox, and every statement that is pipelined with others. A
+/// statement pipelined (awaited together with others, or with COMMIT) must be prepared before: one prepared on
+/// first use would be overtaken by the statements after it. Others are prepared on first use and cached.
+fn prepared() -> impl Iterator<Item = &'static str> {
+    [updates::PREPARED, users::PREPARED, tickets::PREPARED, messages::PREPARED, outbox::PREPARED, media::PREPARED]
+        .into_iter()
+        .flatten()
+        .copied()
+}
+
+/// Prepares [`prepared`] on `client`, into its statement cache.
+pub(crate) async fn prepare_statements(client: &deadpool_postgres::ClientWrapper) -> Result<(), tokio_postgres::Error> {
+    futures_util::future::try_join_all(prepared().map(|sql| client.prepare_cached(sql))).await?;
+    Ok(())
+}
+
+/// How many statements a pooled connection prepares as it opens (its statement cache holds these and whatever
+/// it prepared on first use since).
+pub fn prepared_count() -> usize {
+    prepared().collect::<std::collections::HashSet<_>>().len()
+}
 
 /// A database failure. Messages never include the password, and never row values: a server error shows as its
 /// SQLSTATE, condition and the constraint, table and column it names (see [`describe`]).

@@ -63,7 +63,6 @@ pub async fn write(db: &impl Sql, calls: &[Call]) -> Result<(), tokio_postgres::
 
 /// Writes `calls` and commits `tx`, in one round trip.
 pub(crate) async fn write_and_commit(tx: &Tx, calls: &[Call]) -> Result<(), tokio_postgres::Error> {
-    tx.prepare_all(&[INSERT_CALLS]).await?;
     tx.commit_after(async { write(tx.client(), calls).await }).await
 }
 
@@ -74,7 +73,7 @@ pub async fn cancel_copies_to_operator(db: &impl Sql, ticket_id: i64, why: &str)
 }
 
 /// Locks the chat and reads the head of its queue (the next call and whether another waits), pipelined after
-/// writing `calls`; also prepares what recording the call takes. `None` when the lock was not free.
+/// writing `calls`. `None` when the lock was not free.
 pub(crate) async fn lock_head(
     tx: &Tx,
     chat_id: i64,
@@ -85,7 +84,6 @@ pub(crate) async fn lock_head(
         ChatLock::Wait => LOCK_CHAT,
         ChatLock::Try => TRY_LOCK_CHAT,
     };
-    tx.prepare_all(&[INSERT_CALLS, lock, HEAD, MARK_SENT, SET_DELIVERED, SET_CARD]).await?;
     let max_age = MAX_AGE.as_secs() as f64;
     let (lock_params, head_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
     let (written, locked, rows) =
@@ -170,29 +168,49 @@ pub(crate) async fn fail_blocked_chat(db: &impl Sql, chat_id: i64, error: &str) 
     Ok(failed)
 }
 
+const DUE_CHATS: &str = "SELECT chat_id FROM (SELECT DISTINCT ON (chat_id) chat_id, id, not_before FROM outbox \
+       WHERE status = 'pending' ORDER BY chat_id, id) head \
+     WHERE not_before <= now() ORDER BY not_before, id LIMIT $1";
+const UNHANDLED_BLOCKED: &str =
+    "SELECT chat_id FROM blocked_chats WHERE handled_at IS NULL ORDER BY blocked_at LIMIT $1";
+
 /// Chats whose next call is due now, for the periodic redelivery: those waiting longest first.
 pub async fn due_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
-    let rows = db
-        .query(
-            "SELECT chat_id FROM (SELECT DISTINCT ON (chat_id) chat_id, id, not_before FROM outbox \
-               WHERE status = 'pending' ORDER BY chat_id, id) head \
-             WHERE not_before <= now() ORDER BY not_before, id LIMIT $1",
-            &[&limit],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    db.query(DUE_CHATS, &[&limit]).await?.iter().map(|r| r.try_get(0)).collect()
 }
 
 /// Blocked chats whose handling has not been done yet (it failed, or the process died before it).
 pub async fn unhandled_blocked_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
-    let rows = db
-        .query("SELECT chat_id FROM blocked_chats WHERE handled_at IS NULL ORDER BY blocked_at LIMIT $1", &[&limit])
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    db.query(UNHANDLED_BLOCKED, &[&limit]).await?.iter().map(|r| r.try_get(0)).collect()
+}
+
+const BLOCKED_HANDLED: &str = "UPDATE blocked_chats SET handled_at = now() WHERE chat_id = $1";
+/// Forgets blocked chats handled more than a week ago.
+pub async fn prune_handled_blocked(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
+    db.execute("DELETE FROM blocked_chats WHERE handled_at < now() - interval '7 days'", &[]).await
 }
 
 /// Marks a blocked chat handled, in the transaction that handled it.
 pub async fn blocked_chat_handled(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute("UPDATE blocked_chats SET handled_at = now() WHERE chat_id = $1", &[&chat_id]).await?;
+    db.execute(BLOCKED_HANDLED, &[&chat_id]).await?;
     Ok(())
 }
+
+/// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
+pub(super) const PREPARED: &[&str] = &[
+    INSERT_CALLS,
+    LOCK_CHAT,
+    TRY_LOCK_CHAT,
+    HEAD,
+    MARK_SENT,
+    SET_DELIVERED,
+    SET_CARD,
+    DEFER,
+    GIVE_UP,
+    FAIL_REST,
+    NOTE_BLOCKED,
+    CANCEL_COPIES,
+    BLOCKED_HANDLED,
+    DUE_CHATS,
+    UNHANDLED_BLOCKED,
+];

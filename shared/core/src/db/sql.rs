@@ -133,18 +133,12 @@ impl Tx {
         result
     }
 
-    /// Prepares (or finds in the cache) every statement in `sqls`, pipelined. Call it before pipelining
-    /// statements with COMMIT, so that none of them waits for a prepare while COMMIT overtakes it.
-    pub async fn prepare_all(&self, sqls: &[&str]) -> Result<Vec<Statement>, Error> {
-        futures_util::future::try_join_all(sqls.iter().map(|sql| self.conn().prepare_cached(sql))).await
-    }
-
     /// Commits.
     pub async fn commit(self) -> Result<(), Error> {
         self.commit_after(async { Ok(()) }).await
     }
 
-    /// Runs `work` (statements on [`Sql::client`], already prepared, see [`Tx::prepare_all`]) and COMMIT in the
+    /// Runs `work` (statements on [`Sql::client`], prepared when the connection opened: see `db::prepared`) and COMMIT in the
     /// same round trip. `work` is polled first, so its statements go out before COMMIT; if it fails before sending
     /// (a parameter that cannot be encoded), COMMIT is not sent and the transaction is rolled back. If it fails at
     /// the server, the server answers the COMMIT that follows with a rollback.

@@ -1,36 +1,27 @@
 //! `tickets`: a customer's request from the queue (WAITING) through a dialog (ASSIGNED) to CLOSED.
 
+use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
 use super::Sql;
-
-use crate::domain::Topic;
-
-/// Ticket status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// In the queue.
-    Waiting,
-    /// An operator has it.
-    Assigned,
-    /// Done.
-    Closed,
-}
+pub use super::operators::{Membership, cached_membership, remember_membership};
+pub use crate::domain::Status;
+use crate::domain::{CloseReason, Topic};
 
 /// A ticket with its customer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TicketRow {
-    /// Ticket id (shown as #id).
+    /// Shown as #id.
     pub id: i64,
-    /// Customer's users.id.
+    /// The customer's `users.id`.
     pub user_id: i64,
-    /// Customer's Telegram id = their private chat.
+    /// The customer's Telegram id, which is also their private chat with the bot.
     pub customer_tg_id: i64,
-    /// Topic.
+    /// What the customer asked about.
     pub topic: Topic,
-    /// E.164 phone.
+    /// The phone the ticket was opened with, E.164.
     pub phone: String,
-    /// Status.
+    /// Where the ticket is.
     pub status: Status,
     /// The operator, when assigned (kept after close).
     pub operator_tg_id: Option<i64>,
@@ -52,14 +43,9 @@ macro_rules! lock_ticket_where {
     };
 }
 
-const LOCK_BY_ID: &str = lock_ticket_where!("t.id = $1");
-/// A membership check of the operators' chat younger than this is used as it is (one minute).
-macro_rules! membership_fresh_since {
-    () => {
-        "now() - interval '60 seconds'"
-    };
-}
+pub(super) use lock_ticket_where;
 
+const LOCK_BY_ID: &str = lock_ticket_where!("t.id = $1");
 /// Both tickets of a sender (see [`lock_tickets_of`]), locked in id order so that two people who are each
 /// other's operator and customer cannot deadlock.
 pub const LOCK_BOTH_OF: &str = concat!(
@@ -67,7 +53,7 @@ pub const LOCK_BOTH_OF: &str = concat!(
     "t.card_chat_id, t.card_message_id, (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') AS as_operator, ",
     "(u.tg_id = $1 AND t.status <> 'CLOSED') AS as_customer, ",
     "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1 AND c.checked_at > ",
-    membership_fresh_since!(),
+    super::operators::membership_fresh_since!(),
     "), ",
     "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1) ",
     "FROM tickets t JOIN users u ON u.id = t.user_id ",
@@ -79,27 +65,22 @@ const LOCK_OPEN_OF_CUSTOMER: &str = lock_ticket_where!("u.tg_id = $1 AND t.statu
 /// The operator's active ticket (see [`lock_active_ticket_of_operator`]).
 const LOCK_ACTIVE_OF_OPERATOR: &str = lock_ticket_where!("t.operator_tg_id = $1 AND t.status = 'ASSIGNED'");
 
-fn from_row(row: &Row) -> TicketRow {
-    let status: &str = row.get(5);
-    TicketRow {
-        id: row.get(0),
-        user_id: row.get(1),
-        customer_tg_id: row.get(2),
-        topic: Topic::parse(row.get(3)).unwrap_or(Topic::Other),
-        phone: row.get(4),
-        status: match status {
-            "WAITING" => Status::Waiting,
-            "ASSIGNED" => Status::Assigned,
-            _ => Status::Closed,
-        },
-        operator_tg_id: row.get(6),
-        operator_message_id: row.get(7),
-        card: row.get::<_, Option<i64>>(8).zip(row.get::<_, Option<i64>>(9)),
-    }
+pub(super) fn from_row(row: &Row) -> Result<TicketRow, tokio_postgres::Error> {
+    Ok(TicketRow {
+        id: row.try_get(0)?,
+        user_id: row.try_get(1)?,
+        customer_tg_id: row.try_get(2)?,
+        topic: row.try_get(3)?,
+        phone: row.try_get(4)?,
+        status: row.try_get(5)?,
+        operator_tg_id: row.try_get(6)?,
+        operator_message_id: row.try_get(7)?,
+        card: row.try_get::<_, Option<i64>>(8)?.zip(row.try_get::<_, Option<i64>>(9)?),
+    })
 }
 
 async fn one(db: &impl Sql, sql: &str, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
-    Ok(db.query_opt(sql, &[&id]).await?.as_ref().map(from_row))
+    db.query_opt(sql, &[&id]).await?.as_ref().map(from_row).transpose()
 }
 
 /// A ticket by id, row-locked for the rest of the transaction.
@@ -126,15 +107,6 @@ pub struct SenderTickets {
     pub member: Membership,
 }
 
-/// Membership of the operators' chat as `operator_checks` remembers it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Membership {
-    /// What a check within the last minute said (`None`: ask Telegram again).
-    pub fresh: Option<bool>,
-    /// What the last check said, however old (used when Telegram cannot be asked right now).
-    pub last: Option<bool>,
-}
-
 /// The sender's active ticket as an operator and open ticket as a customer, both row-locked, with their cached
 /// membership of the operators' chat, in one statement.
 pub async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets, tokio_postgres::Error> {
@@ -142,43 +114,17 @@ pub async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets,
     for row in db.query(LOCK_BOTH_OF, &[&tg_id]).await? {
         found.member = Membership { fresh: row.get(12), last: row.get(13) };
         if row.get::<_, Option<bool>>(10).unwrap_or(false) {
-            found.as_operator = Some(from_row(&row));
+            found.as_operator = Some(from_row(&row)?);
         }
         if row.get::<_, Option<bool>>(11).unwrap_or(false) {
-            found.as_customer = Some(from_row(&row));
+            found.as_customer = Some(from_row(&row)?);
         }
     }
     Ok(found)
 }
 
-/// Membership of the operators' chat as last checked.
-pub async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Membership, tokio_postgres::Error> {
-    let row = db
-        .query_opt(
-            concat!(
-                "SELECT CASE WHEN checked_at > ",
-                membership_fresh_since!(),
-                " THEN is_member END, is_member FROM operator_checks WHERE tg_id = $1"
-            ),
-            &[&tg_id],
-        )
-        .await?;
-    Ok(row.map_or_else(Membership::default, |r| Membership { fresh: r.get(0), last: r.get(1) }))
-}
-
-/// Remembers what getChatMember said of `tg_id`.
-pub async fn remember_membership(db: &impl Sql, tg_id: i64, is_member: bool) -> Result<(), tokio_postgres::Error> {
-    db.execute(
-        "INSERT INTO operator_checks (tg_id, is_member) VALUES ($1, $2) \
-         ON CONFLICT (tg_id) DO UPDATE SET is_member = excluded.is_member, checked_at = now()",
-        &[&tg_id, &is_member],
-    )
-    .await?;
-    Ok(())
-}
-
 /// The statement of [`touch`].
-pub const TOUCH: &str = "UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = $1";
+const TOUCH: &str = "UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = $1";
 
 /// The operator's active (ASSIGNED) ticket, row-locked.
 pub async fn lock_active_ticket_of_operator(
@@ -188,6 +134,8 @@ pub async fn lock_active_ticket_of_operator(
     one(db, LOCK_ACTIVE_OF_OPERATOR, operator_tg_id).await
 }
 
+const INSERT: &str = "INSERT INTO tickets (user_id, topic, phone) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id";
 /// Creates a WAITING ticket; `None` when the customer already has an open one (the database enforces one).
 pub async fn insert_ticket(
     db: &impl Sql,
@@ -195,70 +143,58 @@ pub async fn insert_ticket(
     topic: Topic,
     phone: &str,
 ) -> Result<Option<i64>, tokio_postgres::Error> {
-    let row = db
-        .query_opt(
-            "INSERT INTO tickets (user_id, topic, phone) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id",
-            &[&user_id, &topic.as_str(), &phone],
-        )
-        .await?;
+    let row = db.query_opt(INSERT, &[&user_id, &topic, &phone]).await?;
     Ok(row.map(|r| r.get(0)))
 }
 
+const COUNT_EARLIER: &str = "SELECT count(*) FROM tickets WHERE user_id = $1 AND id < $2";
 /// How many tickets the customer had before this one.
 pub async fn count_earlier_tickets(db: &impl Sql, user_id: i64, ticket_id: i64) -> Result<i64, tokio_postgres::Error> {
-    let row =
-        db.query_one("SELECT count(*) FROM tickets WHERE user_id = $1 AND id < $2", &[&user_id, &ticket_id]).await?;
+    let row = db.query_one(COUNT_EARLIER, &[&user_id, &ticket_id]).await?;
     Ok(row.get(0))
 }
 
+const CLAIM: &str = "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \
+               idle_warned_at = NULL WHERE id = $1 AND status = 'WAITING'";
 /// The atomic claim: true only for the one operator whose UPDATE found the ticket still WAITING.
 pub async fn claim_ticket(db: &impl Sql, id: i64, operator_tg_id: i64) -> Result<bool, tokio_postgres::Error> {
-    let n = db
-        .execute(
-            "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \
-               idle_warned_at = NULL WHERE id = $1 AND status = 'WAITING'",
-            &[&id, &operator_tg_id],
-        )
-        .await?;
+    let n = db.execute(CLAIM, &[&id, &operator_tg_id]).await?;
     Ok(n == 1)
 }
 
+const REQUEUE: &str = "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL \
+           WHERE id = $1";
 /// Back to the queue (the claim could not be completed, or the operator blocked the bot). The card stays
 /// recorded: it is still live, or a fresh one replaces it when posted.
 pub async fn requeue_ticket(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute(
-        "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL \
-           WHERE id = $1",
-        &[&id],
-    )
-    .await?;
+    db.execute(REQUEUE, &[&id]).await?;
     Ok(())
 }
 
-/// Closes the ticket with a reason (operator, customer_blocked, idle, …).
-pub async fn close_ticket(db: &impl Sql, id: i64, reason: &str) -> Result<(), tokio_postgres::Error> {
-    db.execute(
-        "UPDATE tickets SET status = 'CLOSED', closed_at = now(), close_reason = $2 WHERE id = $1",
-        &[&id, &reason],
-    )
-    .await?;
-    Ok(())
+const CLOSE: &str = "UPDATE tickets SET status = 'CLOSED', closed_at = coalesce($3, now()), close_reason = $2 \
+             WHERE id = $1 AND status <> 'CLOSED'";
+/// Closes an open ticket with a reason, at `at` (the database's clock when `None`). False when it was closed already.
+pub async fn close_ticket(
+    db: &impl Sql,
+    id: i64,
+    reason: CloseReason,
+    at: Option<DateTime<Utc>>,
+) -> Result<bool, tokio_postgres::Error> {
+    let closed = db.execute(CLOSE, &[&id, &reason, &at]).await?;
+    Ok(closed == 1)
 }
 
+const SET_OPERATOR_MESSAGE: &str = "UPDATE tickets SET operator_message_id = $2 WHERE id = $1";
 /// Records the operator's summary message.
 pub async fn set_operator_message(db: &impl Sql, id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute("UPDATE tickets SET operator_message_id = $2 WHERE id = $1", &[&id, &message_id]).await?;
+    db.execute(SET_OPERATOR_MESSAGE, &[&id, &message_id]).await?;
     Ok(())
 }
 
+const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 WHERE id = $1";
 /// Records where the card is in the operators' chat.
 pub async fn set_card(db: &impl Sql, id: i64, chat_id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute(
-        "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 WHERE id = $1",
-        &[&id, &chat_id, &message_id],
-    )
-    .await?;
+    db.execute(SET_CARD, &[&id, &chat_id, &message_id]).await?;
     Ok(())
 }
 
@@ -267,3 +203,21 @@ pub async fn touch(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> 
     db.execute(TOUCH, &[&id]).await?;
     Ok(())
 }
+
+/// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
+pub(super) const PREPARED: &[&str] = &[
+    LOCK_BY_ID,
+    LOCK_BOTH_OF,
+    LOCK_OPEN_OF_CUSTOMER,
+    LOCK_ACTIVE_OF_OPERATOR,
+    TOUCH,
+    INSERT,
+    COUNT_EARLIER,
+    CLAIM,
+    REQUEUE,
+    CLOSE,
+    SET_OPERATOR_MESSAGE,
+    SET_CARD,
+    super::operators::CACHED,
+    super::operators::REMEMBER,
+];

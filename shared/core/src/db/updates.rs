@@ -33,6 +33,8 @@ pub async fn count_failure(
     Ok((row.get(0), failing_for))
 }
 
+const PARK: &str = "INSERT INTO dead_letters (update_id, kind, attempts, error, body) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (update_id) DO NOTHING";
 /// Parks an update in the caller's transaction: recorded as processed (a redelivery is a duplicate), kept in
 /// `dead_letters` with its error and body, its failure count cleared. False when it was processed already.
 pub async fn park(
@@ -48,23 +50,25 @@ pub async fn park(
     }
     let park_params: super::Params<'_> = &[&update_id, &kind, &attempts, &error, body];
     let clear_params: super::Params<'_> = &[&update_id];
-    let (parked, cleared) = tokio::join!(
-        db.execute(
-            "INSERT INTO dead_letters (update_id, kind, attempts, error, body) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (update_id) DO NOTHING",
-            park_params,
-        ),
-        db.execute("DELETE FROM update_failures WHERE update_id = $1", clear_params),
-    );
+    let (parked, cleared) = tokio::join!(db.execute(PARK, park_params,), db.execute(CLEAR_FAILURES, clear_params),);
     parked?;
     cleared?;
     Ok(true)
 }
 
+const CLEAR_FAILURES: &str = "DELETE FROM update_failures WHERE update_id = $1";
 /// Forgets the failures of an update that has now been processed.
 pub async fn clear_failures(db: &impl Sql, update_id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute("DELETE FROM update_failures WHERE update_id = $1", &[&update_id]).await?;
+    db.execute(CLEAR_FAILURES, &[&update_id]).await?;
     Ok(())
+}
+
+/// Forgets failure counts older than a week (of updates processed since, or never redelivered) and dead letters
+/// older than a month (they hold what their senders wrote: kept that long for the team to look into).
+pub async fn prune(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
+    let failures = db.execute("DELETE FROM update_failures WHERE last_failed_at < now() - interval '7 days'", &[]);
+    let letters = db.execute("DELETE FROM dead_letters WHERE parked_at < now() - interval '30 days'", &[]);
+    Ok(failures.await? + letters.await?)
 }
 
 /// A parked update, for `zabota maintain`'s report.
@@ -106,3 +110,6 @@ pub async fn recent_dead_letters(
         })
         .collect())
 }
+
+/// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
+pub(super) const PREPARED: &[&str] = &[RECORD, PARK, CLEAR_FAILURES];

@@ -30,6 +30,16 @@ pub const UPSERT: &str = "WITH up AS (\
     SELECT * FROM up UNION ALL \
     SELECT id, tg_id, phone, dialog_state, dialog_topic FROM users WHERE tg_id = $1 AND NOT EXISTS (SELECT FROM up)";
 
+/// The conversation lock (see [`lock_conversation`]); retention takes the same key before it forgets someone.
+pub(crate) const LOCK_CONVERSATION: &str =
+    "SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))";
+
+/// Serializes the updates of one conversation (one sender) until the transaction ends.
+pub(crate) async fn lock_conversation(db: &impl Sql, sender_id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute(LOCK_CONVERSATION, &[&sender_id]).await?;
+    Ok(())
+}
+
 /// Inserts or refreshes the user's Telegram profile; returns the row. Runs under the sender's conversation lock.
 pub async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, tokio_postgres::Error> {
     let row = db
@@ -52,24 +62,19 @@ pub async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, tokio_po
     })
 }
 
+const SET_STATE: &str = "UPDATE users SET dialog_state = $2, dialog_topic = $3, updated_at = now() WHERE id = $1";
 /// Moves the user to another dialog state.
 pub async fn set_dialog_state(db: &impl Sql, user_id: i64, state: DialogState) -> Result<(), tokio_postgres::Error> {
     let (state, topic) = state.to_columns();
-    db.execute(
-        "UPDATE users SET dialog_state = $2, dialog_topic = $3, updated_at = now() WHERE id = $1",
-        &[&user_id, &state, &topic],
-    )
-    .await?;
+    db.execute(SET_STATE, &[&user_id, &state, &topic]).await?;
     Ok(())
 }
 
+const SET_PHONE: &str =
+    "UPDATE users SET phone = $2, dialog_state = 'menu', dialog_topic = NULL, updated_at = now() WHERE id = $1";
 /// Stores a validated phone number and returns the user to the menu state.
 pub async fn set_phone(db: &impl Sql, user_id: i64, e164: &str) -> Result<(), tokio_postgres::Error> {
-    db.execute(
-        "UPDATE users SET phone = $2, dialog_state = 'menu', dialog_topic = NULL, updated_at = now() WHERE id = $1",
-        &[&user_id, &e164],
-    )
-    .await?;
+    db.execute(SET_PHONE, &[&user_id, &e164]).await?;
     Ok(())
 }
 
@@ -94,8 +99,12 @@ impl Profile {
     }
 }
 
+const PROFILE: &str = "SELECT first_name, last_name, username FROM users WHERE id = $1";
 /// The user's profile.
 pub async fn profile(db: &impl Sql, user_id: i64) -> Result<Profile, tokio_postgres::Error> {
-    let row = db.query_one("SELECT first_name, last_name, username FROM users WHERE id = $1", &[&user_id]).await?;
+    let row = db.query_one(PROFILE, &[&user_id]).await?;
     Ok(Profile { first_name: row.get(0), last_name: row.get(1), username: row.get(2) })
 }
+
+/// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
+pub(super) const PREPARED: &[&str] = &[LOCK_CONVERSATION, UPSERT, SET_STATE, SET_PHONE, PROFILE];

@@ -1,39 +1,61 @@
 //! Pure domain types: no I/O.
 
-pub mod callback;
-pub mod phone;
+/// An enum stored as text: its values, `as_str`, `parse` (the inverse; `None` for anything else) and `Display`.
+/// `db` gives these their `ToSql`/`FromSql`, so an unknown value read from the database is an error.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
 
-pub use callback::Callback;
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
 
-/// What a customer needs help with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Topic {
-    /// «Гарантия».
-    Warranty,
-    /// «Возврат».
-    Return,
-    /// «Другой вопрос».
-    Other,
+            /// As stored.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The inverse of `as_str`.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl Topic {
-    /// As stored in `tickets.topic` and in callback data.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Topic::Warranty => "warranty",
-            Topic::Return => "return",
-            Topic::Other => "other",
-        }
-    }
+pub mod callback;
+pub mod content;
+pub mod phone;
+pub mod ticket;
 
-    /// The inverse of [`Topic::as_str`].
-    pub fn parse(s: &str) -> Option<Topic> {
-        match s {
-            "warranty" => Some(Topic::Warranty),
-            "return" => Some(Topic::Return),
-            "other" => Some(Topic::Other),
-            _ => None,
-        }
+pub use callback::Callback;
+pub use content::{ArchiveStatus, Content, ContentKind};
+pub use ticket::{CloseReason, Sender, Status};
+
+text_enum! {
+    /// What a customer needs help with (`tickets.topic`, and callback data).
+    pub enum Topic {
+        /// «Гарантия».
+        Warranty = "warranty",
+        /// «Возврат».
+        Return = "return",
+        /// «Другой вопрос».
+        Other = "other",
     }
 }
 

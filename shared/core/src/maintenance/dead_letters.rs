@@ -4,7 +4,7 @@
 
 use super::JobReport;
 use crate::app::App;
-use crate::db::{Sql, updates};
+use crate::db::{operators, outbox, updates};
 
 /// Dead letters listed per report.
 const SHOWN: i64 = 20;
@@ -16,11 +16,9 @@ pub async fn report(app: &App) -> JobReport {
     let job = "dead_letters";
     let result = async {
         let client = app.db.get().await?;
-        // Failure counts of updates processed since (or never redelivered) are of no use after a week.
-        client.execute("DELETE FROM update_failures WHERE last_failed_at < now() - interval '7 days'", &[]).await?;
-        // A parked update holds what its sender wrote: kept a month for the team to look into, then deleted.
-        client.execute("DELETE FROM dead_letters WHERE parked_at < now() - interval '30 days'", &[]).await?;
-        client.execute("DELETE FROM blocked_chats WHERE handled_at < now() - interval '7 days'", &[]).await?;
+        updates::prune(&client).await?;
+        outbox::prune_handled_blocked(&client).await?;
+        operators::prune_checks(&client).await?;
         let letters = updates::recent_dead_letters(&client, SHOWN_DAYS, SHOWN).await?;
         anyhow::Ok(letters)
     }

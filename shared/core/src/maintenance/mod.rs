@@ -76,13 +76,14 @@ pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant) -> 
 const JOB_GRACE: Duration = Duration::from_secs(5);
 
 async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instant) -> JobReport {
+    // Each job's future is boxed: together they would make one very deep type.
     let result = match job {
-        "idle_warning" => idle::warn(app, now, until).await,
-        "idle_close" => idle::close(app, now, until).await,
-        "waiting_reminders" => reminders::remind(app, now, until).await,
-        "outbox_redelivery" => crate::bot::deliver_due_until(app, until).await.map_err(anyhow::Error::from),
-        "media_archive" => crate::media::archive::archive_due(app).await,
-        "retention" => retention::prune_until(app, now, until).await,
+        "idle_warning" => Box::pin(idle::warn(app, now, until)).await,
+        "idle_close" => Box::pin(idle::close(app, now, until)).await,
+        "waiting_reminders" => Box::pin(reminders::remind(app, now, until)).await,
+        "outbox_redelivery" => Box::pin(crate::bot::deliver_due_until(app, until)).await.map_err(anyhow::Error::from),
+        "media_archive" => Box::pin(crate::media::archive::archive_due(app)).await,
+        "retention" => Box::pin(retention::prune_until(app, now, until)).await,
         _ => return dead_letters::report(app).await,
     };
     let out_of_time = Instant::now() >= until;

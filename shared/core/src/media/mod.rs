@@ -11,6 +11,7 @@ pub use s3::S3MediaStore;
 use bytes::Bytes;
 
 use crate::config::MediaBackend;
+use crate::domain::ContentKind;
 
 /// A media storage failure. Never contains file contents.
 #[derive(Debug, thiserror::Error)]
@@ -82,32 +83,14 @@ impl MediaStore {
     }
 }
 
-/// Serializes, per storage key, whatever could make an object and a row that names it disagree: adopting or
-/// uploading a key (the archiver) and deleting its object (retention). Held until the transaction ends.
-///
-/// The rule both sides keep: an object lives as long as the youngest `message_attachments` row naming it
-/// (`storage_key`, any status: a pending row with a key is an upload in flight). The archiver names a key on its
-/// row under this lock *before* it uploads, and adopts a stored key only after re-checking under it that a stored
-/// row still names it. Retention, when it deletes the last row naming a key, queues the key in
-/// `media_deletions` ([`QUEUE_IF_UNREFERENCED`]); the object is deleted later under this lock, after a re-check.
-pub(crate) const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended('media:' || $1::text, 0))";
-
-/// Queues for deletion those of the keys `$1` (a text array) that no attachment row names. Run it in a statement
-/// *after* the one that removed the rows, so that it sees rows committed meanwhile (READ COMMITTED). A key already
-/// queued is left queued; if a deleter holds it right now this waits, and queues it again when it was removed.
-pub(crate) const QUEUE_IF_UNREFERENCED: &str = "INSERT INTO media_deletions (storage_key) \
-     SELECT DISTINCT k FROM unnest($1::text[]) AS k \
-     WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.storage_key = k) \
-     ON CONFLICT (storage_key) DO UPDATE SET queued_at = least(media_deletions.queued_at, EXCLUDED.queued_at)";
-
 /// The stable key of an archived file: `media/<yyyy>/<mm>/<ticket>/<file_unique_id>.<ext>`.
 pub fn object_key(created: chrono::DateTime<chrono::Utc>, ticket_id: i64, file_unique_id: &str, ext: &str) -> String {
     let safe: String = file_unique_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     format!("media/{}/{ticket_id}/{safe}.{ext}", created.format("%Y/%m"))
 }
 
-/// A file extension from the original name, the file path Telegram gave, or the MIME type; `bin` otherwise.
-pub fn extension(file_name: Option<&str>, file_path: Option<&str>, mime: Option<&str>, kind: &str) -> String {
+/// A file extension from the original name, the file path Telegram gave, or the MIME type; else the kind's.
+pub fn extension(file_name: Option<&str>, file_path: Option<&str>, mime: Option<&str>, kind: ContentKind) -> String {
     let from_name = |name: &str| {
         let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
         (!ext.is_empty() && ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric())).then_some(ext)
@@ -123,29 +106,16 @@ pub fn extension(file_name: Option<&str>, file_path: Option<&str>, mime: Option<
         "audio/ogg" => "ogg",
         "audio/mpeg" => "mp3",
         "application/pdf" => "pdf",
-        _ => match kind {
-            "photo" => "jpg",
-            "voice" => "ogg",
-            "video" | "video_note" | "animation" => "mp4",
-            "sticker" => "webp",
-            _ => "bin",
-        },
+        _ => kind.default_extension(),
     };
     by_mime.to_owned()
 }
 
 /// The content type to store: the sender's, or one implied by the kind.
-pub fn content_type(mime: Option<&str>, kind: &str) -> String {
+pub fn content_type(mime: Option<&str>, kind: ContentKind) -> String {
     match mime {
         Some(m) if !m.is_empty() => m.to_owned(),
-        _ => match kind {
-            "photo" => "image/jpeg",
-            "voice" => "audio/ogg",
-            "video" | "video_note" | "animation" => "video/mp4",
-            "sticker" => "image/webp",
-            _ => "application/octet-stream",
-        }
-        .to_owned(),
+        _ => kind.default_mime().to_owned(),
     }
 }
 
@@ -157,10 +127,10 @@ mod tests {
     fn keys_are_stable_and_safe() {
         let at = chrono::DateTime::parse_from_rfc3339("2026-03-05T10:00:00Z").map(|d| d.to_utc()).unwrap_or_default();
         assert_eq!(object_key(at, 42, "AgAD/../x", "pdf"), "media/2026/03/42/AgAD..x.pdf".replace("..", ""));
-        assert_eq!(extension(Some("Чек.PDF"), None, None, "document"), "pdf");
-        assert_eq!(extension(None, Some("photos/file_1.jpg"), None, "photo"), "jpg");
-        assert_eq!(extension(None, None, Some("audio/ogg"), "voice"), "ogg");
-        assert_eq!(extension(Some("noext"), None, None, "document"), "bin");
-        assert_eq!(content_type(None, "photo"), "image/jpeg");
+        assert_eq!(extension(Some("Чек.PDF"), None, None, ContentKind::Document), "pdf");
+        assert_eq!(extension(None, Some("photos/file_1.jpg"), None, ContentKind::Photo), "jpg");
+        assert_eq!(extension(None, None, Some("audio/ogg"), ContentKind::Voice), "ogg");
+        assert_eq!(extension(Some("noext"), None, None, ContentKind::Document), "bin");
+        assert_eq!(content_type(None, ContentKind::Photo), "image/jpeg");
     }
 }

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
+use deadpool_postgres::{ClientWrapper, Hook, HookError, Manager, ManagerConfig, RecyclingMethod, Runtime};
 use postgres_native_tls::MakeTlsConnector;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::NoTls;
@@ -165,7 +165,19 @@ pub fn build_pool(config: &DatabaseConfig, max_size: usize) -> Result<Pool, DbEr
         Connector { tls },
         ManagerConfig { recycling_method: RecyclingMethod::Fast },
     );
+    // Every connection prepares the statements the code pipelines before its first use (see `db::prepared`).
+    let prepare = Hook::async_fn(|client: &mut ClientWrapper, _| {
+        Box::pin(async move {
+            super::prepare_statements(client).await.map_err(|e| {
+                // 42P01/42703: a table or column the code knows is missing.
+                let unmigrated = e.code().is_some_and(|c| matches!(c.code(), "42P01" | "42703"));
+                let hint = if unmigrated { " (the schema is behind the code: run `zabota migrate`)" } else { "" };
+                HookError::Message(format!("preparing the desk's statements: {}{hint}", super::describe(&e)).into())
+            })
+        })
+    });
     Pool::builder(manager)
+        .post_create(prepare)
         .max_size(max_size)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(Duration::from_secs(10)))

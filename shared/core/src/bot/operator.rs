@@ -2,10 +2,11 @@
 
 use super::ProcessError;
 use super::ctx::Ctx;
-use super::keyboards;
-use crate::db::messages;
+use super::{card, keyboards, lifecycle};
+use crate::db::messages::{self, PendingMessage};
 use crate::db::tickets::{self, Status};
-use crate::telegram::{CallbackQuery, EditMessageText, SendMessage};
+use crate::domain::CloseReason;
+use crate::telegram::{CallbackQuery, SendMessage};
 use crate::texts;
 
 /// «Взять в работу». Only members of the operators' chat; one active dialog per operator; the first
@@ -18,66 +19,68 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         ctx.alert(query, texts::ALERT_STALE)?;
         return Ok(());
     };
-    let member = ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, operator.id).await;
-    match member {
-        Ok(m) if m.is_present() => tickets::remember_membership(ctx.db, operator.id, true).await?,
-        Ok(_) => return Ok(ctx.alert(query, texts::ALERT_NOT_OPERATOR)?),
-        Err(e) if e.is_transient() => return Err(e.into()),
-        Err(_) => return Ok(ctx.alert(query, texts::ALERT_NOT_OPERATOR)?),
+    if !super::roles::confirm_operator(ctx, operator.id).await? {
+        return Ok(ctx.alert(query, texts::ALERT_NOT_OPERATOR)?);
     }
-    if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db, operator.id).await? {
+    if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db(), operator.id).await? {
         if active.id == ticket_id {
-            return Ok(ctx.answer(query, Some(texts::claimed(ticket_id)), false)?);
+            return Ok(ctx.notice(query, texts::claimed(ticket_id))?);
         }
         return Ok(ctx.alert(query, texts::alert_busy(active.id))?);
     }
-    if !tickets::claim_ticket(ctx.db, ticket_id, operator.id).await? {
-        let text = match tickets::lock_ticket(ctx.db, ticket_id).await?.map(|t| t.status) {
+    if !tickets::claim_ticket(ctx.db(), ticket_id, operator.id).await? {
+        let text = match tickets::lock_ticket(ctx.db(), ticket_id).await?.map(|t| t.status) {
             Some(Status::Assigned) => texts::alert_taken(ticket_id),
             Some(Status::Closed) => texts::alert_closed(ticket_id),
             _ => texts::ALERT_STALE.into(),
         };
         return Ok(ctx.alert(query, text)?);
     }
-    let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? else {
+    let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? else {
         return Ok(ctx.alert(query, texts::ALERT_STALE)?);
     };
-    let backlog = messages::undelivered_from_customer(ctx.db, ticket_id).await?;
+    let backlog = messages::undelivered_from_customer(ctx.db(), ticket_id).await?;
     // The newest messages are copied one by one; earlier ones (a customer who wrote hundreds while waiting)
     // go as a short list, so the claim does not queue hundreds of calls ahead of the dialog.
     let (earlier, replayed) = backlog.split_at(backlog.len().saturating_sub(CLAIM_REPLAY));
-    let card_text = super::intake::card_text(ctx, &ticket).await?;
+    let card_text = card::text(ctx, &ticket).await?;
     let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len(), replayed.len()))
         .with_markup(keyboards::close(ticket_id));
     let sent = match ctx.app.telegram.send_message(&summary).await {
         Ok(sent) => sent,
         Err(e) if e.is_forbidden() => {
-            tickets::requeue_ticket(ctx.db, ticket_id).await?;
+            tickets::requeue_ticket(ctx.db(), ticket_id).await?;
             return Ok(ctx.alert(query, texts::ALERT_START_BOT_FIRST)?);
         }
         Err(e) => return Err(e.into()),
     };
-    tickets::set_operator_message(ctx.db, ticket_id, sent.message_id).await?;
-    tickets::set_card(ctx.db, ticket_id, card.chat_id(), card.message_id).await?;
-    ctx.answer(query, Some(texts::claimed(ticket_id)), false)?;
+    tickets::set_operator_message(ctx.db(), ticket_id, sent.message_id).await?;
+    tickets::set_card(ctx.db(), ticket_id, card.chat_id(), card.message_id).await?;
+    ctx.notice(query, texts::claimed(ticket_id))?;
+    replay(ctx, operator.id, earlier, replayed).await?;
+    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED))?;
+    let who = operator.username.as_ref().map_or_else(|| operator.first_name.clone(), |u| format!("@{u}"));
+    card::mark_taken(ctx, (card.chat_id(), card.message_id), &card_text, &who)?;
+    Ok(())
+}
+
+/// What the customer wrote while waiting, for the operator who claimed the ticket: `earlier` as a short list,
+/// `replayed` copied one by one.
+async fn replay(
+    ctx: &mut Ctx<'_>,
+    operator: i64,
+    earlier: &[PendingMessage],
+    replayed: &[PendingMessage],
+) -> Result<(), ProcessError> {
     if !earlier.is_empty() {
         let ids: Vec<i64> = earlier.iter().map(|m| m.id).collect();
-        for text in earlier_list(&messages::briefs(ctx.db, &ids).await?) {
-            ctx.send(SendMessage::new(operator.id, text))?;
+        for text in earlier_list(&messages::briefs(ctx.db(), &ids).await?) {
+            ctx.send(SendMessage::new(operator, text))?;
         }
     }
     for message in replayed {
-        ctx.copy(operator.id, message.source_chat_id, message.source_message_id, message.id)?;
+        ctx.copy(operator, message.source_chat_id, message.source_message_id, message.id)?;
     }
-    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED))?;
-    let who = operator.username.as_ref().map_or_else(|| operator.first_name.clone(), |u| format!("@{u}"));
-    let edited = EditMessageText {
-        chat_id: card.chat_id(),
-        message_id: card.message_id,
-        text: texts::card_taken(&card_text, &who),
-        reply_markup: None,
-    };
-    ctx.edit_text(edited)?;
     Ok(())
 }
 
@@ -92,7 +95,7 @@ const LIST_MESSAGES: usize = 3;
 fn earlier_list(briefs: &[messages::Brief]) -> Vec<String> {
     let mut out = vec![texts::earlier_messages(briefs.len())];
     for (i, brief) in briefs.iter().enumerate() {
-        let line = texts::earlier_line(brief.text.as_deref(), &brief.content_type);
+        let line = texts::earlier_line(brief.text.as_deref(), brief.content);
         let last = out.len() - 1;
         if out[last].chars().count() + line.chars().count() < LIST_CHARS {
             out[last].push('\n');
@@ -110,7 +113,7 @@ fn earlier_list(briefs: &[messages::Brief]) -> Vec<String> {
 
 /// «Завершить диалог»: only the assigned operator; the customer gets «Оператор отключился» with «В начало».
 pub async fn close(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
-    let Some(ticket) = tickets::lock_ticket(ctx.db, ticket_id).await? else {
+    let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? else {
         return Ok(ctx.alert(query, texts::ALERT_STALE)?);
     };
     if ticket.operator_tg_id != Some(query.from.id) {
@@ -119,17 +122,11 @@ pub async fn close(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     if ticket.status != Status::Assigned {
         return Ok(ctx.alert(query, texts::alert_closed(ticket_id))?);
     }
-    let cached = tickets::cached_membership(ctx.db, query.from.id).await?;
+    let cached = tickets::cached_membership(ctx.db(), query.from.id).await?;
     if !super::roles::is_operator_cached(ctx, query.from.id, cached).await? {
         return Ok(ctx.alert(query, texts::NOT_AN_OPERATOR_ANY_MORE)?);
     }
-    tickets::close_ticket(ctx.db, ticket_id, "operator").await?;
-    crate::outbox::cancel_copies_to_operator(ctx.db, ticket_id, "ticket closed").await?;
-    ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_DISCONNECTED).with_markup(keyboards::home()))?;
-    if let Some(message) = query.message.as_ref() {
-        ctx.remove_buttons(message.chat_id(), message.message_id)?;
-    }
-    ctx.send(SendMessage::new(query.from.id, texts::closed_for_operator(ticket_id)))?;
+    lifecycle::close(ctx, &ticket, CloseReason::Operator, None).await?;
     ctx.ack(query)?;
     Ok(())
 }

@@ -1,0 +1,52 @@
+//! A ticket's card in the operators' chat: its text (always built from the database, never from what a button
+//! press carried), posting it with «Взять в работу» (a new ticket, a reminder, a ticket back in the queue), and
+//! what it says once claimed or closed.
+
+use super::ProcessError;
+use super::ctx::Ctx;
+use super::keyboards;
+use crate::db::DbError;
+use crate::db::tickets::{self, TicketRow};
+use crate::db::users;
+use crate::domain::phone::Phone;
+use crate::outbox::OnResult;
+use crate::telegram::{EditMessageText, SendMessage};
+use crate::texts;
+
+/// The card's text.
+pub(crate) async fn text(ctx: &Ctx<'_>, ticket: &TicketRow) -> Result<String, ProcessError> {
+    let profile = users::profile(ctx.db(), ticket.user_id).await?;
+    let earlier = tickets::count_earlier_tickets(ctx.db(), ticket.user_id, ticket.id).await?;
+    let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
+        .map_or_else(|_| ticket.phone.clone(), |p| p.display());
+    Ok(texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, earlier))
+}
+
+/// Posts the ticket's card with «Взять в работу», with a header line above it (a reminder) if given. Where it
+/// lands is recorded when Telegram confirms it.
+pub(crate) async fn post(ctx: &mut Ctx<'_>, ticket: &TicketRow, header: Option<String>) -> Result<(), ProcessError> {
+    let mut text = text(ctx, ticket).await?;
+    if let Some(header) = header {
+        text = format!("{header}\n{text}");
+    }
+    let chat = ctx.app.config.operators_chat_id;
+    ctx.send_tracked(
+        SendMessage::new(chat, text).with_markup(keyboards::claim(ticket.id)),
+        OnResult::Card { ticket_id: ticket.id },
+    )?;
+    Ok(())
+}
+
+/// The card says who took the ticket, and invites no further claim.
+pub(crate) fn mark_taken(ctx: &mut Ctx<'_>, card: (i64, i64), card_text: &str, operator: &str) -> Result<(), DbError> {
+    edit(ctx, card, texts::card_taken(card_text, operator))
+}
+
+/// The card of a ticket closed while it waited says why, and invites no claim.
+pub(crate) fn mark_closed(ctx: &mut Ctx<'_>, card: (i64, i64), ticket_id: i64) -> Result<(), DbError> {
+    edit(ctx, card, texts::card_closed_blocked(ticket_id))
+}
+
+fn edit(ctx: &mut Ctx<'_>, (chat_id, message_id): (i64, i64), text: String) -> Result<(), DbError> {
+    ctx.edit_text(EditMessageText { chat_id, message_id, text, reply_markup: None })
+}

@@ -1,0 +1,78 @@
+//! What the scheduled jobs do to one ticket, each in a transaction of its own that ends like every handler's
+//! (see [`Ctx::commit`]): `crate::maintenance` picks the tickets and calls these.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use super::ctx::Ctx;
+use super::{ProcessError, card, lifecycle};
+use crate::app::App;
+use crate::db::{due, tickets};
+use crate::domain::CloseReason;
+use crate::telegram::SendMessage;
+use crate::texts;
+
+/// Warns both sides of assigned ticket `id`, quiet since `since`, that it closes in `minutes`; false when it is
+/// no longer due (someone wrote, or it was warned or closed meanwhile).
+pub async fn warn_idle(
+    app: &App,
+    id: i64,
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+    minutes: i64,
+    deadline: Instant,
+) -> Result<bool, ProcessError> {
+    let mut ctx = Ctx::begin(app).await?;
+    let warned = due::mark_idle_warned(ctx.db(), id, now, since).await?;
+    if let Some((customer, operator)) = warned {
+        ctx.send(SendMessage::new(customer, texts::idle_warning_customer(minutes)))?;
+        if let Some(operator) = operator {
+            ctx.send(SendMessage::new(operator, texts::idle_warning_operator(id, minutes)))?;
+        }
+    }
+    ctx.commit(deadline).await?.deliver(app, deadline).await;
+    Ok(warned.is_some())
+}
+
+/// Closes assigned ticket `id` if it is still quiet since `since` and was warned before `warned_before`, as
+/// «Завершить диалог» would; false when it is no longer due.
+pub async fn close_idle(
+    app: &App,
+    id: i64,
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+    warned_before: DateTime<Utc>,
+    deadline: Instant,
+) -> Result<bool, ProcessError> {
+    let mut ctx = Ctx::begin(app).await?;
+    let closed = match due::lock_if_idle(ctx.db(), id, since, warned_before).await? {
+        Some(ticket) => lifecycle::close(&mut ctx, &ticket, CloseReason::Idle, Some(now)).await?,
+        None => false,
+    };
+    ctx.commit(deadline).await?.deliver(app, deadline).await;
+    Ok(closed)
+}
+
+/// Posts a fresh card for waiting ticket `id` if a reminder is due (created before `created_before`, not reminded
+/// since `reminded_before`), headed by how long the customer has waited; false when it is not due.
+pub async fn remind_waiting(
+    app: &App,
+    id: i64,
+    now: DateTime<Utc>,
+    created_before: DateTime<Utc>,
+    reminded_before: DateTime<Utc>,
+    deadline: Instant,
+) -> Result<bool, ProcessError> {
+    let mut ctx = Ctx::begin(app).await?;
+    let mut reminded = false;
+    if let Some(created) = due::mark_reminded(ctx.db(), id, now, created_before, reminded_before).await?
+        && let Some(ticket) = tickets::lock_ticket(ctx.db(), id).await?
+    {
+        let header = texts::waiting_reminder((now - created).num_minutes());
+        card::post(&mut ctx, &ticket, Some(header)).await?;
+        reminded = true;
+    }
+    ctx.commit(deadline).await?.deliver(app, deadline).await;
+    Ok(reminded)
+}

@@ -1,0 +1,54 @@
+//! The ticket lifecycle's steps that more than one path takes: closing a dialog (the operator's button, the idle
+//! close, a customer who blocked the bot) and giving a ticket back to the queue (an operator who blocked it).
+
+use chrono::{DateTime, Utc};
+
+use super::ProcessError;
+use super::ctx::Ctx;
+use super::{card, keyboards};
+use crate::db::tickets::{self, Status, TicketRow};
+use crate::domain::CloseReason;
+use crate::outbox;
+use crate::telegram::SendMessage;
+use crate::texts;
+
+/// Closes `ticket` (row-locked by the caller) for `reason`, at `at` (the database's clock when `None`): copies
+/// still waiting for its operator are cancelled; the customer gets «Оператор отключился» with «В начало» (unless
+/// they blocked the bot); the operator's summary loses «Завершить диалог» and they are told why; a card still
+/// inviting a claim says the ticket is closed. False when it was closed already (nothing is queued).
+pub(crate) async fn close(
+    ctx: &mut Ctx<'_>,
+    ticket: &TicketRow,
+    reason: CloseReason,
+    at: Option<DateTime<Utc>>,
+) -> Result<bool, ProcessError> {
+    if !tickets::close_ticket(ctx.db(), ticket.id, reason, at).await? {
+        return Ok(false);
+    }
+    outbox::cancel_copies_to_operator(ctx.db(), ticket.id, "ticket closed").await?;
+    if reason != CloseReason::CustomerBlocked {
+        let farewell = SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_DISCONNECTED);
+        ctx.send(farewell.with_markup(keyboards::home()))?;
+    }
+    match (ticket.status, ticket.operator_tg_id, ticket.card) {
+        (Status::Assigned, Some(operator), _) => {
+            if let Some(summary) = ticket.operator_message_id {
+                ctx.remove_buttons(operator, summary)?;
+            }
+            ctx.send(SendMessage::new(operator, texts::dialog_closed_for_operator(ticket.id, reason)))?;
+        }
+        (Status::Waiting, _, Some(posted)) => card::mark_closed(ctx, posted, ticket.id)?,
+        _ => {}
+    }
+    Ok(true)
+}
+
+/// Gives `ticket` (row-locked, assigned) back to the queue: copies still waiting for its operator are cancelled
+/// (they stay undelivered, so the next claim replays them) and a fresh card is posted.
+pub(crate) async fn requeue(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Result<(), ProcessError> {
+    outbox::cancel_copies_to_operator(ctx.db(), ticket.id, "ticket requeued").await?;
+    tickets::requeue_ticket(ctx.db(), ticket.id).await?;
+    let requeued =
+        TicketRow { status: Status::Waiting, operator_tg_id: None, operator_message_id: None, ..ticket.clone() };
+    card::post(ctx, &requeued, None).await
+}

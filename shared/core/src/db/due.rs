@@ -1,0 +1,95 @@
+//! The tickets the scheduled jobs are due to act on (idle warnings, idle closes, waiting reminders), and the marks
+//! that make each act once: every mark re-checks the condition, so a ticket that changed meanwhile is left alone.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+
+use super::Sql;
+use super::tickets::{TicketRow, from_row, lock_ticket_where};
+
+/// Tickets looked at per run of a ticket job.
+pub const JOB_BATCH: i64 = 100;
+
+/// Assigned tickets quiet since `since` and not warned yet, oldest id first.
+pub async fn idle_unwarned(db: &impl Sql, since: DateTime<Utc>) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let sql = "SELECT id FROM tickets WHERE status = 'ASSIGNED' AND idle_warned_at IS NULL AND last_activity_at <= $1 \
+               ORDER BY id LIMIT $2";
+    ids(db.query(sql, &[&since, &JOB_BATCH]).await?)
+}
+
+/// Marks ticket `id` warned at `now` if it is still assigned, unwarned and quiet since `since`; returns its
+/// customer and operator then.
+pub async fn mark_idle_warned(
+    db: &impl Sql,
+    id: i64,
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> Result<Option<(i64, Option<i64>)>, tokio_postgres::Error> {
+    let row = db
+        .query_opt(
+            "UPDATE tickets t SET idle_warned_at = $2 FROM users u WHERE t.id = $1 AND u.id = t.user_id \
+             AND t.status = 'ASSIGNED' AND t.idle_warned_at IS NULL AND t.last_activity_at <= $3 \
+             RETURNING u.tg_id, t.operator_tg_id",
+            &[&id, &now, &since],
+        )
+        .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+/// Assigned tickets quiet since `since` and warned before `warned_before`, oldest id first.
+pub async fn idle_warned(
+    db: &impl Sql,
+    since: DateTime<Utc>,
+    warned_before: DateTime<Utc>,
+) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let sql = "SELECT id FROM tickets WHERE status = 'ASSIGNED' AND idle_warned_at <= $2 AND last_activity_at <= $1 \
+               ORDER BY id LIMIT $3";
+    ids(db.query(sql, &[&since, &warned_before, &JOB_BATCH]).await?)
+}
+
+/// Ticket `id`, row-locked, if it is still assigned, quiet since `since` and warned before `warned_before`.
+pub async fn lock_if_idle(
+    db: &impl Sql,
+    id: i64,
+    since: DateTime<Utc>,
+    warned_before: DateTime<Utc>,
+) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+    let row = db.query_opt(LOCK_IF_IDLE, &[&id, &since, &warned_before]).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+const LOCK_IF_IDLE: &str =
+    lock_ticket_where!("t.id = $1 AND t.status = 'ASSIGNED' AND t.last_activity_at <= $2 AND t.idle_warned_at <= $3");
+
+/// Waiting tickets created before `created_before` and not reminded since `reminded_before`, oldest id first.
+pub async fn due_reminders(
+    db: &impl Sql,
+    created_before: DateTime<Utc>,
+    reminded_before: DateTime<Utc>,
+) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let sql = "SELECT id FROM tickets WHERE status = 'WAITING' AND created_at <= $1 \
+               AND (reminded_at IS NULL OR reminded_at <= $2) ORDER BY id LIMIT $3";
+    ids(db.query(sql, &[&created_before, &reminded_before, &JOB_BATCH]).await?)
+}
+
+/// Marks waiting ticket `id` reminded at `now` if a reminder is still due; returns when the ticket was created.
+pub async fn mark_reminded(
+    db: &impl Sql,
+    id: i64,
+    now: DateTime<Utc>,
+    created_before: DateTime<Utc>,
+    reminded_before: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, tokio_postgres::Error> {
+    let row = db
+        .query_opt(
+            "UPDATE tickets SET reminded_at = $2 WHERE id = $1 AND status = 'WAITING' AND created_at <= $3 \
+             AND (reminded_at IS NULL OR reminded_at <= $4) RETURNING created_at",
+            &[&id, &now, &created_before, &reminded_before],
+        )
+        .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+fn ids(rows: Vec<Row>) -> Result<Vec<i64>, tokio_postgres::Error> {
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
