@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Chat, User};
 
-/// A message, with every content kind we proxy.
+/// A message, with every content kind we proxy. What it carries is decided once, by [`Message::content`].
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Message {
@@ -62,38 +62,6 @@ pub struct Message {
 }
 
 impl Message {
-    /// The kind of content, as stored in `ticket_messages.content_type`.
-    pub fn content_type(&self) -> &'static str {
-        // Order matters: an animation also carries `document`, a venue also carries `location`.
-        if self.text.is_some() {
-            "text"
-        } else if self.photo.is_some() {
-            "photo"
-        } else if self.animation.is_some() {
-            "animation"
-        } else if self.document.is_some() {
-            "document"
-        } else if self.video.is_some() {
-            "video"
-        } else if self.voice.is_some() {
-            "voice"
-        } else if self.audio.is_some() {
-            "audio"
-        } else if self.sticker.is_some() {
-            "sticker"
-        } else if self.video_note.is_some() {
-            "video_note"
-        } else if self.contact.is_some() {
-            "contact"
-        } else if self.venue.is_some() {
-            "venue"
-        } else if self.location.is_some() {
-            "location"
-        } else {
-            "other"
-        }
-    }
-
     /// The chat id, or 0 when Telegram left the chat out (it never does for real messages).
     pub fn chat_id(&self) -> i64 {
         self.chat.as_ref().map_or(0, |c| c.id)
