@@ -13,11 +13,13 @@ use futures::future::join_all;
 use serde_json::json;
 use tokio::sync::{Mutex, RwLock};
 use zabota_core::App;
+use zabota_core::db::tickets::Status;
+use zabota_core::domain::Topic;
 use zabota_core::texts;
 use zabota_core::webhook::{self, MAX_BODY_BYTES};
 use zabota_testkit::{
-    BotApiEmulator, Cluster, Fault, OPERATORS_CHAT_ID, TestApp, TestDb, TgUser, WEBHOOK_SECRET, spawn_app,
-    spawn_app_on, updates,
+    Cluster, Dialog, Fault, TestApp, TestDb, TgUser, WEBHOOK_SECRET, claim_press, hold_lock, spawn_app, spawn_app_on,
+    updates,
 };
 
 /// Posts an update as Telegram does: again (after a pause) until it is answered 200. Only 500 may ask for a
@@ -38,31 +40,6 @@ async fn post_until_accepted(app: &App, body: &[u8], gate: Option<&RwLock<()>>) 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("an update was never accepted");
-}
-
-/// The update as Telegram would post it; the emulator learns the message (so that copies of it have its text).
-fn body_of(telegram: &BotApiEmulator, update: &serde_json::Value) -> Vec<u8> {
-    telegram.observe(update);
-    serde_json::to_vec(update).unwrap()
-}
-
-struct Dialog {
-    customer: TgUser,
-    operator: TgUser,
-}
-
-/// `n` customers, each in a dialog with an operator of their own.
-async fn dialogs(t: &TestApp, n: i64) -> Vec<Dialog> {
-    let mut all = Vec::new();
-    for i in 1..=n {
-        let (customer, operator) = (TgUser::customer(i), TgUser::operator(i));
-        let (ticket, card) = t.queue_ticket(&customer, "return").await;
-        t.make_operator(operator.id);
-        t.claim(&operator, ticket, &card).await;
-        assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".to_owned(), Some(operator.id)));
-        all.push(Dialog { customer, operator });
-    }
-    all
 }
 
 fn customer_text(d: usize, k: usize) -> String {
@@ -99,13 +76,13 @@ struct Plan {
 /// updates is delivered again later, at a random moment, by a random sender, as Telegram does when it missed
 /// an answer.
 async fn replay(t: &TestApp, dialogs: &[Dialog], plan: Plan) -> Replay {
-    let (app, telegram) = (&t.app, &t.telegram);
+    let app = &t.app;
     let mut chats: Vec<Vec<Vec<u8>>> = Vec::new();
     for (d, dialog) in dialogs.iter().enumerate() {
         let customer = (0..plan.per_side).map(|k| updates::private_text(&dialog.customer, &customer_text(d, k)));
-        chats.push(customer.map(|u| body_of(telegram, &u)).collect());
+        chats.push(customer.map(|u| t.body_of(&u)).collect());
         let operator = (0..plan.per_side).map(|k| updates::private_text(&dialog.operator, &operator_text(d, k)));
-        chats.push(operator.map(|u| body_of(telegram, &u)).collect());
+        chats.push(operator.map(|u| t.body_of(&u)).collect());
     }
     let mut streams: Vec<Vec<Vec<Vec<u8>>>> = vec![Vec::new(); plan.senders];
     for (i, chat) in chats.into_iter().enumerate() {
@@ -168,9 +145,8 @@ async fn replay(t: &TestApp, dialogs: &[Dialog], plan: Plan) -> Replay {
 
 /// Sends whatever the outbox still holds (as the maintenance job would, its waits cut short).
 async fn drain_outbox(t: &TestApp) {
-    let client = t.db.client().await;
     for _ in 0..50 {
-        client.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+        t.make_outbox_due().await;
         t.redeliver().await;
         if t.db.count("outbox WHERE status = 'pending'").await == 0 {
             return;
@@ -199,7 +175,7 @@ async fn assert_delivered_once_in_order(t: &TestApp, dialogs: &[Dialog], per_sid
 
 async fn redelivered_and_shuffled(dialog_count: i64, per_side: usize, bot_api_faults: bool) {
     let t = spawn_app().await;
-    let all = dialogs(&t, dialog_count).await;
+    let all = t.open_dialogs(dialog_count, Topic::Return).await;
     let updates_before = t.db.count("processed_updates").await;
     if bot_api_faults {
         t.telegram.set_fault_rate("*", 0.1, Fault::ServerError);
@@ -237,7 +213,7 @@ async fn claim_storm(operators: i64, tickets: i64) {
     let t = spawn_app().await;
     let mut cards = Vec::new();
     for c in 1..=tickets {
-        cards.push(t.queue_ticket(&TgUser::customer(c), "warranty").await);
+        cards.push(t.queue_ticket(&TgUser::customer(c), Topic::Warranty).await);
     }
     let operators: Vec<TgUser> = (1..=operators).map(TgUser::operator).collect();
     for op in &operators {
@@ -246,9 +222,7 @@ async fn claim_storm(operators: i64, tickets: i64) {
     let mut presses: Vec<Vec<u8>> = Vec::new();
     for (ticket, card) in &cards {
         for op in &operators {
-            let mut press = updates::callback(op, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
-            press["callback_query"]["message"]["text"] = json!(card.text);
-            presses.push(serde_json::to_vec(&press).unwrap());
+            presses.push(serde_json::to_vec(&claim_press(op, *ticket, card)).unwrap());
         }
     }
     fastrand::Rng::with_seed(11).shuffle(&mut presses);
@@ -260,7 +234,7 @@ async fn claim_storm(operators: i64, tickets: i64) {
     let mut winners = HashSet::new();
     for (c, (ticket, _)) in cards.iter().enumerate() {
         let (status, operator) = t.ticket_status(*ticket).await;
-        assert_eq!(status, "ASSIGNED", "ticket {ticket}");
+        assert_eq!(status, Status::Assigned, "ticket {ticket}");
         let operator = operator.unwrap();
         assert!(winners.insert(operator), "operator {operator} won two tickets");
         let customer = TgUser::customer(c as i64 + 1);
@@ -290,7 +264,7 @@ async fn fifty_operators_pressing_twenty_cards_at_once_make_one_winner_per_card(
 async fn a_postgresql_restart_mid_run_gets_500s_and_then_nothing_is_lost_or_duplicated() {
     let cluster = Cluster::start().await;
     let t = spawn_app_on(TestDb::on(&cluster.url("postgres")).await).await;
-    let all = dialogs(&t, 4).await;
+    let all = t.open_dialogs(4, Topic::Return).await;
     let per_side = 20;
     let gate: Arc<RwLock<()>> = Arc::default();
     let done = AtomicBool::new(false);
@@ -358,8 +332,7 @@ async fn hostile_bodies_get_defined_statuses_and_store_nothing() {
 #[tokio::test]
 async fn long_texts_long_captions_and_unusual_unicode_are_relayed_and_stored_intact() {
     let t = spawn_app().await;
-    let all = dialogs(&t, 1).await;
-    let (customer, operator) = (&all[0].customer, &all[0].operator);
+    let Dialog { customer, operator, .. } = &t.open_dialog(1, Topic::Return).await;
     let longest = "Я".repeat(4096);
     let unusual = [
         longest.clone(),
@@ -371,7 +344,7 @@ async fn long_texts_long_captions_and_unusual_unicode_are_relayed_and_stored_int
     ];
     for text in &unusual {
         assert_eq!(
-            post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &updates::private_text(customer, text))).await,
+            post(&t, Some(WEBHOOK_SECRET), &t.body_of(&updates::private_text(customer, text))).await,
             (200, "ok")
         );
     }
@@ -380,25 +353,16 @@ async fn long_texts_long_captions_and_unusual_unicode_are_relayed_and_stored_int
         operator,
         json!({ "photo": [{ "file_id": "ph1", "file_unique_id": "u-ph1", "width": 90, "height": 90 }], "caption": caption }),
     );
-    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &photo)).await, (200, "ok"));
+    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &t.body_of(&photo)).await, (200, "ok"));
 
     let received: Vec<String> = t.telegram.texts(operator.id).into_iter().rev().take(unusual.len()).rev().collect();
     assert!(received == unusual, "the operator got every text exactly as written");
     assert_eq!(t.last(customer.id).caption.as_deref(), Some(caption.as_str()));
-    let client = t.db.client().await;
-    let stored: Vec<String> = client
-        .query("SELECT message_text FROM ticket_messages WHERE sender_type = 'USER' ORDER BY id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let rows = t.db.rows("SELECT message_text FROM ticket_messages WHERE sender_type = 'USER' ORDER BY id", &[]).await;
+    let stored: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     assert!(stored == unusual, "history keeps every character");
-    let caption_chars: i32 = client
-        .query_one("SELECT char_length(caption) FROM ticket_messages WHERE sender_type = 'OPERATOR'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let caption = "SELECT char_length(caption) FROM ticket_messages WHERE sender_type = 'OPERATOR'";
+    let caption_chars: i32 = t.db.row(caption, &[]).await.get(0);
     assert_eq!(caption_chars, 1024);
 }
 
@@ -406,21 +370,14 @@ async fn long_texts_long_captions_and_unusual_unicode_are_relayed_and_stored_int
 async fn a_nul_character_is_stored_as_a_replacement_character_instead_of_failing_forever() {
     // PostgreSQL text cannot hold U+0000; the update must not turn into an endless 500 loop.
     let t = spawn_app().await;
-    let all = dialogs(&t, 1).await;
-    let mut customer = all[0].customer.clone();
+    let Dialog { mut customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     customer.first_name = "Ив\u{0}ан".into();
     let update = updates::private_text(&customer, "до\u{0}после");
-    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &update)).await, (200, "ok"));
-    assert_eq!(t.telegram.texts(all[0].operator.id).last().map(String::as_str), Some("до\u{0}после"));
-    let client = t.db.client().await;
-    let row = client
-        .query_one(
-            "SELECT m.message_text, u.first_name FROM ticket_messages m JOIN users u ON u.tg_id = m.sender_tg_id \
-             ORDER BY m.id DESC LIMIT 1",
-            &[],
-        )
-        .await
-        .unwrap();
+    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &t.body_of(&update)).await, (200, "ok"));
+    assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some("до\u{0}после"));
+    let newest = "SELECT m.message_text, u.first_name FROM ticket_messages m JOIN users u ON u.tg_id = m.sender_tg_id \
+                  ORDER BY m.id DESC LIMIT 1";
+    let row = t.db.row(newest, &[]).await;
     assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("до\u{FFFD}после".into(), "Ив\u{FFFD}ан".into()));
 }
 
@@ -430,19 +387,19 @@ async fn a_nul_character_in_a_card_or_a_callback_id_does_not_fail_the_update() {
     let t = spawn_app().await;
     let mut customer = TgUser::customer(1);
     customer.first_name = "Ив\u{0}ан".into();
-    let (_, card) = t.queue_ticket(&customer, "return").await;
+    let (_, card) = t.queue_ticket(&customer, Topic::Return).await;
     assert!(card.text.as_deref().is_some_and(|text| text.contains("Ив\u{FFFD}ан")), "{card:?}");
     let mut press = updates::callback(&TgUser::customer(2), TgUser::customer(2).id, 1, "home");
     press["callback_query"]["id"] = json!("\u{0}");
-    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &body_of(&t.telegram, &press)).await, (200, "ok"));
+    assert_eq!(post(&t, Some(WEBHOOK_SECRET), &t.body_of(&press)).await, (200, "ok"));
 }
 
 #[tokio::test]
 async fn two_people_who_are_each_others_operator_and_customer_write_at_once_without_deadlock() {
     let t = spawn_app().await;
     let (x, y) = (TgUser::customer(1), TgUser::customer(2));
-    let (ticket_x, card_x) = t.queue_ticket(&x, "return").await;
-    let (ticket_y, card_y) = t.queue_ticket(&y, "warranty").await;
+    let (ticket_x, card_x) = t.queue_ticket(&x, Topic::Return).await;
+    let (ticket_y, card_y) = t.queue_ticket(&y, Topic::Warranty).await;
     t.make_operator(x.id);
     t.make_operator(y.id);
     t.claim(&x, ticket_y, &card_y).await;
@@ -461,18 +418,11 @@ async fn two_people_who_are_each_others_operator_and_customer_write_at_once_with
 #[tokio::test]
 async fn an_update_does_not_wait_for_a_busy_chat_queue_and_its_message_follows_it() {
     let t = spawn_app().await;
-    let all = dialogs(&t, 1).await;
-    let (customer, operator) = (&all[0].customer, &all[0].operator);
+    let Dialog { customer, operator, .. } = &t.open_dialog(1, Topic::Return).await;
     // Another flusher holds the operator's chat (say, draining a backlog).
     let mut holder = t.db.client().await;
-    let holding = holder.transaction().await.unwrap();
-    holding
-        .execute("SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))", &[&operator.id])
-        .await
-        .unwrap();
-    let update = updates::private_text(customer, "не жду");
-    t.telegram.observe(&update);
-    let body = serde_json::to_vec(&update).unwrap();
+    let holding = hold_lock(&mut holder, "outbox", operator.id).await;
+    let body = t.body_of(&updates::private_text(customer, "не жду"));
     let app = t.app.clone();
     let sending = tokio::spawn(async move { webhook::handle(&app, Some(WEBHOOK_SECRET.as_bytes()), &body).await });
     // The update commits without the chat's lock: its message is stored while the other flusher still works.
@@ -500,7 +450,7 @@ fn copies_in_order(t: &TestApp) -> Vec<i64> {
 #[tokio::test]
 async fn a_300_message_backlog_with_429s_drains_once_each_through_killed_maintenance_runs_without_starving_others() {
     let t = spawn_app().await;
-    let all = dialogs(&t, 3).await;
+    let all = t.open_dialogs(3, Topic::Return).await;
     let (a, b, c) = (&all[0], &all[1], &all[2]);
     // A's operator is rate limited while A's customer writes 300 messages; B's while B's customer writes 20.
     for (dialog, n, tag) in [(a, 300, 'a'), (b, 20, 'b')] {
@@ -520,7 +470,7 @@ async fn a_300_message_backlog_with_429s_drains_once_each_through_killed_mainten
         )
         .await
         .unwrap();
-    client.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
+    t.make_outbox_due().await;
     t.telegram.set_fault_rate("copyMessage", 0.05, Fault::TooManyRequests { retry_after: 1 });
     let before = copies_in_order(&t).len();
 

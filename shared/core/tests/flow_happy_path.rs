@@ -3,21 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
+use zabota_core::db::tickets::Status;
+use zabota_core::domain::Topic;
 use zabota_core::texts;
 use zabota_testkit::{OPERATORS_CHAT_ID, TestApp, TgUser, spawn_app, updates};
 
-async fn press(t: &TestApp, user: &TgUser, chat: i64, data: &str) {
-    let message_id = t.last(chat).message_id;
-    t.send(updates::callback(user, chat, message_id, data)).await;
-}
-
-async fn ticket_row(t: &TestApp) -> (i64, String, String, String, Option<i64>) {
-    let row =
-        t.db.client()
-            .await
-            .query_one("SELECT id, status, topic, phone, operator_tg_id FROM tickets", &[])
-            .await
-            .unwrap();
+async fn ticket_row(t: &TestApp) -> (i64, Status, Topic, String, Option<i64>) {
+    let row = t.db.row("SELECT id, status, topic, phone, operator_tg_id FROM tickets", &[]).await;
     (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4))
 }
 
@@ -35,13 +27,13 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     assert_eq!(greeting.callback_data(), ["topic:warranty", "topic:return", "topic:other"]);
 
     // Гарантия: the template answer with Понятно / Обратиться к оператору.
-    press(&t, &customer, customer.id, "topic:warranty").await;
+    t.press(&customer, "topic:warranty").await;
     let template = t.last(customer.id);
-    assert_eq!(template.text.as_deref(), Some(texts::template(zabota_core::domain::Topic::Warranty)));
+    assert_eq!(template.text.as_deref(), Some(texts::template(Topic::Warranty)));
     assert_eq!(template.callback_data(), ["ok", "operator:warranty"]);
 
     // Обратиться к оператору: asked for the phone with a share-contact button.
-    press(&t, &customer, customer.id, "operator:warranty").await;
+    t.press(&customer, "operator:warranty").await;
     let ask = t.last(customer.id);
     assert_eq!(ask.text.as_deref(), Some(texts::ASK_PHONE));
     assert_eq!(ask.reply_markup.as_ref().unwrap()["keyboard"][0][0]["request_contact"], true);
@@ -49,10 +41,7 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     // A typed number with the Russian trunk prefix.
     t.send(updates::private_text(&customer, "8 (916) 123-45-67")).await;
     let (ticket, status, topic, phone, operator_id) = ticket_row(&t).await;
-    assert_eq!(
-        (status.as_str(), topic.as_str(), phone.as_str(), operator_id),
-        ("WAITING", "warranty", "+79161234567", None)
-    );
+    assert_eq!((status, topic, phone.as_str(), operator_id), (Status::Waiting, Topic::Warranty, "+79161234567", None));
     let queued = t.last(customer.id);
     assert_eq!(queued.text, Some(texts::queued(ticket)));
     assert_eq!(queued.reply_markup.as_ref().unwrap()["remove_keyboard"], true);
@@ -84,7 +73,7 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     let card_now = t.telegram.received(OPERATORS_CHAT_ID).pop().unwrap();
     assert_eq!(card_now.text, Some(format!("{card_text}\n\n✅ Взял в работу: @operator1")));
     assert!(card_now.callback_data().is_empty(), "the card loses its button");
-    assert_eq!(ticket_row(&t).await.1, "ASSIGNED");
+    assert_eq!(ticket_row(&t).await.1, Status::Assigned);
 
     // The relay, both ways, every content kind stored.
     t.send(updates::photo(&customer, "photo1", Some("Вот чек"))).await;
@@ -96,16 +85,9 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     );
     assert_eq!(to_operator.caption.as_deref(), Some("Вот чек"));
     assert_eq!(t.last(customer.id).text.as_deref(), Some("Здравствуйте! Принесите чайник в сервис."));
-    let rows =
-        t.db.client()
-            .await
-            .query(
-                "SELECT sender_type, content_type, coalesce(message_text, caption), delivered_message_id IS NOT NULL \
-             FROM ticket_messages ORDER BY id",
-                &[],
-            )
-            .await
-            .unwrap();
+    let history = "SELECT sender_type, content_type, coalesce(message_text, caption), delivered_message_id IS NOT NULL \
+                   FROM ticket_messages ORDER BY id";
+    let rows = t.db.rows(history, &[]).await;
     let history: Vec<(String, String, String, bool)> =
         rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
     let expected = [
@@ -118,8 +100,7 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     for (got, want) in history.iter().zip(expected) {
         assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str(), got.3), (want.0, want.1, want.2, true));
     }
-    let attachment =
-        t.db.client().await.query_one("SELECT kind, file_id, width FROM message_attachments", &[]).await.unwrap();
+    let attachment = t.db.row("SELECT kind, file_id, width FROM message_attachments", &[]).await;
     assert_eq!((attachment.get::<_, String>(0), attachment.get::<_, String>(1)), ("photo".into(), "photo1".into()));
 
     // Завершить диалог.
@@ -130,11 +111,11 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     assert_eq!(goodbye.callback_data(), ["home"]);
     assert_eq!(t.last(operator.id).text, Some(texts::closed_for_operator(ticket)));
     assert!(t.telegram.received(operator.id)[0].callback_data().is_empty(), "Завершить диалог is gone");
-    let closed = t.db.client().await.query_one("SELECT status, closed_at IS NOT NULL FROM tickets", &[]).await.unwrap();
-    assert_eq!((closed.get::<_, String>(0), closed.get::<_, bool>(1)), ("CLOSED".into(), true));
+    let closed = t.db.row("SELECT status, closed_at IS NOT NULL FROM tickets", &[]).await;
+    assert_eq!((closed.get::<_, Status>(0), closed.get::<_, bool>(1)), (Status::Closed, true));
 
     // В начало: the menu again. Every press was answered.
-    press(&t, &customer, customer.id, "home").await;
+    t.press(&customer, "home").await;
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::GREETING));
     assert_eq!(t.telegram.callback_answers().len(), 5);
 }

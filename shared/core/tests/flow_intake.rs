@@ -3,15 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
+use zabota_core::db::tickets::Status;
+use zabota_core::domain::Topic;
 use zabota_core::texts;
-use zabota_testkit::{OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
+use zabota_testkit::{OPERATORS_CHAT_ID, Received, TestApp, TgUser, claim_press, spawn_app, updates};
 
 const MENU: [&str; 3] = ["topic:warranty", "topic:return", "topic:other"];
 
 /// `user` presses `data` under the last message of their private chat; the press is answered silently.
 async fn press(t: &TestApp, user: &TgUser, data: &str) {
-    let message_id = t.last(user.id).message_id;
-    let answer = t.answer_to(updates::callback(user, user.id, message_id, data)).await;
+    let answer = t.press(user, data).await;
     assert_eq!((answer.text, answer.show_alert), (None, false), "{data}");
 }
 
@@ -19,25 +20,20 @@ async fn press(t: &TestApp, user: &TgUser, data: &str) {
 async fn claim_and_close(t: &TestApp, ticket: i64, card: &Received) {
     let operator = TgUser::operator(1);
     t.make_operator(operator.id);
-    t.answer_to(updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
+    t.answer_to(claim_press(&operator, ticket, card)).await;
     let summary = t.telegram.received(operator.id)[0].message_id;
     t.answer_to(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
 }
 
 /// `(status, topic, phone)` of every ticket, oldest first.
-async fn tickets(t: &TestApp) -> Vec<(String, String, String)> {
-    let rows = t.db.client().await.query("SELECT status, topic, phone FROM tickets ORDER BY id", &[]).await.unwrap();
+async fn tickets(t: &TestApp) -> Vec<(Status, Topic, String)> {
+    let rows = t.db.rows("SELECT status, topic, phone FROM tickets ORDER BY id", &[]).await;
     rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
 }
 
 /// `(dialog_state, dialog_topic, phone)` of a user.
-async fn user(t: &TestApp, tg_id: i64) -> (String, Option<String>, Option<String>) {
-    let row =
-        t.db.client()
-            .await
-            .query_one("SELECT dialog_state, dialog_topic, phone FROM users WHERE tg_id = $1", &[&tg_id])
-            .await
-            .unwrap();
+async fn user(t: &TestApp, tg_id: i64) -> (String, Option<Topic>, Option<String>) {
+    let row = t.db.row("SELECT dialog_state, dialog_topic, phone FROM users WHERE tg_id = $1", &[&tg_id]).await;
     (row.get(0), row.get(1), row.get(2))
 }
 
@@ -81,16 +77,14 @@ async fn another_question_asks_first_and_no_returns_to_the_menu() {
 async fn another_question_yes_asks_for_the_phone_and_queues_an_other_ticket() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    t.send(updates::command(&customer, "/start")).await;
-    press(&t, &customer, "topic:other").await;
-    press(&t, &customer, "operator:other").await;
+    t.ask_for_operator(&customer, Topic::Other).await;
     let ask = t.last(customer.id);
     assert_eq!(ask.text.as_deref(), Some(texts::ASK_PHONE));
     assert!(offers_share_phone(&ask));
     assert_eq!(user(&t, customer.id).await.0, "awaiting_phone");
 
     t.send(updates::private_text(&customer, "+7 916 123-45-67")).await;
-    assert_eq!(tickets(&t).await, [("WAITING".into(), "other".into(), "+79161234567".into())]);
+    assert_eq!(tickets(&t).await, [(Status::Waiting, Topic::Other, "+79161234567".into())]);
     let card = t.last(OPERATORS_CHAT_ID).text.unwrap();
     assert!(card.contains("Тема: Другой вопрос"), "{card}");
 }
@@ -99,9 +93,7 @@ async fn another_question_yes_asks_for_the_phone_and_queues_an_other_ticket() {
 async fn typed_text_that_is_not_a_phone_number_is_refused_and_the_bot_keeps_waiting() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    t.send(updates::command(&customer, "/start")).await;
-    press(&t, &customer, "topic:return").await;
-    press(&t, &customer, "operator:return").await;
+    t.ask_for_operator(&customer, Topic::Return).await;
     let too_long = "9".repeat(40);
     for typed in ["12345", "abc", "+7 916 123", &too_long, "8 800", "+7 916 123-45-67 или +7 903 765-43-21", "/help"]
     {
@@ -111,19 +103,17 @@ async fn typed_text_that_is_not_a_phone_number_is_refused_and_the_bot_keeps_wait
         assert!(offers_share_phone(&reply), "{typed:?}");
     }
     assert_eq!(t.db.count("tickets").await, 0);
-    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some("return".into()), None));
+    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some(Topic::Return), None));
 
     t.send(updates::private_text(&customer, "8 916 123-45-67")).await;
-    assert_eq!(tickets(&t).await, [("WAITING".into(), "return".into(), "+79161234567".into())]);
+    assert_eq!(tickets(&t).await, [(Status::Waiting, Topic::Return, "+79161234567".into())]);
 }
 
 #[tokio::test]
 async fn media_instead_of_a_phone_is_answered_with_what_is_expected() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    t.send(updates::command(&customer, "/start")).await;
-    press(&t, &customer, "topic:warranty").await;
-    press(&t, &customer, "operator:warranty").await;
+    t.ask_for_operator(&customer, Topic::Warranty).await;
     let sent = [
         updates::sticker(&customer, "sticker1", "📞"),
         updates::photo(&customer, "photo1", Some("+7 916 123-45-67")),
@@ -137,16 +127,14 @@ async fn media_instead_of_a_phone_is_answered_with_what_is_expected() {
         assert!(offers_share_phone(&reply));
     }
     assert_eq!(t.db.count("tickets").await, 0);
-    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some("warranty".into()), None));
+    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some(Topic::Warranty), None));
 }
 
 #[tokio::test]
 async fn someone_elses_contact_is_refused_and_creates_no_ticket() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    t.send(updates::command(&customer, "/start")).await;
-    press(&t, &customer, "topic:return").await;
-    press(&t, &customer, "operator:return").await;
+    t.ask_for_operator(&customer, Topic::Return).await;
     let friend = TgUser::customer(2);
     for contact_user_id in [Some(friend.id), None] {
         t.send(updates::contact(&customer, "+79031234567", contact_user_id)).await;
@@ -157,19 +145,17 @@ async fn someone_elses_contact_is_refused_and_creates_no_ticket() {
     t.send(updates::contact_card(&customer, "+79031234567", "Мария")).await;
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::CONTACT_NOT_OWN));
     assert_eq!(t.db.count("tickets").await, 0);
-    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some("return".into()), None));
+    assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some(Topic::Return), None));
 }
 
 #[tokio::test]
 async fn the_customers_own_contact_without_a_plus_creates_the_ticket() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    t.send(updates::command(&customer, "/start")).await;
-    press(&t, &customer, "topic:warranty").await;
-    press(&t, &customer, "operator:warranty").await;
+    t.ask_for_operator(&customer, Topic::Warranty).await;
     t.send(updates::contact(&customer, "79161234567", Some(customer.id))).await;
-    assert_eq!(tickets(&t).await, [("WAITING".into(), "warranty".into(), "+79161234567".into())]);
-    let ticket: i64 = t.db.client().await.query_one("SELECT id FROM tickets", &[]).await.unwrap().get(0);
+    assert_eq!(tickets(&t).await, [(Status::Waiting, Topic::Warranty, "+79161234567".into())]);
+    let ticket: i64 = t.db.row("SELECT id FROM tickets", &[]).await.get(0);
     assert_eq!(t.last(customer.id).text, Some(texts::queued(ticket)));
     assert_eq!(user(&t, customer.id).await, ("menu".into(), None, Some("+79161234567".into())));
 }
@@ -178,11 +164,9 @@ async fn the_customers_own_contact_without_a_plus_creates_the_ticket() {
 async fn an_8_800_number_typed_with_the_trunk_prefix_is_stored_in_e164() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    t.send(updates::command(&customer, "/start")).await;
-    press(&t, &customer, "topic:return").await;
-    press(&t, &customer, "operator:return").await;
+    t.ask_for_operator(&customer, Topic::Return).await;
     t.send(updates::private_text(&customer, "8 800 555-35-35")).await;
-    assert_eq!(tickets(&t).await, [("WAITING".into(), "return".into(), "+78005553535".into())]);
+    assert_eq!(tickets(&t).await, [(Status::Waiting, Topic::Return, "+78005553535".into())]);
     let card = t.last(OPERATORS_CHAT_ID).text.unwrap();
     assert!(card.contains("Телефон: +7 800 555-35-35"), "{card}");
 }
@@ -191,7 +175,7 @@ async fn an_8_800_number_typed_with_the_trunk_prefix_is_stored_in_e164() {
 async fn asking_for_an_operator_again_with_an_open_ticket_points_to_it() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (ticket, _card) = t.queue_ticket(&customer, "return").await;
+    let (ticket, _card) = t.queue_ticket(&customer, Topic::Return).await;
     let cards = t.telegram.received(OPERATORS_CHAT_ID).len();
 
     // «Обратиться к оператору» once more, and «Да» under «Другой вопрос».
@@ -210,7 +194,7 @@ async fn asking_for_an_operator_again_with_an_open_ticket_points_to_it() {
 async fn a_returning_customer_keeps_the_known_phone_and_the_card_counts_the_earlier_ticket() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (first, card) = t.queue_ticket(&customer, "return").await;
+    let (first, card) = t.queue_ticket(&customer, Topic::Return).await;
     claim_and_close(&t, first, &card).await;
 
     press(&t, &customer, "home").await;
@@ -224,9 +208,9 @@ async fn a_returning_customer_keeps_the_known_phone_and_the_card_counts_the_earl
     press(&t, &customer, "phone:keep").await;
     let all = tickets(&t).await;
     assert_eq!(all.len(), 2);
-    assert_eq!(all[1], ("WAITING".into(), "warranty".into(), "+79161234567".into()));
+    assert_eq!(all[1], (Status::Waiting, Topic::Warranty, "+79161234567".into()));
     let card = t.last(OPERATORS_CHAT_ID);
-    let second: i64 = t.db.client().await.query_one("SELECT max(id) FROM tickets", &[]).await.unwrap().get(0);
+    let second: i64 = t.db.row("SELECT max(id) FROM tickets", &[]).await.get(0);
     assert_ne!(second, first);
     assert_eq!(t.last(customer.id).text, Some(texts::queued(second)));
     let text = card.text.as_deref().unwrap();
@@ -239,7 +223,7 @@ async fn a_returning_customer_keeps_the_known_phone_and_the_card_counts_the_earl
 async fn a_returning_customer_can_give_another_phone() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (first, card) = t.queue_ticket(&customer, "warranty").await;
+    let (first, card) = t.queue_ticket(&customer, Topic::Warranty).await;
     claim_and_close(&t, first, &card).await;
 
     press(&t, &customer, "home").await;
@@ -253,7 +237,7 @@ async fn a_returning_customer_can_give_another_phone() {
     assert_eq!(user(&t, customer.id).await.0, "awaiting_phone");
 
     t.send(updates::private_text(&customer, "+7 903 765-43-21")).await;
-    assert_eq!(tickets(&t).await[1], ("WAITING".into(), "return".into(), "+79037654321".into()));
+    assert_eq!(tickets(&t).await[1], (Status::Waiting, Topic::Return, "+79037654321".into()));
     assert_eq!(user(&t, customer.id).await.2.as_deref(), Some("+79037654321"));
 }
 

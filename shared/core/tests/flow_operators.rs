@@ -5,8 +5,10 @@
 
 use serde_json::{Value, json};
 use zabota_core::bot::Outcome;
+use zabota_core::db::tickets::Status;
+use zabota_core::domain::Topic;
 use zabota_core::texts;
-use zabota_testkit::{CallbackAnswer, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
+use zabota_testkit::{CallbackAnswer, Dialog, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
 
 /// An alert with this text, as `(text, show_alert)`.
 fn alert(text: impl Into<String>) -> (Option<String>, bool) {
@@ -28,8 +30,27 @@ fn pressed_message(press: &Value) -> i64 {
     press["callback_query"]["message"]["message_id"].as_i64().unwrap()
 }
 
-fn waiting() -> (String, Option<i64>) {
-    ("WAITING".into(), None)
+fn waiting() -> (Status, Option<i64>) {
+    (Status::Waiting, None)
+}
+
+/// Customer 1's ticket waits in the queue, and operator 1 is a member of the operators' chat: (customer,
+/// operator, ticket, card).
+async fn a_waiting_ticket(t: &TestApp) -> (TgUser, TgUser, i64, Received) {
+    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
+    t.make_operator(operator.id);
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
+    (customer, operator, ticket, card)
+}
+
+/// A dialog between customer 1 and operator 1, and operator 2, who is an operator too; the number of messages
+/// the customer had received once the dialog began.
+async fn a_dialog_and_another_operator(t: &TestApp) -> (Dialog, TgUser, usize) {
+    let dialog = t.open_dialog(1, Topic::Return).await;
+    let other_operator = TgUser::operator(2);
+    t.make_operator(other_operator.id);
+    let customer_saw = t.telegram.received(dialog.customer.id).len();
+    (dialog, other_operator, customer_saw)
 }
 
 #[tokio::test]
@@ -43,7 +64,7 @@ async fn group_chatter_in_any_group_is_ignored_and_leaves_no_trace() {
     assert_eq!(t.db.count("processed_updates").await + t.db.count("users").await, 0);
 
     // Not even an operator in a dialog reaches the customer by writing in a group.
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
     t.claim(&operator, ticket, &card).await;
     let (calls, seen) = (t.telegram.calls().len(), t.db.count("processed_updates").await);
     assert_eq!(
@@ -58,7 +79,7 @@ async fn group_chatter_in_any_group_is_ignored_and_leaves_no_trace() {
 async fn a_claim_by_someone_outside_the_operators_chat_gets_an_alert_and_changes_nothing() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (ticket, card) = t.queue_ticket(&customer, "warranty").await;
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Warranty).await;
     let customer_saw = t.telegram.received(customer.id).len();
     for (n, membership) in [(1, "left"), (2, "kicked")] {
         let stranger = TgUser::operator(n);
@@ -76,14 +97,14 @@ async fn an_operator_already_in_a_dialog_cannot_claim_a_second_ticket() {
     let t = spawn_app().await;
     let (first_customer, second_customer, operator) = (TgUser::customer(1), TgUser::customer(2), TgUser::operator(1));
     t.make_operator(operator.id);
-    let (first, first_card) = t.queue_ticket(&first_customer, "return").await;
-    let (second, second_card) = t.queue_ticket(&second_customer, "warranty").await;
+    let (first, first_card) = t.queue_ticket(&first_customer, Topic::Return).await;
+    let (second, second_card) = t.queue_ticket(&second_customer, Topic::Warranty).await;
     t.claim(&operator, first, &first_card).await;
     let operator_saw = t.telegram.received(operator.id).len();
 
     assert_eq!(shown(t.claim(&operator, second, &second_card).await), alert(texts::alert_busy(first)));
     assert_eq!(t.ticket_status(second).await, waiting());
-    assert_eq!(t.ticket_status(first).await, ("ASSIGNED".into(), Some(operator.id)));
+    assert_eq!(t.ticket_status(first).await, (Status::Assigned, Some(operator.id)));
     assert!(!t.telegram.texts(second_customer.id).contains(&texts::OPERATOR_CONNECTED.to_owned()));
     assert_eq!(t.telegram.received(operator.id).len(), operator_saw);
     let second_card_now =
@@ -94,11 +115,8 @@ async fn an_operator_already_in_a_dialog_cannot_claim_a_second_ticket() {
 #[tokio::test]
 async fn a_claim_on_a_closed_ticket_says_it_is_closed() {
     let t = spawn_app().await;
-    let (customer, first_operator, second_operator) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
-    t.make_operator(first_operator.id);
-    t.make_operator(second_operator.id);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.claim(&first_operator, ticket, &card).await;
+    let (dialog, second_operator, _) = a_dialog_and_another_operator(&t).await;
+    let Dialog { customer, operator: first_operator, ticket, card } = dialog;
     let close = updates::callback(
         &first_operator,
         first_operator.id,
@@ -113,7 +131,7 @@ async fn a_claim_on_a_closed_ticket_says_it_is_closed() {
     let again =
         updates::callback(&first_operator, first_operator.id, pressed_message(&close), &format!("close:{ticket}"));
     assert_eq!(shown(t.answer_to(again).await), alert(texts::alert_closed(ticket)));
-    assert_eq!(t.ticket_status(ticket).await, ("CLOSED".into(), Some(first_operator.id)));
+    assert_eq!(t.ticket_status(ticket).await, (Status::Closed, Some(first_operator.id)));
     assert_eq!(t.telegram.received(customer.id).len(), customer_saw);
     assert!(t.telegram.received(second_operator.id).is_empty());
 }
@@ -121,13 +139,10 @@ async fn a_claim_on_a_closed_ticket_says_it_is_closed() {
 #[tokio::test]
 async fn a_claim_on_a_ticket_another_operator_took_says_it_is_taken() {
     let t = spawn_app().await;
-    let (customer, first_operator, second_operator) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
-    t.make_operator(first_operator.id);
-    t.make_operator(second_operator.id);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.claim(&first_operator, ticket, &card).await;
+    let (dialog, second_operator, _) = a_dialog_and_another_operator(&t).await;
+    let Dialog { customer, operator: first_operator, ticket, card } = dialog;
     assert_eq!(shown(t.claim(&second_operator, ticket, &card).await), alert(texts::alert_taken(ticket)));
-    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(first_operator.id)));
+    assert_eq!(t.ticket_status(ticket).await, (Status::Assigned, Some(first_operator.id)));
     assert!(t.telegram.received(second_operator.id).is_empty());
     let connected = t.telegram.texts(customer.id).iter().filter(|s| *s == texts::OPERATOR_CONNECTED).count();
     assert_eq!(connected, 1);
@@ -136,9 +151,7 @@ async fn a_claim_on_a_ticket_another_operator_took_says_it_is_taken() {
 #[tokio::test]
 async fn made_up_callback_data_gets_the_stale_alert() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    t.make_operator(operator.id);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    let (customer, operator, ticket, card) = a_waiting_ticket(&t).await;
     let customer_message = t.last(customer.id).message_id;
     for data in ["claim:999999", "close:999999", "hack", "close:abc", "claim:-1", "topic:", "", "phone:keep:1"] {
         let press = updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, data);
@@ -155,12 +168,8 @@ async fn made_up_callback_data_gets_the_stale_alert() {
 #[tokio::test]
 async fn only_the_assigned_operator_can_close_a_dialog() {
     let t = spawn_app().await;
-    let (customer, operator, other_operator) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
-    t.make_operator(operator.id);
-    t.make_operator(other_operator.id);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.claim(&operator, ticket, &card).await;
-    let customer_saw = t.telegram.received(customer.id).len();
+    let (Dialog { customer, operator, ticket, card }, other_operator, customer_saw) =
+        a_dialog_and_another_operator(&t).await;
 
     let data = format!("close:{ticket}");
     let by_customer = updates::callback(&customer, customer.id, t.last(customer.id).message_id, &data);
@@ -168,7 +177,7 @@ async fn only_the_assigned_operator_can_close_a_dialog() {
     let by_other = updates::callback(&other_operator, OPERATORS_CHAT_ID, card.message_id, &data);
     assert_eq!(shown(t.answer_to(by_other).await), alert(texts::ALERT_NOT_YOURS));
 
-    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(operator.id)));
+    assert_eq!(t.ticket_status(ticket).await, (Status::Assigned, Some(operator.id)));
     assert_eq!(t.telegram.received(customer.id).len(), customer_saw, "no «Оператор отключился»");
     assert_eq!(summary(&t, &operator, ticket).callback_data(), [data], "the operator keeps «Завершить диалог»");
 }
@@ -176,9 +185,7 @@ async fn only_the_assigned_operator_can_close_a_dialog() {
 #[tokio::test]
 async fn a_claim_pressed_outside_the_operators_chat_is_stale_and_claims_nothing() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    t.make_operator(operator.id);
-    let (ticket, _card) = t.queue_ticket(&customer, "return").await;
+    let (customer, operator, ticket, _card) = a_waiting_ticket(&t).await;
     t.send(updates::command(&operator, "/start")).await;
     let in_private =
         updates::callback(&operator, operator.id, t.last(operator.id).message_id, &format!("claim:{ticket}"));
@@ -194,12 +201,7 @@ async fn a_claim_pressed_outside_the_operators_chat_is_stale_and_claims_nothing(
 #[tokio::test]
 async fn another_operators_message_never_reaches_a_customer_in_someone_elses_dialog() {
     let t = spawn_app().await;
-    let (customer, operator, other_operator) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
-    t.make_operator(operator.id);
-    t.make_operator(other_operator.id);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.claim(&operator, ticket, &card).await;
-    let customer_saw = t.telegram.received(customer.id).len();
+    let (Dialog { customer, .. }, other_operator, customer_saw) = a_dialog_and_another_operator(&t).await;
 
     t.send(updates::private_text(&other_operator, "Здравствуйте, я тоже могу помочь")).await;
     t.send(updates::photo(&other_operator, "photo_other", None)).await;
@@ -211,10 +213,7 @@ async fn another_operators_message_never_reaches_a_customer_in_someone_elses_dia
 #[tokio::test]
 async fn an_edited_message_in_a_dialog_is_not_relayed_and_the_editor_is_told() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    t.make_operator(operator.id);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.claim(&operator, ticket, &card).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     let question = updates::private_text(&customer, "Чайник не греет");
     let question_id = question["message"]["message_id"].as_i64().unwrap();
     t.send(question).await;
@@ -291,10 +290,7 @@ fn attachment_of(kind: &str, file_id: &str) -> Option<Value> {
 #[tokio::test]
 async fn every_content_kind_is_relayed_both_ways_by_copy_and_stored_with_its_file() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    t.make_operator(operator.id);
-    let (ticket, card) = t.queue_ticket(&customer, "warranty").await;
-    t.claim(&operator, ticket, &card).await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Warranty).await;
     let db = t.db.client().await;
     for (from, to, sender_type) in [(&customer, &operator, "USER"), (&operator, &customer, "OPERATOR")] {
         for kind in KINDS {
@@ -352,23 +348,17 @@ async fn every_content_kind_is_relayed_both_ways_by_copy_and_stored_with_its_fil
 #[tokio::test]
 async fn an_operator_who_never_started_the_bot_is_asked_to_and_the_ticket_stays_in_the_queue() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    t.make_operator(operator.id);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    let (customer, operator, ticket, card) = a_waiting_ticket(&t).await;
     t.send(updates::private_text(&customer, "Чайник не включается")).await;
     let customer_saw = t.telegram.texts(customer.id);
     t.telegram.never_started(operator.id);
 
     assert_eq!(shown(t.claim(&operator, ticket, &card).await), alert(texts::ALERT_START_BOT_FIRST));
     let row =
-        t.db.client()
-            .await
-            .query_one("SELECT status, operator_tg_id, assigned_at IS NULL FROM tickets WHERE id = $1", &[&ticket])
-            .await
-            .unwrap();
+        t.db.row("SELECT status, operator_tg_id, assigned_at IS NULL FROM tickets WHERE id = $1", &[&ticket]).await;
     assert_eq!(
-        (row.get::<_, String>(0), row.get::<_, Option<i64>>(1), row.get::<_, bool>(2)),
-        ("WAITING".into(), None, true)
+        (row.get::<_, Status>(0), row.get::<_, Option<i64>>(1), row.get::<_, bool>(2)),
+        (Status::Waiting, None, true)
     );
     assert_eq!(t.telegram.texts(customer.id), customer_saw, "no «Оператор подключился»");
     let card_now = t.last(OPERATORS_CHAT_ID);
@@ -379,7 +369,7 @@ async fn an_operator_who_never_started_the_bot_is_asked_to_and_the_ticket_stays_
     // The operator opens the bot; the same card now works.
     t.telegram.unblock_chat(operator.id);
     assert_eq!(shown(t.claim(&operator, ticket, &card).await), (Some(texts::claimed(ticket)), false));
-    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(operator.id)));
+    assert_eq!(t.ticket_status(ticket).await, (Status::Assigned, Some(operator.id)));
     let dm = t.telegram.received(operator.id);
     assert_eq!(dm.len(), 2, "summary and the backlog: {dm:#?}");
     let card_text = card.text.as_deref().unwrap();

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
 use zabota_core::bot::Outcome;
+use zabota_core::db::tickets::Status;
+use zabota_core::domain::Topic;
 use zabota_core::texts;
-use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TgUser, spawn_app, updates};
+use zabota_testkit::{Dialog, Fault, OPERATORS_CHAT_ID, TgUser, claim_press, spawn_app, updates};
 
 #[tokio::test]
 async fn a_redelivered_update_changes_nothing_and_sends_nothing() {
@@ -22,20 +24,17 @@ async fn a_redelivered_update_changes_nothing_and_sends_nothing() {
 async fn twenty_operators_pressing_one_card_at_once_make_exactly_one_winner() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
     let operators: Vec<TgUser> = (1..=20).map(TgUser::operator).collect();
     for op in &operators {
         t.make_operator(op.id);
     }
-    let presses = operators.iter().map(|op| {
-        let update = updates::callback(op, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
-        t.send(update)
-    });
+    let presses = operators.iter().map(|op| t.send(claim_press(op, ticket, &card)));
     let answered_before = t.telegram.callback_answers().len();
     futures::future::join_all(presses).await;
 
     let (state, winner) = t.ticket_status(ticket).await;
-    assert_eq!(state, "ASSIGNED");
+    assert_eq!(state, Status::Assigned);
     let winner = winner.unwrap();
     let connected = t.telegram.texts(customer.id).iter().filter(|s| *s == texts::OPERATOR_CONNECTED).count();
     assert_eq!(connected, 1, "exactly one «Оператор подключился»");
@@ -52,10 +51,7 @@ async fn twenty_operators_pressing_one_card_at_once_make_exactly_one_winner() {
 #[tokio::test]
 async fn a_dialog_delivered_twice_at_once_arrives_once_and_in_order() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(operator.id);
-    t.claim(&operator, ticket, &card).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     let before = t.telegram.received(operator.id).len();
     for i in 0..30 {
         let update = updates::private_text(&customer, &format!("сообщение {i}"));
@@ -73,10 +69,7 @@ async fn a_dialog_delivered_twice_at_once_arrives_once_and_in_order() {
 #[tokio::test]
 async fn concurrent_flushers_keep_a_chats_order_and_send_each_call_once() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(operator.id);
-    t.claim(&operator, ticket, &card).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     let before = t.telegram.received(operator.id).len();
     // Telegram is down while 12 messages come in: they queue up in the outbox.
     t.telegram.fail_next("copyMessage", Fault::ServerError, 3);
@@ -86,7 +79,7 @@ async fn concurrent_flushers_keep_a_chats_order_and_send_each_call_once() {
     assert_eq!(t.telegram.received(operator.id).len(), before, "nothing got through yet");
     assert_eq!(t.db.count("outbox WHERE status = 'pending'").await, 12);
     // Time passes (not_before reached), and eight redeliveries race each other.
-    t.db.client().await.execute("UPDATE outbox SET not_before = now()", &[]).await.unwrap();
+    t.make_outbox_due().await;
     let app = &t.app;
     tokio::join!(
         zabota_core::bot::deliver(app, vec![operator.id]),
@@ -106,10 +99,7 @@ async fn concurrent_flushers_keep_a_chats_order_and_send_each_call_once() {
 #[tokio::test]
 async fn a_429_mid_dialog_defers_and_everything_arrives_once_in_order_after_redelivery() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(operator.id);
-    t.claim(&operator, ticket, &card).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 30 }, 1);
     t.send(updates::private_text(&customer, "первое")).await;
     t.send(updates::private_text(&customer, "второе")).await;
@@ -117,11 +107,11 @@ async fn a_429_mid_dialog_defers_and_everything_arrives_once_in_order_after_rede
     // The operator's chat waits behind the 429; the customer's chat is independent.
     assert!(!t.telegram.texts(operator.id).contains(&"первое".to_string()));
     assert_eq!(t.telegram.texts(customer.id).last().map(String::as_str), Some("ответ"));
-    let deferred = t.db.client().await.query_one("SELECT not_before > now() + interval '20 seconds' FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1", &[]).await.unwrap();
+    let deferred = t.db.row("SELECT not_before > now() + interval '20 seconds' FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1", &[]).await;
     assert!(deferred.get::<_, bool>(0), "retry_after is honoured");
     t.redeliver().await;
     assert!(!t.telegram.texts(operator.id).contains(&"первое".to_string()), "not before retry_after");
-    t.db.client().await.execute("UPDATE outbox SET not_before = now()", &[]).await.unwrap();
+    t.make_outbox_due().await;
     t.redeliver().await;
     let texts_now = t.telegram.texts(operator.id);
     let tail: Vec<&str> = texts_now.iter().rev().take(2).rev().map(String::as_str).collect();
@@ -133,43 +123,38 @@ async fn a_429_mid_dialog_defers_and_everything_arrives_once_in_order_after_rede
 async fn server_errors_during_a_claim_make_the_update_fail_and_its_redelivery_succeed() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
     t.make_operator(operator.id);
     t.telegram.fail_next("sendMessage", Fault::ServerError, 3);
-    let press = updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
+    let press = claim_press(&operator, ticket, &card);
     assert!(t.try_send(press.clone()).await.is_err(), "a transient failure before commit is an error (webhook 500)");
-    assert_eq!(t.ticket_status(ticket).await, ("WAITING".into(), None));
+    assert_eq!(t.ticket_status(ticket).await, (Status::Waiting, None));
     assert_eq!(t.send(press).await, Outcome::Processed, "Telegram's redelivery is processed");
-    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(operator.id)));
+    assert_eq!(t.ticket_status(ticket).await, (Status::Assigned, Some(operator.id)));
     assert_eq!(t.telegram.texts(customer.id).iter().filter(|s| *s == texts::OPERATOR_CONNECTED).count(), 1);
 }
 
 #[tokio::test]
 async fn a_customer_who_blocked_the_bot_loses_the_ticket_and_the_operator_is_told() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(operator.id);
-    t.claim(&operator, ticket, &card).await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
     t.telegram.block_chat(customer.id);
     t.send(updates::private_text(&operator, "Вы здесь?")).await;
-    assert_eq!(t.ticket_status(ticket).await.0, "CLOSED");
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Closed);
     assert_eq!(t.last(operator.id).text, Some(texts::customer_blocked(ticket)));
     assert!(t.telegram.received(operator.id)[0].callback_data().is_empty(), "Завершить диалог removed");
-    let reason = t.db.client().await.query_one("SELECT close_reason FROM tickets", &[]).await.unwrap();
+    let reason = t.db.row("SELECT close_reason FROM tickets", &[]).await;
     assert_eq!(reason.get::<_, String>(0), "customer_blocked");
 }
 
 #[tokio::test]
 async fn an_operator_who_blocked_the_bot_returns_the_ticket_to_the_queue_with_a_fresh_card() {
     let t = spawn_app().await;
-    let (customer, first, second) = (TgUser::customer(1), TgUser::operator(1), TgUser::operator(2));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(first.id);
-    t.claim(&first, ticket, &card).await;
+    let Dialog { customer, operator: first, ticket, card } = t.open_dialog(1, Topic::Return).await;
+    let second = TgUser::operator(2);
     t.telegram.block_chat(first.id);
     t.send(updates::private_text(&customer, "Алло?")).await;
-    assert_eq!(t.ticket_status(ticket).await, ("WAITING".into(), None));
+    assert_eq!(t.ticket_status(ticket).await, (Status::Waiting, None));
     let fresh = t.last(OPERATORS_CHAT_ID);
     assert_ne!(fresh.message_id, card.message_id);
     assert!(fresh.text.as_deref().unwrap().starts_with(&format!("Новый клиент #{ticket}")));
@@ -178,18 +163,14 @@ async fn an_operator_who_blocked_the_bot_returns_the_ticket_to_the_queue_with_a_
     t.make_operator(second.id);
     t.claim(&second, ticket, &fresh).await;
     assert_eq!(t.telegram.texts(second.id).last().map(String::as_str), Some("Алло?"));
-    assert_eq!(t.ticket_status(ticket).await, ("ASSIGNED".into(), Some(second.id)));
+    assert_eq!(t.ticket_status(ticket).await, (Status::Assigned, Some(second.id)));
 }
 
 #[tokio::test]
 async fn a_restart_between_any_two_updates_changes_nothing() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    t.send(updates::command(&customer, "/start")).await;
-    let menu = t.last(customer.id).message_id;
-    t.send(updates::callback(&customer, customer.id, menu, "topic:warranty")).await;
-    let template = t.last(customer.id).message_id;
-    t.send(updates::callback(&customer, customer.id, template, "operator:warranty")).await;
+    t.ask_for_operator(&customer, Topic::Warranty).await;
     // A new process: a fresh App (new pool, new client), nothing carried over but the database.
     let restarted = zabota_core::App::new(t.app.config.clone(), 2).await.unwrap();
     let update: zabota_core::telegram::Update =
@@ -201,10 +182,7 @@ async fn a_restart_between_any_two_updates_changes_nothing() {
 #[tokio::test]
 async fn a_message_telegram_refuses_to_copy_is_reported_to_its_sender() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(operator.id);
-    t.claim(&operator, ticket, &card).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     t.telegram.fail_next("copyMessage", Fault::BadRequest("Bad Request: message can't be copied".into()), 1);
     t.send(updates::private_text(&customer, "не дойдёт")).await;
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::UNSUPPORTED_CONTENT));
@@ -217,11 +195,11 @@ async fn a_message_telegram_refuses_to_copy_is_reported_to_its_sender() {
 async fn a_waiting_customer_who_blocked_the_bot_has_the_card_withdrawn() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
     t.telegram.block_chat(customer.id);
     // The next thing sent to the customer (an answer to their message) meets the 403.
     t.send(updates::command(&customer, "/start")).await;
-    assert_eq!(t.ticket_status(ticket).await.0, "CLOSED");
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Closed);
     let card_now =
         t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id).unwrap();
     assert_eq!(card_now.text, Some(texts::card_closed_blocked(ticket)));

@@ -6,18 +6,10 @@
 use std::time::Duration;
 
 use zabota_core::bot::{self, MAX_UPDATE_ATTEMPTS, Outcome};
+use zabota_core::db::tickets::Status;
+use zabota_core::domain::Topic;
 use zabota_core::texts;
-use zabota_core::webhook;
-use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TestApp, TgUser, WEBHOOK_SECRET, spawn_app, updates};
-
-/// A customer in an assigned dialog with an operator.
-async fn dialog(t: &TestApp, n: i64) -> (TgUser, TgUser, i64) {
-    let (customer, operator) = (TgUser::customer(n), TgUser::operator(n));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(operator.id);
-    t.claim(&operator, ticket, &card).await;
-    (customer, operator, ticket)
-}
+use zabota_testkit::{Dialog, Fault, OPERATORS_CHAT_ID, TestApp, TgUser, claim_press, hold_lock, spawn_app, updates};
 
 /// The texts `chat` received that start with `prefix`.
 fn texts_with(t: &TestApp, chat: i64, prefix: &str) -> Vec<String> {
@@ -33,28 +25,26 @@ async fn backlog_for_operator(t: &TestApp, customer: &TgUser, n: usize) {
     assert_eq!(t.db.count("outbox WHERE status = 'pending' AND method = 'copyMessage'").await, n as i64);
 }
 
-/// Time passes: every pending call is due.
-async fn make_due(t: &TestApp) {
-    t.db.client().await.execute("UPDATE outbox SET not_before = now() WHERE status = 'pending'", &[]).await.unwrap();
-}
-
-/// Holds `tg_id`'s conversation lock in a transaction of the test's own: something stuck elsewhere.
-async fn hold_conversation(client: &mut tokio_postgres::Client, tg_id: i64) -> tokio_postgres::Transaction<'_> {
-    let stuck = client.transaction().await.unwrap();
-    stuck
-        .execute("SELECT pg_advisory_xact_lock(hashtextextended('conv:' || $1::bigint::text, 0))", &[&tg_id])
-        .await
-        .unwrap();
-    stuck
-}
-
 /// An app whose operator has `n` customer messages waiting, all due now.
 async fn due_backlog(n: usize) -> (TestApp, TgUser) {
     let t = spawn_app().await;
-    let (customer, operator, _) = dialog(&t, 1).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     backlog_for_operator(&t, &customer, n).await;
-    make_due(&t).await;
+    t.make_outbox_due().await;
     (t, operator)
+}
+
+/// Customer 1's ticket waits; operator 1 presses «Взять в работу»: the ticket and that press as Telegram posts it.
+async fn a_claim_to_post(t: &TestApp) -> (i64, Vec<u8>) {
+    let (ticket, card) = t.queue_ticket(&TgUser::customer(1), Topic::Return).await;
+    let operator = TgUser::operator(1);
+    t.make_operator(operator.id);
+    (ticket, t.body_of(&claim_press(&operator, ticket, &card)))
+}
+
+/// The membership remembered at the claim is more than a minute old: the next check asks Telegram again.
+async fn expire_membership_checks(t: &TestApp) {
+    t.db.execute("UPDATE operator_checks SET checked_at = now() - interval '2 minutes'").await;
 }
 
 #[tokio::test]
@@ -82,20 +72,13 @@ async fn a_flush_killed_mid_backlog_repeats_at_most_the_call_in_flight() {
 #[tokio::test]
 async fn a_429_is_deferred_with_its_retry_after_instead_of_being_slept_through_under_a_lock() {
     let t = spawn_app().await;
-    let (customer, operator, _) = dialog(&t, 1).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     let calls_before = t.telegram.calls_to("copyMessage").len();
     t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 3 }, 1);
     assert_eq!(t.send(updates::private_text(&customer, "вопрос")).await, Outcome::Processed);
     assert_eq!(t.telegram.calls_to("copyMessage").len() - calls_before, 1, "no retry inside the update");
-    let row =
-        t.db.client()
-            .await
-            .query_one(
-                "SELECT attempts, not_before > now() + interval '1 second' FROM outbox WHERE status = 'pending'",
-                &[],
-            )
-            .await
-            .unwrap();
+    let deferred = "SELECT attempts, not_before > now() + interval '1 second' FROM outbox WHERE status = 'pending'";
+    let row = t.db.row(deferred, &[]).await;
     assert_eq!((row.get::<_, i32>(0), row.get::<_, bool>(1)), (1, true), "deferred by retry_after");
     assert!(!t.telegram.texts(operator.id).contains(&"вопрос".to_owned()));
 }
@@ -103,7 +86,7 @@ async fn a_429_is_deferred_with_its_retry_after_instead_of_being_slept_through_u
 #[tokio::test]
 async fn closing_a_ticket_cancels_its_copies_still_waiting_for_the_operator() {
     let t = spawn_app().await;
-    let (customer, operator, ticket) = dialog(&t, 1).await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
     backlog_for_operator(&t, &customer, 5).await;
     let summary = t.telegram.received(operator.id)[0].message_id;
     t.answer_to(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
@@ -112,11 +95,11 @@ async fn closing_a_ticket_cancels_its_copies_still_waiting_for_the_operator() {
     // The operator's close notice is not stuck behind the closed ticket's backlog, and neither is the next dialog.
     assert_eq!(t.telegram.texts(operator.id).last(), Some(&texts::closed_for_operator(ticket)));
     let next = TgUser::customer(2);
-    let (second, card) = t.queue_ticket(&next, "warranty").await;
+    let (second, card) = t.queue_ticket(&next, Topic::Warranty).await;
     t.claim(&operator, second, &card).await;
     t.send(updates::private_text(&next, "новый вопрос")).await;
     assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some("новый вопрос"));
-    make_due(&t).await;
+    t.make_outbox_due().await;
     t.redeliver().await;
     assert!(texts_with(&t, operator.id, "m").is_empty(), "nothing of the closed ticket reached the operator");
 }
@@ -124,7 +107,7 @@ async fn closing_a_ticket_cancels_its_copies_still_waiting_for_the_operator() {
 #[tokio::test]
 async fn a_failing_copy_is_retried_until_a_day_old_then_its_sender_is_told_it_was_not_delivered() {
     let t = spawn_app().await;
-    let (customer, operator, _) = dialog(&t, 1).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     backlog_for_operator(&t, &customer, 1).await;
     let client = t.db.client().await;
     // Thirty-five failed attempts in: the old limit of 30 would have given up already.
@@ -151,7 +134,7 @@ async fn a_failing_copy_is_retried_until_a_day_old_then_its_sender_is_told_it_wa
 async fn a_claim_replays_the_newest_fifty_messages_and_lists_the_earlier_ones_in_one_message() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
     for i in 0..70 {
         t.send(updates::private_text(&customer, &format!("m{i}"))).await;
     }
@@ -170,23 +153,18 @@ async fn a_claim_replays_the_newest_fifty_messages_and_lists_the_earlier_ones_in
 #[tokio::test]
 async fn an_update_that_fails_for_good_is_parked_answered_and_never_redelivered() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(operator.id);
+    let (ticket, body) = a_claim_to_post(&t).await;
     // Telegram refuses the operator's summary with a 400: processing the press again would meet it again.
     t.telegram.fail_next("sendMessage", Fault::BadRequest("chat not found".into()), 1);
-    let press = updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
-    t.telegram.observe(&press);
-    let body = serde_json::to_vec(&press).unwrap();
-    let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    let reply = t.post(&body).await;
     assert_eq!((reply.status, reply.body), (200, "parked"));
-    let again = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    let again = t.post(&body).await;
     assert_eq!((again.status, again.body), (200, "duplicate"));
     assert_eq!(t.db.count("dead_letters WHERE kind = 'callback_query' AND attempts = 1").await, 1);
     assert_eq!(t.db.count("dead_letters WHERE error LIKE '%chat not found%'").await, 1, "the error is kept");
     let answer = t.telegram.callback_answers().pop().unwrap();
     assert_eq!((answer.text.as_deref(), answer.show_alert), (Some(texts::UPDATE_FAILED), true));
-    assert_eq!(t.ticket_status(ticket).await, ("WAITING".to_owned(), None), "nothing half-done");
+    assert_eq!(t.ticket_status(ticket).await, (Status::Waiting, None), "nothing half-done");
     let report = zabota_core::maintenance::run_now(&t.app).await;
     let dead = report.iter().find(|r| r.job == "dead_letters").unwrap();
     assert_eq!(dead.affected, Some(1));
@@ -196,27 +174,18 @@ async fn an_update_that_fails_for_good_is_parked_answered_and_never_redelivered(
 #[tokio::test]
 async fn an_update_failing_transiently_is_parked_only_after_eight_attempts_over_ten_minutes() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
-    t.make_operator(operator.id);
-    let press = updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
-    t.telegram.observe(&press);
-    let body = serde_json::to_vec(&press).unwrap();
+    let (_, body) = a_claim_to_post(&t).await;
     // getChatMember keeps failing with 500 (the client tries three times per delivery).
     t.telegram.fail_next("getChatMember", Fault::ServerError, 3 * (MAX_UPDATE_ATTEMPTS as usize + 1));
     // A short outage: eight quick failures park nothing.
     for attempt in 1..=MAX_UPDATE_ATTEMPTS {
-        let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+        let reply = t.post(&body).await;
         assert_eq!(reply.status, 500, "attempt {attempt} asks for a redelivery");
     }
     assert_eq!(t.db.count("dead_letters").await, 0);
     // Ten minutes of failing later, the next failure parks it.
-    t.db.client()
-        .await
-        .execute("UPDATE update_failures SET first_failed_at = now() - interval '11 minutes'", &[])
-        .await
-        .unwrap();
-    let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    t.db.execute("UPDATE update_failures SET first_failed_at = now() - interval '11 minutes'").await;
+    let reply = t.post(&body).await;
     assert_eq!((reply.status, reply.body), (200, "parked"));
     assert_eq!(t.db.count(&format!("dead_letters WHERE attempts = {}", MAX_UPDATE_ATTEMPTS + 1)).await, 1);
     assert_eq!(t.db.count("update_failures").await, 0);
@@ -225,12 +194,8 @@ async fn an_update_failing_transiently_is_parked_only_after_eight_attempts_over_
 #[tokio::test]
 async fn an_operator_keeps_relaying_when_telegram_cannot_say_whether_they_still_are_one() {
     let t = spawn_app().await;
-    let (customer, operator, _) = dialog(&t, 1).await;
-    t.db.client()
-        .await
-        .execute("UPDATE operator_checks SET checked_at = now() - interval '2 minutes'", &[])
-        .await
-        .unwrap();
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    expire_membership_checks(&t).await;
     t.telegram.fail_next("getChatMember", Fault::ServerError, 3);
     assert_eq!(t.send(updates::private_text(&operator, "ответ")).await, Outcome::Processed);
     assert_eq!(t.telegram.texts(customer.id).last().map(String::as_str), Some("ответ"), "the last answer stands");
@@ -251,16 +216,12 @@ async fn database_errors_carry_sqlstate_and_constraint_but_never_row_values() {
 #[tokio::test]
 async fn an_operator_removed_from_the_operators_chat_can_no_longer_relay_or_close() {
     let t = spawn_app().await;
-    let (customer, operator, ticket) = dialog(&t, 1).await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
     t.send(updates::private_text(&operator, "первый ответ")).await;
     assert_eq!(t.telegram.texts(customer.id).last().map(String::as_str), Some("первый ответ"));
     t.telegram.set_chat_member(OPERATORS_CHAT_ID, operator.id, "kicked");
     // The membership remembered at the claim expires after a minute.
-    t.db.client()
-        .await
-        .execute("UPDATE operator_checks SET checked_at = now() - interval '2 minutes'", &[])
-        .await
-        .unwrap();
+    expire_membership_checks(&t).await;
     t.send(updates::private_text(&operator, "второй ответ")).await;
     assert!(!t.telegram.texts(customer.id).contains(&"второй ответ".to_owned()), "not relayed");
     assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some(texts::NOT_AN_OPERATOR_ANY_MORE));
@@ -268,26 +229,19 @@ async fn an_operator_removed_from_the_operators_chat_can_no_longer_relay_or_clos
     let summary = t.telegram.received(operator.id)[0].message_id;
     let answer = t.answer_to(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
     assert_eq!(answer.text.as_deref(), Some(texts::NOT_AN_OPERATOR_ANY_MORE));
-    assert_eq!(t.ticket_status(ticket).await.0, "ASSIGNED");
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Assigned);
 }
 
 #[tokio::test]
 async fn a_file_with_an_untrusted_mime_type_is_sent_back_and_a_refused_upload_is_answered() {
     let (t, _media) = zabota_testkit::spawn_app_with_media_folder().await;
-    let (customer, operator, _) = dialog(&t, 1).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     t.telegram.add_file("doc1", "u_doc1", b"%PDF-1.4 receipt".to_vec());
     // The customer's client says the MIME type is "pdf": not a MIME type at all.
     t.send(updates::document(&customer, "doc1", "receipt.pdf", "pdf", None)).await;
-    let attachment: i64 =
-        t.db.client()
-            .await
-            .query_one("SELECT id FROM message_attachments WHERE archive_status = 'stored'", &[])
-            .await
-            .unwrap()
-            .get(0);
+    let (attachment, _) = t.stored_attachment().await;
     let command = updates::private_text(&operator, &format!("/file {attachment}"));
-    t.telegram.observe(&command);
-    let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &serde_json::to_vec(&command).unwrap()).await;
+    let reply = t.post(&t.body_of(&command)).await;
     assert_eq!((reply.status, reply.body), (200, "ok"));
     let sent = t.last(operator.id);
     assert_eq!(
@@ -308,16 +262,14 @@ async fn a_stuck_conversation_lock_is_a_500_after_the_lock_timeout_not_a_hung_in
     let customer = TgUser::customer(1);
     // Something holds the customer's conversation (a stuck transaction elsewhere).
     let mut holder = t.db.client().await;
-    let stuck = hold_conversation(&mut holder, customer.id).await;
-    let start = updates::command(&customer, "/start");
-    t.telegram.observe(&start);
-    let body = serde_json::to_vec(&start).unwrap();
-    let reply = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    let stuck = hold_lock(&mut holder, "conv", customer.id).await;
+    let body = t.body_of(&updates::command(&customer, "/start"));
+    let reply = t.post(&body).await;
     assert_eq!(reply.status, 500, "lock_timeout turned the wait into a redelivery");
-    let failure = t.db.client().await.query_one("SELECT last_error FROM update_failures", &[]).await.unwrap();
+    let failure = t.db.row("SELECT last_error FROM update_failures", &[]).await;
     assert!(failure.get::<_, String>(0).contains("55P03"), "lock_not_available is recorded");
     stuck.rollback().await.unwrap();
-    let again = webhook::handle(&t.app, Some(WEBHOOK_SECRET.as_bytes()), &body).await;
+    let again = t.post(&body).await;
     assert_eq!((again.status, again.body), (200, "ok"));
     assert_eq!(t.telegram.texts(customer.id), vec![texts::GREETING]);
 }
@@ -325,17 +277,17 @@ async fn a_stuck_conversation_lock_is_a_500_after_the_lock_timeout_not_a_hung_in
 #[tokio::test]
 async fn a_blocked_chat_whose_handling_failed_is_handled_by_the_next_maintenance_run() {
     let t = spawn_app().await;
-    let (customer, operator, ticket) = dialog(&t, 1).await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
     t.telegram.block_chat(customer.id);
     // The customer's conversation is held elsewhere when the 403 comes: its handling fails (lock timeout).
     let mut holder = t.db.client().await;
-    let stuck = hold_conversation(&mut holder, customer.id).await;
+    let stuck = hold_lock(&mut holder, "conv", customer.id).await;
     t.send(updates::private_text(&operator, "вы тут?")).await;
-    assert_eq!(t.ticket_status(ticket).await.0, "ASSIGNED", "the handling did not happen");
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Assigned, "the handling did not happen");
     assert_eq!(t.db.count("blocked_chats WHERE handled_at IS NULL").await, 1, "but it is remembered");
     stuck.rollback().await.unwrap();
     zabota_core::maintenance::run_now(&t.app).await;
-    assert_eq!(t.ticket_status(ticket).await.0, "CLOSED");
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Closed);
     assert_eq!(t.telegram.texts(operator.id).last(), Some(&texts::customer_blocked(ticket)));
     assert_eq!(t.db.count("blocked_chats WHERE handled_at IS NOT NULL").await, 1);
 }

@@ -6,19 +6,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
 use chrono::{Duration, Utc};
+use zabota_core::domain::Topic;
 use zabota_core::maintenance::{JobReport, run_all};
 use zabota_core::texts;
-use zabota_testkit::{Fault, OPERATORS_CHAT_ID, TestApp, TgUser, spawn_app, spawn_app_with_media_folder, updates};
+use zabota_testkit::{
+    Dialog, Fault, OPERATORS_CHAT_ID, TestApp, TgUser, claim_press, hold_lock, spawn_app, spawn_app_with_media_folder,
+    updates,
+};
 
-async fn assigned_ticket(t: &TestApp, customer: &TgUser, operator: &TgUser) -> i64 {
-    let (ticket, card) = t.queue_ticket(customer, "warranty").await;
-    t.make_operator(operator.id);
-    t.send(updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
-    ticket
-}
-
-async fn sql(t: &TestApp, statement: &str) {
-    t.db.client().await.batch_execute(statement).await.unwrap();
+/// Ticket `id` was closed `days` ago.
+async fn closed_days_ago(t: &TestApp, id: i64, days: i64) {
+    t.db.execute(&format!(
+        "UPDATE tickets SET status = 'CLOSED', closed_at = now() - interval '{days} days' WHERE id = {id}"
+    ))
+    .await;
 }
 
 fn affected(reports: &[JobReport], job: &str) -> Option<u64> {
@@ -28,8 +29,7 @@ fn affected(reports: &[JobReport], job: &str) -> Option<u64> {
 #[tokio::test]
 async fn an_idle_dialog_is_warned_first_and_then_closed() {
     let t = spawn_app().await; // TICKET_IDLE_CLOSE_AFTER 24h, TICKET_IDLE_WARN_BEFORE 1h (defaults)
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let ticket = assigned_ticket(&t, &customer, &operator).await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Warranty).await;
 
     let reports = run_all(&t.app, Utc::now() + Duration::hours(22)).await;
     assert_eq!(affected(&reports, "idle_warning"), Some(0), "22 h idle: too early to warn");
@@ -54,9 +54,8 @@ async fn an_idle_dialog_is_warned_first_and_then_closed() {
 #[tokio::test]
 async fn a_message_after_the_warning_keeps_the_dialog_open() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    assigned_ticket(&t, &customer, &operator).await;
-    sql(&t, "UPDATE tickets SET last_activity_at = last_activity_at - interval '23 hours 5 minutes'").await;
+    let Dialog { customer, .. } = t.open_dialog(1, Topic::Warranty).await;
+    t.db.execute("UPDATE tickets SET last_activity_at = last_activity_at - interval '23 hours 5 minutes'").await;
     assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "idle_warning"), Some(1));
     t.send(updates::private_text(&customer, "Я ещё здесь")).await;
     // An hour later: the dialog had a message 1 h ago, so it is neither closed nor warned again.
@@ -69,7 +68,7 @@ async fn a_message_after_the_warning_keeps_the_dialog_open() {
 async fn a_waiting_ticket_is_reannounced_at_most_once_per_interval() {
     let t = spawn_app().await; // WAITING_REMINDER_AFTER 15m, WAITING_REMINDER_INTERVAL 30m
     let customer = TgUser::customer(1);
-    let (ticket, card) = t.queue_ticket(&customer, "warranty").await;
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Warranty).await;
     let cards = || t.telegram.received(OPERATORS_CHAT_ID).len();
     assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::minutes(10)).await, "waiting_reminders"), Some(0));
     assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::minutes(16)).await, "waiting_reminders"), Some(1));
@@ -87,45 +86,31 @@ async fn a_waiting_ticket_is_reannounced_at_most_once_per_interval() {
     // A claimed ticket is never re-announced.
     let operator = TgUser::operator(1);
     t.make_operator(operator.id);
-    t.send(updates::callback(&operator, OPERATORS_CHAT_ID, reminder.message_id, &format!("claim:{ticket}"))).await;
+    t.send(claim_press(&operator, ticket, &reminder)).await;
     assert_eq!(affected(&run_all(&t.app, Utc::now() + Duration::hours(5)).await, "waiting_reminders"), Some(0));
 }
 
 #[tokio::test]
 async fn retention_deletes_what_is_one_day_too_old_and_keeps_what_is_one_day_younger() {
     let t = spawn_app().await; // HISTORY_RETENTION_DAYS 365
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let ticket = assigned_ticket(&t, &customer, &operator).await;
+    let Dialog { customer, ticket, .. } = t.open_dialog(1, Topic::Warranty).await;
     t.send(updates::private_text(&customer, "старое")).await;
     t.send(updates::document(&customer, "doc-old", "check.pdf", "application/pdf", None)).await;
     t.send(updates::private_text(&customer, "молодое")).await;
-    sql(&t, "UPDATE ticket_messages SET created_at = now() - interval '366 days' WHERE message_text = 'старое' OR content_type = 'document';
+    t.db.execute("UPDATE ticket_messages SET created_at = now() - interval '366 days' WHERE message_text = 'старое' OR content_type = 'document';
              UPDATE ticket_messages SET created_at = now() - interval '364 days' WHERE message_text = 'молодое'").await;
     // Two closed tickets of another customer, one on each side of the boundary.
     let other = TgUser::customer(2);
     for days in [366, 364] {
-        let (old, _) = t.queue_ticket(&other, "warranty").await;
-        sql(
-            &t,
-            &format!(
-                "UPDATE tickets SET status = 'CLOSED', closed_at = now() - interval '{days} days' WHERE id = {old}"
-            ),
-        )
-        .await;
+        let (old, _) = t.queue_ticket(&other, Topic::Warranty).await;
+        closed_days_ago(&t, old, days).await;
     }
-    sql(&t, "UPDATE processed_updates SET processed_at = now() - interval '8 days' WHERE update_id = (SELECT min(update_id) FROM processed_updates)").await;
+    t.db.execute("UPDATE processed_updates SET processed_at = now() - interval '8 days' WHERE update_id = (SELECT min(update_id) FROM processed_updates)").await;
 
     let reports = run_all(&t.app, Utc::now()).await;
     assert!(affected(&reports, "retention").unwrap() >= 4);
-    let texts_left: Vec<String> =
-        t.db.client()
-            .await
-            .query("SELECT coalesce(message_text, content_type) FROM ticket_messages", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+    let rows = t.db.rows("SELECT coalesce(message_text, content_type) FROM ticket_messages", &[]).await;
+    let texts_left: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(texts_left, ["молодое"]);
     assert_eq!(t.db.count("message_attachments").await, 0, "the old document's attachment went with it");
     assert_eq!(t.db.count("tickets WHERE status = 'CLOSED'").await, 1, "only the ticket closed 364 days ago is left");
@@ -136,16 +121,15 @@ async fn retention_deletes_what_is_one_day_too_old_and_keeps_what_is_one_day_you
 #[tokio::test]
 async fn the_outbox_is_redelivered_after_429_and_5xx() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    assigned_ticket(&t, &customer, &operator).await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Warranty).await;
     t.telegram.fail_next("copyMessage", Fault::ServerError, 3);
     t.send(updates::private_text(&customer, "раз")).await;
     t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 40 }, 1);
-    sql(&t, "UPDATE outbox SET not_before = now()").await;
+    t.make_outbox_due().await;
     // The redelivery reports the calls it sent: none, the 429 deferred it again.
     assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "outbox_redelivery"), Some(0));
     assert!(!t.telegram.texts(operator.id).contains(&"раз".to_owned()), "the 429 deferred it again");
-    sql(&t, "UPDATE outbox SET not_before = now()").await;
+    t.make_outbox_due().await;
     assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "outbox_redelivery"), Some(1));
     assert_eq!(t.telegram.texts(operator.id).iter().filter(|s| *s == "раз").count(), 1);
 }
@@ -153,10 +137,8 @@ async fn the_outbox_is_redelivered_after_429_and_5xx() {
 #[tokio::test]
 async fn one_failing_job_does_not_stop_the_others() {
     let t = spawn_app().await;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    assigned_ticket(&t, &customer, &operator).await;
-    sql(
-        &t,
+    t.open_dialog(1, Topic::Warranty).await;
+    t.db.execute(
         "UPDATE tickets SET last_activity_at = now() - interval '23 hours 30 minutes';
              ALTER TABLE tickets RENAME COLUMN reminded_at TO reminded_at_broken",
     )
@@ -177,30 +159,19 @@ async fn users_left(t: &TestApp, tg_ids: Vec<i64>) -> i64 {
 async fn a_message_pass_cut_short_by_its_cap_leaves_the_closed_ticket_and_its_files_to_the_next_run() {
     let (t, media) = spawn_app_with_media_folder().await;
     let root = &media.root;
-    let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let ticket = assigned_ticket(&t, &customer, &operator).await;
+    let Dialog { customer, ticket, .. } = t.open_dialog(1, Topic::Warranty).await;
     // More old messages than one run deletes (50 batches of 1000), and after them one with a file.
-    sql(
-        &t,
-        &format!(
-            "INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, \
+    t.db.execute(&format!(
+        "INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, \
                source_chat_id, source_message_id) \
              SELECT {ticket}, 'USER', {id}, 'text', 'старое', {id}, g FROM generate_series(1000001, 1050000) g",
-            id = customer.id
-        ),
-    )
+        id = customer.id
+    ))
     .await;
     t.telegram.add_file("doc1", "u_doc1", b"receipt".to_vec());
     t.send(updates::document(&customer, "doc1", "check.pdf", "application/pdf", None)).await;
-    let key: String =
-        t.db.client()
-            .await
-            .query_one("SELECT storage_key FROM message_attachments WHERE archive_status = 'stored'", &[])
-            .await
-            .unwrap()
-            .get(0);
-    sql(
-        &t,
+    let (_, key) = t.stored_attachment().await;
+    t.db.execute(
         "UPDATE ticket_messages SET created_at = now() - interval '400 days';
          UPDATE tickets SET status = 'CLOSED', closed_at = now() - interval '400 days', close_reason = 'operator'",
     )
@@ -224,37 +195,27 @@ async fn retention_forgets_people_with_nothing_left_but_not_those_with_a_ticket_
     let t = spawn_app().await;
     // A customer whose only ticket was closed long ago.
     let gone = TgUser::customer(1);
-    let (old, _) = t.queue_ticket(&gone, "warranty").await;
-    sql(&t, &format!("UPDATE tickets SET status = 'CLOSED', closed_at = now() - interval '400 days' WHERE id = {old}"))
-        .await;
+    let (old, _) = t.queue_ticket(&gone, Topic::Warranty).await;
+    closed_days_ago(&t, old, 400).await;
     // A customer with an open ticket, claimed by an operator who is not a customer.
-    let (waiting, operator) = (TgUser::customer(2), TgUser::operator(1));
-    assigned_ticket(&t, &waiting, &operator).await;
+    let Dialog { customer: waiting, operator, .. } =
+        t.open_dialog_between(TgUser::customer(2), TgUser::operator(1), Topic::Warranty).await;
     // A customer who is typing their phone number right now.
     let typing = TgUser::customer(3);
-    t.send(updates::command(&typing, "/start")).await;
-    for data in ["topic:return", "operator:return"] {
-        let message_id = t.last(typing.id).message_id;
-        t.send(updates::callback(&typing, typing.id, message_id, data)).await;
-    }
+    t.ask_for_operator(&typing, Topic::Return).await;
     // An operator who never handled a ticket, and a customer whose update is being handled as retention runs.
     let (idle_operator, busy) = (TgUser::operator(2), TgUser::customer(4));
     t.send(updates::command(&idle_operator, "/start")).await;
     t.send(updates::command(&busy, "/start")).await;
     // Nobody's row changed inside the window, except the one typing.
-    sql(
-        &t,
-        &format!(
-            "UPDATE users SET created_at = now() - interval '400 days', updated_at = now() - interval '400 days' \
+    t.db.execute(&format!(
+        "UPDATE users SET created_at = now() - interval '400 days', updated_at = now() - interval '400 days' \
              WHERE tg_id <> {}",
-            typing.id
-        ),
-    )
+        typing.id
+    ))
     .await;
-    let holder = t.db.client().await;
-    let lock =
-        format!("BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('conv:' || {}::bigint::text, 0))", busy.id);
-    holder.batch_execute(&lock).await.unwrap();
+    let mut holder = t.db.client().await;
+    let lock = hold_lock(&mut holder, "conv", busy.id).await;
 
     let reports = run_all(&t.app, Utc::now()).await;
     assert!(affected(&reports, "retention").is_some(), "{reports:?}");
@@ -268,7 +229,7 @@ async fn retention_forgets_people_with_nothing_left_but_not_those_with_a_ticket_
         1
     );
 
-    holder.batch_execute("COMMIT").await.unwrap();
+    lock.commit().await.unwrap();
     run_all(&t.app, Utc::now()).await;
     assert_eq!(left(&[&busy]).await, 0, "forgotten by the next run");
     // Someone forgotten who comes back is simply new.

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use zabota_core::bot::{self, Outcome};
 use zabota_core::telegram::Update;
+use zabota_core::webhook::{self, WebhookReply};
 use zabota_core::{App, Config};
 
-use crate::emulator::updates::{self, TgUser};
 use crate::emulator::{BotApiEmulator, CallbackAnswer, Received};
 use crate::pg::TestDb;
 
@@ -61,44 +61,28 @@ impl TestApp {
         new.into_iter().next().unwrap_or_else(|| unreachable!("one answer was asserted"))
     }
 
-    /// /start → `topic` → «Обратиться к оператору» → phone: returns the new ticket's id and its card.
-    pub async fn queue_ticket(&self, customer: &TgUser, topic: &str) -> (i64, Received) {
-        self.send(updates::command(customer, "/start")).await;
-        for data in [format!("topic:{topic}"), format!("operator:{topic}")] {
-            let message_id = self.last(customer.id).message_id;
-            self.answer_to(updates::callback(customer, customer.id, message_id, &data)).await;
-        }
-        self.send(updates::private_text(customer, "+7 916 123-45-67")).await;
-        let card = self.last(OPERATORS_CHAT_ID);
-        let id = card.callback_data()[0]
-            .strip_prefix("claim:")
-            .and_then(|id| id.parse().ok())
-            .unwrap_or_else(|| panic!("the card's button claims a ticket: {card:#?}"));
-        (id, card)
+    /// Time passes: every pending outbox call is due now (its `not_before` reached).
+    pub async fn make_outbox_due(&self) {
+        let due = "UPDATE outbox SET not_before = now() WHERE status = 'pending'";
+        self.db.client().await.execute(due, &[]).await.unwrap_or_else(|e| panic!("outbox due: {e}"));
     }
 
-    /// `operator` presses «Взять в работу» on `card`; returns the answer to the press.
-    pub async fn claim(&self, operator: &TgUser, ticket: i64, card: &Received) -> CallbackAnswer {
-        let mut press = updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
-        press["callback_query"]["message"]["text"] = serde_json::json!(card.text);
-        self.answer_to(press).await
-    }
-
-    /// A ticket's status and operator.
-    pub async fn ticket_status(&self, ticket: i64) -> (String, Option<i64>) {
-        let row = self
-            .db
-            .client()
-            .await
-            .query_one("SELECT status, operator_tg_id FROM tickets WHERE id = $1", &[&ticket])
-            .await
-            .unwrap_or_else(|e| panic!("ticket {ticket}: {e}"));
+    /// The one archived attachment: its id and storage key (fails unless exactly one is stored).
+    pub async fn stored_attachment(&self) -> (i64, String) {
+        let stored = "SELECT id, storage_key FROM message_attachments WHERE archive_status = 'stored'";
+        let row = self.db.client().await.query_one(stored, &[]).await.unwrap_or_else(|e| panic!("{stored}: {e}"));
         (row.get(0), row.get(1))
     }
 
-    /// Makes `user_id` a member of the operators' chat.
-    pub fn make_operator(&self, user_id: i64) {
-        self.telegram.set_chat_member(OPERATORS_CHAT_ID, user_id, "member");
+    /// The update as Telegram would post it; the emulator learns the message first (so that copies have its text).
+    pub fn body_of(&self, update: &serde_json::Value) -> Vec<u8> {
+        self.telegram.observe(update);
+        serde_json::to_vec(update).unwrap_or_else(|e| panic!("not JSON: {e}"))
+    }
+
+    /// Posts `body` to the webhook entry point (the Lambda's) with the right secret, as Telegram does.
+    pub async fn post(&self, body: &[u8]) -> WebhookReply {
+        webhook::handle(&self.app, Some(WEBHOOK_SECRET.as_bytes()), body).await
     }
 }
 

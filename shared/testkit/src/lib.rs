@@ -1,9 +1,10 @@
 //! Zabota test harness (dev only): a Telegram Bot API emulator on loopback, a fresh PostgreSQL database
-//! per test, and `spawn_app()` that wires a real `App` to both.
+//! per test, `spawn_app()` that wires a real `App` to both, and the desk's verbs on it (`TestApp::open_dialog`).
 
 pub mod app;
 pub mod aws;
 pub mod cluster;
+pub mod desk;
 pub mod emulator;
 pub mod lambda;
 pub mod pg;
@@ -14,7 +15,8 @@ pub use app::{
 };
 pub use aws::{aws_endpoint, create_bucket, s3_client, s3_media_store};
 pub use cluster::Cluster;
+pub use desk::{Dialog, PHONE, TopicArg, claim_press};
 pub use emulator::updates::{self, TgUser};
 pub use emulator::*;
 pub use lambda::{FunctionProcess, InvocationError, LambdaRuntimeEmulator};
-pub use pg::TestDb;
+pub use pg::{TestDb, hold_lock};

@@ -1,6 +1,8 @@
 //! A fresh PostgreSQL database per test, migrated by the production runner and dropped afterwards.
 
 use secrecy::SecretString;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use zabota_core::config::DatabaseConfig;
 use zabota_core::db::{self, Pool};
 
@@ -79,6 +81,21 @@ impl TestDb {
         db::connect(&self.config).await.unwrap_or_else(|e| panic!("connect to {}: {e}", self.name))
     }
 
+    /// Runs `sql` (one or more statements without parameters), for a test's set-up.
+    pub async fn execute(&self, sql: &str) {
+        self.client().await.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The one row `sql` returns (fails the test otherwise).
+    pub async fn row(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Row {
+        self.client().await.query_one(sql, params).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Every row `sql` returns.
+    pub async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<Row> {
+        self.client().await.query(sql, params).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// `SELECT count(*) FROM <table> [WHERE ...]`.
     pub async fn count(&self, table_and_filter: &str) -> i64 {
         let client = self.client().await;
@@ -88,6 +105,25 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("count {table_and_filter}: {e}"));
         row.get(0)
     }
+}
+
+/// Takes one of the app's advisory locks in a transaction of the test's own and holds it until that transaction
+/// ends: something stuck elsewhere. `scope` is the lock's prefix: `conv` (a person's conversation) or `outbox`
+/// (a chat's queue of Bot API calls); `id` the Telegram id.
+pub async fn hold_lock<'c>(
+    client: &'c mut tokio_postgres::Client,
+    scope: &str,
+    id: i64,
+) -> tokio_postgres::Transaction<'c> {
+    let holding = client.transaction().await.unwrap_or_else(|e| panic!("begin: {e}"));
+    holding
+        .execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::bigint::text, 0))",
+            &[&scope, &id],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("lock {scope}:{id}: {e}"));
+    holding
 }
 
 impl Drop for TestDb {
