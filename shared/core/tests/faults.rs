@@ -61,10 +61,14 @@ struct Replay {
     failures: usize,
 }
 
+/// One chat's updates in order, each with whether it is delivered a second time.
+type Chat = Vec<(Vec<u8>, bool)>;
+
 struct Plan {
     per_side: usize,
     senders: usize,
-    redeliver: f64,
+    /// One update in `redeliver_one_in` (rounded up) is delivered a second time.
+    redeliver_one_in: usize,
     seed: u64,
     /// Held for reading during each attempt; a writer holds back every sender (to stop the database between
     /// updates, not in the middle of one).
@@ -72,19 +76,25 @@ struct Plan {
 }
 
 /// Every customer and operator writes `per_side` messages, in order. Each chat's messages are sent by one of
-/// `senders` concurrent tasks (the two sides of a dialog by different ones). A share `redeliver` of the accepted
-/// updates is delivered again later, at a random moment, by a random sender, as Telegram does when it missed
-/// an answer.
+/// `senders` concurrent tasks (the two sides of a dialog by different ones). One accepted update in
+/// `redeliver_one_in` is delivered again later, at a random moment, by a random sender, as Telegram does when it
+/// missed an answer. Which updates come twice, and how many, is drawn from the seed before anything is sent, so
+/// the count does not depend on the senders' timing: exactly `originals.div_ceil(redeliver_one_in)`.
 async fn replay(t: &TestApp, dialogs: &[Dialog], plan: Plan) -> Replay {
     let app = &t.app;
-    let mut chats: Vec<Vec<Vec<u8>>> = Vec::new();
+    let total = dialogs.len() * 2 * plan.per_side;
+    let mut twice = vec![false; total];
+    twice[..total.div_ceil(plan.redeliver_one_in)].fill(true);
+    fastrand::Rng::with_seed(plan.seed).shuffle(&mut twice);
+    let mut twice = twice.into_iter();
+    let mut chats: Vec<Chat> = Vec::new();
     for (d, dialog) in dialogs.iter().enumerate() {
         let customer = (0..plan.per_side).map(|k| updates::private_text(&dialog.customer, &customer_text(d, k)));
-        chats.push(customer.map(|u| t.body_of(&u)).collect());
+        chats.push(customer.map(|u| (t.body_of(&u), twice.next().unwrap())).collect());
         let operator = (0..plan.per_side).map(|k| updates::private_text(&dialog.operator, &operator_text(d, k)));
-        chats.push(operator.map(|u| t.body_of(&u)).collect());
+        chats.push(operator.map(|u| (t.body_of(&u), twice.next().unwrap())).collect());
     }
-    let mut streams: Vec<Vec<Vec<Vec<u8>>>> = vec![Vec::new(); plan.senders];
+    let mut streams: Vec<Vec<Chat>> = vec![Vec::new(); plan.senders];
     for (i, chat) in chats.into_iter().enumerate() {
         // Customer d goes to sender d, operator d to sender d + 7: the sides of a dialog run concurrently.
         let sender = if i % 2 == 0 { i / 2 } else { i / 2 + 7 } % plan.senders;
@@ -95,17 +105,20 @@ async fn replay(t: &TestApp, dialogs: &[Dialog], plan: Plan) -> Replay {
     let tasks = streams.into_iter().enumerate().map(|(s, mut chats)| {
         let (pool, gate) = (pool.clone(), gate.clone());
         async move {
-            let mut rng = fastrand::Rng::with_seed(plan.seed + s as u64);
+            // The order is the seed's alone; the moments of redeliveries depend on what the pool holds by then.
+            let mut order = fastrand::Rng::with_seed(plan.seed + s as u64);
+            let mut moments = order.fork();
             let mut stats = Replay::default();
             // Interleave this sender's chats at random, each chat in its own order.
             chats.iter_mut().for_each(|c| c.reverse());
             while chats.iter().any(|c| !c.is_empty()) {
                 let live: Vec<usize> = (0..chats.len()).filter(|&i| !chats[i].is_empty()).collect();
-                let body = chats[live[rng.usize(..live.len())]].pop().unwrap();
+                let (body, twice) = chats[live[order.usize(..live.len())]].pop().unwrap();
                 let again = {
                     let mut pool = pool.lock().await;
-                    (!pool.is_empty() && rng.f64() < plan.redeliver).then(|| {
-                        let i = rng.usize(..pool.len());
+                    let now = moments.usize(..plan.redeliver_one_in) == 0;
+                    (now && !pool.is_empty()).then(|| {
+                        let i = moments.usize(..pool.len());
                         pool.swap_remove(i)
                     })
                 };
@@ -119,7 +132,7 @@ async fn replay(t: &TestApp, dialogs: &[Dialog], plan: Plan) -> Replay {
                 assert_eq!(answer, "ok");
                 stats.originals += 1;
                 stats.failures += failures;
-                if rng.f64() < plan.redeliver {
+                if twice {
                     pool.lock().await.push(body);
                 }
             }
@@ -182,7 +195,7 @@ async fn redelivered_and_shuffled(dialog_count: i64, per_side: usize, bot_api_fa
         // A long retry_after: the call is deferred in the outbox and the chat's later calls wait behind it.
         t.telegram.set_fault_rate("copyMessage", 0.1, Fault::TooManyRequests { retry_after: 30 });
     }
-    let plan = Plan { per_side, senders: 16, redeliver: 0.2, seed: 7, gate: None };
+    let plan = Plan { per_side, senders: 16, redeliver_one_in: 5, seed: 7, gate: None };
     let replay = replay(&t, &all, plan).await;
     if bot_api_faults {
         t.telegram.set_fault_rate("*", 0.0, Fault::ServerError);
@@ -192,7 +205,9 @@ async fn redelivered_and_shuffled(dialog_count: i64, per_side: usize, bot_api_fa
         drain_outbox(&t).await;
     }
     assert_eq!(replay.originals, all.len() * 2 * per_side);
-    assert!(replay.redelivered * 10 >= replay.originals, "about a fifth redelivered: {}", replay.redelivered);
+    // A fifth, rounded up: the replay draws exactly that many redeliveries (see `replay`), so no tolerance.
+    assert!(replay.redelivered * 5 >= replay.originals, "a fifth redelivered: {}", replay.redelivered);
+    assert_eq!(replay.redelivered, replay.originals.div_ceil(5), "a fifth redelivered, no more");
     assert_eq!(replay.duplicates, replay.redelivered, "every redelivery was recognised");
     assert_eq!(t.db.count("processed_updates").await - updates_before, replay.originals as i64);
     assert_delivered_once_in_order(&t, &all, per_side).await;
@@ -280,7 +295,7 @@ async fn a_postgresql_restart_mid_run_gets_500s_and_then_nothing_is_lost_or_dupl
         tokio::time::sleep(Duration::from_millis(1500)).await;
         cluster.start_again().await;
     };
-    let plan = Plan { per_side, senders: 8, redeliver: 0.2, seed: 3, gate: Some(gate.clone()) };
+    let plan = Plan { per_side, senders: 8, redeliver_one_in: 5, seed: 3, gate: Some(gate.clone()) };
     let replaying = async {
         let replay = replay(&t, &all, plan).await;
         done.store(true, Ordering::SeqCst);
