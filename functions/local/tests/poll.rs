@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
+use zabota_core::domain::Topic;
 use zabota_local::poll::poll_once;
 use zabota_testkit::{TgUser, spawn_app, updates};
 
@@ -79,7 +80,7 @@ async fn a_long_poll_wakes_up_when_an_update_arrives() {
 async fn an_update_that_fails_for_good_is_parked_and_polling_moves_on() {
     let t = spawn_app().await;
     let (customer, operator) = (TgUser::customer(1), TgUser::operator(1));
-    let (ticket, card) = t.queue_ticket(&customer, "return").await;
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
     t.make_operator(operator.id);
     // The claim's summary is refused with a 400 every time: handling that press again would fail again.
     t.telegram.fail_next("sendMessage", zabota_testkit::Fault::BadRequest("chat not found".into()), 1);

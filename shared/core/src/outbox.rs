@@ -13,12 +13,12 @@ use crate::db::outbox::{self as queue, ChatLock, Pending};
 use crate::db::{DbError, Sql, Tx};
 use crate::telegram::TelegramError;
 
-pub use crate::db::outbox::{cancel_copies_to_operator, write};
+pub(crate) use crate::db::outbox::cancel_copies_to_operator;
 
 /// What to record from a successful call's result.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum OnResult {
+pub(crate) enum OnResult {
     /// A relayed dialog message: store where it was delivered.
     Delivered {
         /// The `ticket_messages` row that was copied.
@@ -33,13 +33,13 @@ pub enum OnResult {
 
 /// A pending call is given up (status `failed`) only when it is this old: transient failures (429, 5xx, network)
 /// are retried until then, with a backoff of at most [`MAX_BACKOFF_S`].
-pub const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// The longest wait between two attempts of a call that failed transiently (unless Telegram asks for longer).
-pub const MAX_BACKOFF_S: u64 = 256;
+pub(crate) const MAX_BACKOFF_S: u64 = 256;
 
 /// A Bot API call decided inside a transaction, written to the outbox with it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Call {
+pub(crate) struct Call {
     /// The chat whose queue it joins (sent in order within that chat).
     pub chat_id: i64,
     /// Bot API method.
@@ -65,7 +65,7 @@ impl Call {
 }
 
 /// jsonb cannot hold U+0000 (a name or a callback id could carry one): it becomes U+FFFD, as in stored text.
-pub fn scrub_nul(value: &mut serde_json::Value) {
+pub(crate) fn scrub_nul(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
         serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_nul),
@@ -75,13 +75,13 @@ pub fn scrub_nul(value: &mut serde_json::Value) {
 }
 
 /// Writes `calls` and commits `tx`, in one round trip.
-pub async fn write_and_commit(tx: &Tx, calls: &[Call]) -> Result<(), DbError> {
+pub(crate) async fn write_and_commit(tx: &Tx, calls: &[Call]) -> Result<(), DbError> {
     Ok(queue::write_and_commit(tx, calls).await?)
 }
 
 /// Why flushing a chat stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// Nothing is pending.
     Empty,
     /// The head call is waiting for its `not_before` (a deferred retry): the periodic redelivery sends it.
@@ -102,7 +102,7 @@ pub enum Stop {
 
 /// How flushing one chat ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChatFlush {
+pub(crate) struct ChatFlush {
     /// Calls that succeeded.
     pub sent: u64,
     /// Calls given up.
@@ -124,7 +124,7 @@ impl ChatFlush {
 /// (bounded by the connection's `lock_timeout`) for a flusher that holds the chat: such a hold lasts one call.
 /// One round trip per call besides the call itself: a call's record, its COMMIT, the next transaction's BEGIN,
 /// the chat's lock and the next head go out together.
-pub async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -> Result<ChatFlush, DbError> {
+pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
     let mut tx = Tx::begin(&app.db).await?;
     let mut rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[]).await?;
@@ -194,7 +194,7 @@ fn next_due(rows: Option<Vec<Pending>>) -> Result<(Pending, bool), Stop> {
 /// Writes `calls` (all for `chat_id`) in the update's transaction `tx`, sends the head of the chat's queue if it
 /// can take the chat's lock without waiting, records it and commits. One round trip before the Bot API call and one
 /// after it. [`Stop::More`] or [`Stop::Busy`]: calls are left, to be flushed after this commit.
-pub async fn write_and_flush(
+pub(crate) async fn write_and_flush(
     app: &App,
     tx: Tx,
     chat_id: i64,

@@ -5,31 +5,31 @@ use crate::domain::{ArchiveStatus, CloseReason, ContentKind, Topic};
 /// Start-menu greeting.
 pub const GREETING: &str = "Здравствуйте! Это Служба Заботы.\nВыберите тему обращения:";
 /// Button: warranty topic.
-pub const BTN_WARRANTY: &str = "Гарантия";
+pub(crate) const BTN_WARRANTY: &str = "Гарантия";
 /// Button: return topic.
-pub const BTN_RETURN: &str = "Возврат";
+pub(crate) const BTN_RETURN: &str = "Возврат";
 /// Button: anything else.
-pub const BTN_OTHER: &str = "Другой вопрос";
+pub(crate) const BTN_OTHER: &str = "Другой вопрос";
 /// Button under a template answer: the answer was enough.
-pub const BTN_UNDERSTOOD: &str = "Понятно";
+pub(crate) const BTN_UNDERSTOOD: &str = "Понятно";
 /// Button: ask for a human.
-pub const BTN_CONTACT_OPERATOR: &str = "Обратиться к оператору";
+pub(crate) const BTN_CONTACT_OPERATOR: &str = "Обратиться к оператору";
 /// Button: yes.
-pub const BTN_YES: &str = "Да";
+pub(crate) const BTN_YES: &str = "Да";
 /// Button: no.
-pub const BTN_NO: &str = "Нет";
+pub(crate) const BTN_NO: &str = "Нет";
 /// Button: back to the start menu.
-pub const BTN_HOME: &str = "В начало";
+pub(crate) const BTN_HOME: &str = "В начало";
 /// Operators' card button.
-pub const BTN_CLAIM: &str = "Взять в работу";
+pub(crate) const BTN_CLAIM: &str = "Взять в работу";
 /// Operator's button to end the dialog.
-pub const BTN_CLOSE: &str = "Завершить диалог";
+pub(crate) const BTN_CLOSE: &str = "Завершить диалог";
 /// Reply-keyboard button that shares the user's own contact.
-pub const BTN_SHARE_PHONE: &str = "📱 Отправить мой номер";
+pub(crate) const BTN_SHARE_PHONE: &str = "📱 Отправить мой номер";
 /// Button: keep the phone number we have.
-pub const BTN_PHONE_KEEP: &str = "Да, этот номер";
+pub(crate) const BTN_PHONE_KEEP: &str = "Да, этот номер";
 /// Button: type another phone number.
-pub const BTN_PHONE_OTHER: &str = "Другой номер";
+pub(crate) const BTN_PHONE_OTHER: &str = "Другой номер";
 
 /// Template answer for a topic.
 pub fn template(topic: Topic) -> &'static str {
@@ -49,7 +49,7 @@ pub fn template(topic: Topic) -> &'static str {
 }
 
 /// Russian name of a topic for the operators' card.
-pub fn topic_name(topic: Topic) -> &'static str {
+pub(crate) fn topic_name(topic: Topic) -> &'static str {
     match topic {
         Topic::Warranty => BTN_WARRANTY,
         Topic::Return => BTN_RETURN,
@@ -124,7 +124,7 @@ pub fn summary(card_text: &str, backlog: usize, replayed: usize) -> String {
     )
 }
 /// `/file ID` when Telegram refused the upload.
-pub fn file_not_sent(id: i64, reason: &str) -> String {
+pub(crate) fn file_not_sent(id: i64, reason: &str) -> String {
     format!("Не удалось отправить файл #{id}: Telegram ответил «{reason}».")
 }
 /// The header of the list of a customer's earlier messages that are not replayed one by one at a claim.
@@ -132,7 +132,7 @@ pub fn earlier_messages(count: usize) -> String {
     format!("Ранние сообщения клиента ({count}), кратко:")
 }
 /// A line of that list: the text (shortened) or the kind of content.
-pub fn earlier_line(text: Option<&str>, content: ContentKind) -> String {
+pub(crate) fn earlier_line(text: Option<&str>, content: ContentKind) -> String {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         Some(text) if text.chars().count() > 300 => format!("• {}…", text.chars().take(300).collect::<String>()),
         Some(text) => format!("• {text}"),
@@ -140,7 +140,7 @@ pub fn earlier_line(text: Option<&str>, content: ContentKind) -> String {
     }
 }
 /// The end of that list when it is longer than fits.
-pub fn earlier_more(count: usize) -> String {
+pub(crate) fn earlier_more(count: usize) -> String {
     format!("…и ещё {count}. Файлы заявки: /files N.")
 }
 /// To someone who left (or was removed from) the operators' chat and still has a dialog or presses its buttons.
@@ -190,11 +190,11 @@ pub const UNSUPPORTED_CONTENT: &str = "Этот тип сообщения не �
 pub const NOT_DELIVERED: &str =
     "Одно из ваших сообщений не удалось доставить: Telegram долго не принимал его. Пожалуйста, отправьте его ещё раз.";
 /// What the sender of a relayed message given up is told: Telegram refused that kind of message, or kept failing.
-pub fn copy_not_delivered(refused: bool) -> &'static str {
+pub(crate) fn copy_not_delivered(refused: bool) -> &'static str {
     if refused { UNSUPPORTED_CONTENT } else { NOT_DELIVERED }
 }
 /// What the operator is told when their dialog ends, by why it ended.
-pub fn dialog_closed_for_operator(ticket_id: i64, reason: CloseReason) -> String {
+pub(crate) fn dialog_closed_for_operator(ticket_id: i64, reason: CloseReason) -> String {
     match reason {
         CloseReason::Operator => closed_for_operator(ticket_id),
         CloseReason::Idle => idle_closed_operator(ticket_id),
@@ -217,7 +217,7 @@ pub fn idle_closed_operator(ticket_id: i64) -> String {
     format!("Диалог по заявке #{ticket_id} закрыт автоматически: долго не было сообщений.")
 }
 /// Header of a reminder card.
-pub fn waiting_reminder(minutes: i64) -> String {
+pub(crate) fn waiting_reminder(minutes: i64) -> String {
     format!("⏰ Клиент ждёт уже {minutes} мин.")
 }
 /// A waiting ticket's card after the customer blocked the bot.
@@ -225,13 +225,13 @@ pub fn card_closed_blocked(ticket_id: i64) -> String {
     format!("Заявка #{ticket_id} закрыта: клиент заблокировал бота.")
 }
 /// How to use the archive commands.
-pub const FILES_USAGE: &str = "Архив файлов: /files N — файлы заявки #N, /file ID — прислать файл из архива.";
+pub(crate) const FILES_USAGE: &str = "Архив файлов: /files N — файлы заявки #N, /file ID — прислать файл из архива.";
 /// Header of a ticket's file list.
-pub fn files_header(ticket_id: i64) -> String {
+pub(crate) fn files_header(ticket_id: i64) -> String {
     format!("Файлы заявки #{ticket_id} (прислать: /file ID):")
 }
 /// One line of the file list.
-pub fn file_line(
+pub(crate) fn file_line(
     id: i64,
     kind: ContentKind,
     name: Option<&str>,
@@ -251,18 +251,18 @@ pub fn file_line(
     format!("{id} — {kind} {}{size}, {who}, {} — {status}", name.unwrap_or(""), at.format("%d.%m.%Y %H:%M UTC"))
 }
 /// A ticket without files.
-pub fn no_files(ticket_id: i64) -> String {
+pub(crate) fn no_files(ticket_id: i64) -> String {
     format!("В заявке #{ticket_id} нет файлов.")
 }
 /// Unknown attachment id.
-pub fn file_not_found(id: i64) -> String {
+pub(crate) fn file_not_found(id: i64) -> String {
     format!("Файла {id} нет в архиве.")
 }
 /// An attachment whose bytes are not in the archive.
-pub fn file_not_archived(id: i64, status: &str, reason: Option<&str>) -> String {
+pub(crate) fn file_not_archived(id: i64, status: &str, reason: Option<&str>) -> String {
     format!("Файл {id} не сохранён в архиве ({status}{}).", reason.map(|r| format!(": {r}")).unwrap_or_default())
 }
 /// Caption of a file sent back from the archive.
-pub fn file_caption(id: i64) -> String {
+pub(crate) fn file_caption(id: i64) -> String {
     format!("Файл {id} из архива")
 }

@@ -18,7 +18,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The answer to one webhook call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WebhookReply {
-    /// HTTP status.
+    /// What Telegram is answered with: 200 (done, or never worth a retry), 401 or 413 (refused), 500 (deliver again).
     pub status: u16,
     /// Short plain-text body.
     pub body: &'static str,

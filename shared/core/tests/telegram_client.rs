@@ -19,8 +19,7 @@ fn fast_policy() -> RetryPolicy {
 
 async fn client() -> (BotApiEmulator, TelegramClient) {
     let emulator = BotApiEmulator::start().await;
-    let client =
-        TelegramClient::with_policy(&emulator.base_url(), SecretString::from(TEST_BOT_TOKEN), fast_policy()).unwrap();
+    let client = TelegramClient::with_policy(&emulator.base_url(), SecretString::from(TEST_BOT_TOKEN), fast_policy());
     (emulator, client)
 }
 
@@ -112,7 +111,7 @@ async fn the_token_never_appears_in_errors_or_debug_output() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let offline = TelegramClient::with_policy(&url, SecretString::from(TEST_BOT_TOKEN), fast_policy()).unwrap();
+    let offline = TelegramClient::with_policy(&url, SecretString::from(TEST_BOT_TOKEN), fast_policy());
     let network = offline.get_me().await.unwrap_err();
     assert!(matches!(network, TelegramError::Network { .. }), "{network:?}");
     assert_no_token(&network.to_string());

@@ -26,24 +26,6 @@ pub struct Dialog {
     pub card: Received,
 }
 
-/// A topic as a test names it: a [`Topic`], or its stored name (`"return"`) for callers not moved to `Topic` yet.
-pub trait TopicArg {
-    /// The topic; an unknown name fails the test.
-    fn topic(self) -> Topic;
-}
-
-impl TopicArg for Topic {
-    fn topic(self) -> Topic {
-        self
-    }
-}
-
-impl TopicArg for &str {
-    fn topic(self) -> Topic {
-        Topic::parse(self).unwrap_or_else(|| panic!("no topic is stored as {self:?}"))
-    }
-}
-
 /// `operator`'s press on «Взять в работу» under `card`, as Telegram sends it (with the card's text).
 pub fn claim_press(operator: &TgUser, ticket: i64, card: &Received) -> Value {
     let mut press = updates::callback(operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"));
@@ -65,8 +47,8 @@ impl TestApp {
 
     /// /start, the `topic` button, then «Обратиться к оператору» («Да» for «Другой вопрос»): the customer is asked
     /// for a phone, or to confirm the one we know. Every press is answered silently.
-    pub async fn ask_for_operator(&self, customer: &TgUser, topic: impl TopicArg) {
-        let topic = topic.topic().as_str();
+    pub async fn ask_for_operator(&self, customer: &TgUser, topic: Topic) {
+        let topic = topic.as_str();
         self.send(updates::command(customer, "/start")).await;
         for data in [format!("topic:{topic}"), format!("operator:{topic}")] {
             let answer = self.press(customer, &data).await;
@@ -75,7 +57,7 @@ impl TestApp {
     }
 
     /// [`Self::ask_for_operator`], then the phone ([`PHONE`]): returns the new ticket's id and its card.
-    pub async fn queue_ticket(&self, customer: &TgUser, topic: impl TopicArg) -> (i64, Received) {
+    pub async fn queue_ticket(&self, customer: &TgUser, topic: Topic) -> (i64, Received) {
         self.ask_for_operator(customer, topic).await;
         self.send(updates::private_text(customer, PHONE)).await;
         let card = self.last(OPERATORS_CHAT_ID);

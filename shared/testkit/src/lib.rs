@@ -15,7 +15,7 @@ pub use app::{
 };
 pub use aws::{aws_endpoint, create_bucket, s3_client, s3_media_store};
 pub use cluster::Cluster;
-pub use desk::{Dialog, PHONE, TopicArg, claim_press};
+pub use desk::{Dialog, PHONE, claim_press};
 pub use emulator::updates::{self, TgUser};
 pub use emulator::*;
 pub use lambda::{FunctionProcess, InvocationError, LambdaRuntimeEmulator};

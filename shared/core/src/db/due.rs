@@ -8,10 +8,10 @@ use super::Sql;
 use super::tickets::{TicketRow, from_row, lock_ticket_where};
 
 /// Tickets looked at per run of a ticket job.
-pub const JOB_BATCH: i64 = 100;
+pub(crate) const JOB_BATCH: i64 = 100;
 
 /// Assigned tickets quiet since `since` and not warned yet, oldest id first.
-pub async fn idle_unwarned(db: &impl Sql, since: DateTime<Utc>) -> Result<Vec<i64>, tokio_postgres::Error> {
+pub(crate) async fn idle_unwarned(db: &impl Sql, since: DateTime<Utc>) -> Result<Vec<i64>, tokio_postgres::Error> {
     let sql = "SELECT id FROM tickets WHERE status = 'ASSIGNED' AND idle_warned_at IS NULL AND last_activity_at <= $1 \
                ORDER BY id LIMIT $2";
     ids(db.query(sql, &[&since, &JOB_BATCH]).await?)
@@ -19,7 +19,7 @@ pub async fn idle_unwarned(db: &impl Sql, since: DateTime<Utc>) -> Result<Vec<i6
 
 /// Marks ticket `id` warned at `now` if it is still assigned, unwarned and quiet since `since`; returns its
 /// customer and operator then.
-pub async fn mark_idle_warned(
+pub(crate) async fn mark_idle_warned(
     db: &impl Sql,
     id: i64,
     now: DateTime<Utc>,
@@ -37,7 +37,7 @@ pub async fn mark_idle_warned(
 }
 
 /// Assigned tickets quiet since `since` and warned before `warned_before`, oldest id first.
-pub async fn idle_warned(
+pub(crate) async fn idle_warned(
     db: &impl Sql,
     since: DateTime<Utc>,
     warned_before: DateTime<Utc>,
@@ -48,7 +48,7 @@ pub async fn idle_warned(
 }
 
 /// Ticket `id`, row-locked, if it is still assigned, quiet since `since` and warned before `warned_before`.
-pub async fn lock_if_idle(
+pub(crate) async fn lock_if_idle(
     db: &impl Sql,
     id: i64,
     since: DateTime<Utc>,
@@ -62,7 +62,7 @@ const LOCK_IF_IDLE: &str =
     lock_ticket_where!("t.id = $1 AND t.status = 'ASSIGNED' AND t.last_activity_at <= $2 AND t.idle_warned_at <= $3");
 
 /// Waiting tickets created before `created_before` and not reminded since `reminded_before`, oldest id first.
-pub async fn due_reminders(
+pub(crate) async fn due_reminders(
     db: &impl Sql,
     created_before: DateTime<Utc>,
     reminded_before: DateTime<Utc>,
@@ -73,7 +73,7 @@ pub async fn due_reminders(
 }
 
 /// Marks waiting ticket `id` reminded at `now` if a reminder is still due; returns when the ticket was created.
-pub async fn mark_reminded(
+pub(crate) async fn mark_reminded(
     db: &impl Sql,
     id: i64,
     now: DateTime<Utc>,

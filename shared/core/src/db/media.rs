@@ -14,24 +14,24 @@ use crate::domain::{ArchiveStatus, ContentKind, Sender};
 /// row under this lock *before* it uploads, and adopts a stored key only after re-checking under it that a stored
 /// row still names it. Retention, when it deletes the last row naming a key, queues the key in
 /// `media_deletions` ([`QUEUE_IF_UNREFERENCED`]); the object is deleted later under this lock, after a re-check.
-pub const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended('media:' || $1::text, 0))";
+pub(crate) const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended('media:' || $1::text, 0))";
 
 /// Queues for deletion those of the keys `$1` (a text array) that no attachment row names. Run it in a statement
 /// *after* the one that removed the rows, so that it sees rows committed meanwhile (READ COMMITTED). A key already
 /// queued is left queued; if a deleter holds it right now this waits, and queues it again when it was removed.
-pub const QUEUE_IF_UNREFERENCED: &str = "INSERT INTO media_deletions (storage_key) \
+pub(crate) const QUEUE_IF_UNREFERENCED: &str = "INSERT INTO media_deletions (storage_key) \
      SELECT DISTINCT k FROM unnest($1::text[]) AS k \
      WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.storage_key = k) \
      ON CONFLICT (storage_key) DO UPDATE SET queued_at = least(media_deletions.queued_at, EXCLUDED.queued_at)";
 
 /// Queues the keys that no row names any more (see [`QUEUE_IF_UNREFERENCED`]).
-pub async fn queue_if_unreferenced(db: &impl Sql, keys: &[String]) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn queue_if_unreferenced(db: &impl Sql, keys: &[String]) -> Result<(), tokio_postgres::Error> {
     db.execute(QUEUE_IF_UNREFERENCED, &[&keys]).await?;
     Ok(())
 }
 
 /// An attachment leased for archiving.
-pub struct Leased {
+pub(crate) struct Leased {
     /// `message_attachments.id`.
     pub id: i64,
     /// What the message carried.
@@ -65,7 +65,7 @@ const LEASE: &str = "UPDATE message_attachments a SET archive_not_before = now()
 
 /// Takes a five-minute lease on up to `limit` due pending attachments (of `message_ids` only, if given), so two
 /// archivers never work on the same one; in id order.
-pub async fn lease(
+pub(crate) async fn lease(
     db: &impl Sql,
     message_ids: Option<&[i64]>,
     limit: i64,
@@ -97,7 +97,7 @@ const FIND_STORED: &str = "SELECT storage_key FROM message_attachments \
      WHERE file_unique_id = $1 AND archive_status = 'stored' AND storage_key IS NOT NULL LIMIT 1";
 
 /// The key of a stored copy of the file `file_unique_id`, if one exists.
-pub async fn find_stored(db: &impl Sql, file_unique_id: &str) -> Result<Option<String>, tokio_postgres::Error> {
+pub(crate) async fn find_stored(db: &impl Sql, file_unique_id: &str) -> Result<Option<String>, tokio_postgres::Error> {
     db.query_opt(FIND_STORED, &[&file_unique_id]).await?.map(|r| r.try_get(0)).transpose()
 }
 
@@ -130,14 +130,14 @@ const NAME_KEY: &str = "WITH old AS (SELECT id, storage_key FROM message_attachm
 
 /// Adopts stored `key` for leased row `id` under the key's lock, and commits `tx`; false when no stored row names
 /// the key any more (it is being deleted) or the row is gone.
-pub async fn adopt_and_commit(tx: &Tx, id: i64, key: &str) -> Result<bool, tokio_postgres::Error> {
+pub(crate) async fn adopt_and_commit(tx: &Tx, id: i64, key: &str) -> Result<bool, tokio_postgres::Error> {
     Ok(locked_and_committed(tx, key, MARK_ADOPTED, id).await? == 1)
 }
 
 /// Names `key` on leased row `id` before its upload, under the key's lock, and commits `tx`: from then on
 /// retention keeps the object, and a deletion of that key already under way has finished. False when the row is
 /// gone.
-pub async fn name_key_and_commit(tx: &Tx, id: i64, key: &str) -> Result<bool, tokio_postgres::Error> {
+pub(crate) async fn name_key_and_commit(tx: &Tx, id: i64, key: &str) -> Result<bool, tokio_postgres::Error> {
     Ok(locked_and_committed(tx, key, NAME_KEY, id).await? == 1)
 }
 
@@ -161,7 +161,7 @@ const MARK_STORED: &str = "UPDATE message_attachments SET archive_status = 'stor
      WHERE id = $1 AND storage_key = $2";
 
 /// Marks row `id` stored under `key` (which it named before the upload); false when the row went meanwhile.
-pub async fn mark_stored(db: &impl Sql, id: i64, key: &str, size: i64) -> Result<bool, tokio_postgres::Error> {
+pub(crate) async fn mark_stored(db: &impl Sql, id: i64, key: &str, size: i64) -> Result<bool, tokio_postgres::Error> {
     Ok(db.execute(MARK_STORED, &[&id, &key, &size]).await? == 1)
 }
 
@@ -178,7 +178,7 @@ const RECORD_NOT_STORED: &str = "\
      ON CONFLICT (storage_key) DO UPDATE SET queued_at = least(media_deletions.queued_at, EXCLUDED.queued_at)";
 
 /// Records an attempt on row `id` that stored nothing (see [`RECORD_NOT_STORED`]); `retry_in_s` for a retry.
-pub async fn record_not_stored(
+pub(crate) async fn record_not_stored(
     db: &impl Sql,
     id: i64,
     status: ArchiveStatus,
@@ -190,7 +190,7 @@ pub async fn record_not_stored(
 }
 
 /// An attachment in a ticket's file list.
-pub struct Listed {
+pub(crate) struct Listed {
     /// `message_attachments.id` (what `/file` takes).
     pub id: i64,
     /// What the message carried.
@@ -212,7 +212,7 @@ const LIST: &str = "SELECT a.id, a.kind, a.file_name, a.size, a.archive_status, 
      WHERE m.ticket_id = $1 ORDER BY a.id";
 
 /// The attachments of ticket `ticket_id`, oldest first.
-pub async fn attachments_of_ticket(db: &impl Sql, ticket_id: i64) -> Result<Vec<Listed>, tokio_postgres::Error> {
+pub(crate) async fn attachments_of_ticket(db: &impl Sql, ticket_id: i64) -> Result<Vec<Listed>, tokio_postgres::Error> {
     let rows = db.query(LIST, &[&ticket_id]).await?;
     rows.iter()
         .map(|r| {
@@ -230,7 +230,7 @@ pub async fn attachments_of_ticket(db: &impl Sql, ticket_id: i64) -> Result<Vec<
 }
 
 /// An attachment as `/file` needs it.
-pub struct Archived {
+pub(crate) struct Archived {
     /// What the message carried.
     pub kind: ContentKind,
     /// The original file name, if any.
@@ -248,7 +248,7 @@ pub struct Archived {
 const ONE: &str = "SELECT kind, file_name, mime_type, storage_key, archive_status, archive_error FROM message_attachments WHERE id = $1";
 
 /// Attachment `id`, if it exists.
-pub async fn attachment(db: &impl Sql, id: i64) -> Result<Option<Archived>, tokio_postgres::Error> {
+pub(crate) async fn attachment(db: &impl Sql, id: i64) -> Result<Option<Archived>, tokio_postgres::Error> {
     let Some(r) = db.query_opt(ONE, &[&id]).await? else { return Ok(None) };
     Ok(Some(Archived {
         kind: r.try_get(0)?,

@@ -9,7 +9,7 @@ pub use crate::domain::Sender;
 
 /// A message still to be delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PendingMessage {
+pub(crate) struct PendingMessage {
     /// ticket_messages.id.
     pub id: i64,
     /// Where it was written.
@@ -32,7 +32,7 @@ const INSERT_MESSAGE: &str = "WITH m AS (\
 
 /// Stores a message of a ticket (and its attachment's metadata). `None` when this exact message was stored
 /// before, so a redelivery cannot duplicate history.
-pub async fn insert_message(
+pub(crate) async fn insert_message(
     db: &impl Sql,
     ticket_id: i64,
     sender: Sender,
@@ -74,7 +74,7 @@ pub async fn insert_message(
 const UNDELIVERED: &str = "SELECT id, source_chat_id, source_message_id FROM ticket_messages \
              WHERE ticket_id = $1 AND sender_type = 'USER' AND delivered_message_id IS NULL ORDER BY id";
 /// The customer's messages not yet delivered to any operator, oldest first.
-pub async fn undelivered_from_customer(
+pub(crate) async fn undelivered_from_customer(
     db: &impl Sql,
     ticket_id: i64,
 ) -> Result<Vec<PendingMessage>, tokio_postgres::Error> {
@@ -88,7 +88,7 @@ pub async fn undelivered_from_customer(
 
 /// A stored message, in short: for the list of earlier messages at a claim.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Brief {
+pub(crate) struct Brief {
     /// Its text or caption.
     pub text: Option<String>,
     /// What it is.
@@ -98,7 +98,7 @@ pub struct Brief {
 const BRIEFS: &str =
     "SELECT coalesce(message_text, caption), content_type FROM ticket_messages WHERE id = ANY($1) ORDER BY id";
 /// The texts (or captions) and kinds of messages `ids`, in their order.
-pub async fn briefs(db: &impl Sql, ids: &[i64]) -> Result<Vec<Brief>, tokio_postgres::Error> {
+pub(crate) async fn briefs(db: &impl Sql, ids: &[i64]) -> Result<Vec<Brief>, tokio_postgres::Error> {
     let rows = db.query(BRIEFS, &[&ids]).await?;
     rows.iter().map(|r| Ok(Brief { text: r.try_get(0)?, content: r.try_get(1)? })).collect()
 }

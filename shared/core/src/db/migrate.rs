@@ -8,7 +8,7 @@ mod embedded {
 }
 
 /// Advisory lock key held for the duration of a migration run ("zabota" in ASCII).
-pub const MIGRATION_LOCK_KEY: i64 = 0x7a61_626f_7461;
+const MIGRATION_LOCK_KEY: i64 = 0x7a61_626f_7461;
 
 /// Applies every pending migration; returns the names of those applied by this run (empty when up to date).
 pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Vec<String>, DbError> {

@@ -15,8 +15,9 @@ pub mod updates;
 pub mod users;
 
 pub use connect::{Pool, build_pool, connect, pg_config};
-pub use migrate::{MIGRATION_LOCK_KEY, migrate};
-pub use sql::{LOCK_TIMEOUT, Params, STATEMENT_TIMEOUT, Sql, Tx};
+pub use migrate::migrate;
+pub(crate) use sql::Params;
+pub use sql::{Sql, Tx};
 
 /// The statements every pooled connection prepares as it opens, in one round trip (the pool's `post_create`
 /// hook): those of every update and of the outbox, and every statement that is pipelined with others. A
@@ -94,17 +95,17 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
 
 /// True when `e` says the connection is gone (closed, or the server ended the session: 57P01 admin shutdown,
 /// 57P02 crash shutdown): the work can be retried on a new connection if nothing was committed.
-pub fn connection_lost(e: &tokio_postgres::Error) -> bool {
+pub(crate) fn connection_lost(e: &tokio_postgres::Error) -> bool {
     e.is_closed() || e.code().is_some_and(|code| code.code().starts_with("57P"))
 }
 
 /// `s` as PostgreSQL `text` can hold it: U+0000 (which Telegram may pass through, and `text` rejects) becomes
 /// U+FFFD. Without this, one such message would fail its update forever (a 500 on every redelivery).
-pub fn pg_text(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn pg_text(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('\0') { std::borrow::Cow::Owned(s.replace('\0', "\u{FFFD}")) } else { std::borrow::Cow::Borrowed(s) }
 }
 
 /// [`pg_text`] of an optional string.
-pub fn pg_text_opt(s: Option<&str>) -> Option<std::borrow::Cow<'_, str>> {
+pub(crate) fn pg_text_opt(s: Option<&str>) -> Option<std::borrow::Cow<'_, str>> {
     s.map(pg_text)
 }

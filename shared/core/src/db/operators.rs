@@ -12,7 +12,7 @@ pub(crate) use membership_fresh_since;
 
 /// Membership of the operators' chat as `operator_checks` remembers it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Membership {
+pub(crate) struct Membership {
     /// What a check within the last minute said (`None`: ask Telegram again).
     pub fresh: Option<bool>,
     /// What the last check said, however old (used when Telegram cannot be asked right now).
@@ -25,7 +25,7 @@ pub(super) const CACHED: &str = concat!(
     " THEN is_member END, is_member FROM operator_checks WHERE tg_id = $1"
 );
 /// Membership of the operators' chat as last checked.
-pub async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Membership, tokio_postgres::Error> {
+pub(crate) async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Membership, tokio_postgres::Error> {
     let row = db.query_opt(CACHED, &[&tg_id]).await?;
     Ok(row.map_or_else(Membership::default, |r| Membership { fresh: r.get(0), last: r.get(1) }))
 }
@@ -33,12 +33,16 @@ pub async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Membership, 
 pub(super) const REMEMBER: &str = "INSERT INTO operator_checks (tg_id, is_member) VALUES ($1, $2) \
          ON CONFLICT (tg_id) DO UPDATE SET is_member = excluded.is_member, checked_at = now()";
 /// Remembers what getChatMember said of `tg_id`.
-pub async fn remember_membership(db: &impl Sql, tg_id: i64, is_member: bool) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn remember_membership(
+    db: &impl Sql,
+    tg_id: i64,
+    is_member: bool,
+) -> Result<(), tokio_postgres::Error> {
     db.execute(REMEMBER, &[&tg_id, &is_member]).await?;
     Ok(())
 }
 
 /// Forgets membership checks older than a day.
-pub async fn prune_checks(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
+pub(crate) async fn prune_checks(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
     db.execute("DELETE FROM operator_checks WHERE checked_at < now() - interval '1 day'", &[]).await
 }

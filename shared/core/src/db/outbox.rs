@@ -48,7 +48,7 @@ pub(crate) enum ChatLock {
 }
 
 /// Writes `calls` in the caller's transaction, in order, in one statement.
-pub async fn write(db: &impl Sql, calls: &[Call]) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn write(db: &impl Sql, calls: &[Call]) -> Result<(), tokio_postgres::Error> {
     if calls.is_empty() {
         return Ok(());
     }
@@ -68,7 +68,11 @@ pub(crate) async fn write_and_commit(tx: &Tx, calls: &[Call]) -> Result<(), toki
 
 /// Cancels the copies of ticket `ticket_id`'s customer messages still pending for its operator; returns how many.
 /// Call it in the transaction that closes or requeues the ticket, before the operator is unset.
-pub async fn cancel_copies_to_operator(db: &impl Sql, ticket_id: i64, why: &str) -> Result<u64, tokio_postgres::Error> {
+pub(crate) async fn cancel_copies_to_operator(
+    db: &impl Sql,
+    ticket_id: i64,
+    why: &str,
+) -> Result<u64, tokio_postgres::Error> {
     db.execute(CANCEL_COPIES, &[&ticket_id, &why]).await
 }
 
@@ -175,23 +179,23 @@ const UNHANDLED_BLOCKED: &str =
     "SELECT chat_id FROM blocked_chats WHERE handled_at IS NULL ORDER BY blocked_at LIMIT $1";
 
 /// Chats whose next call is due now, for the periodic redelivery: those waiting longest first.
-pub async fn due_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
+pub(crate) async fn due_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
     db.query(DUE_CHATS, &[&limit]).await?.iter().map(|r| r.try_get(0)).collect()
 }
 
 /// Blocked chats whose handling has not been done yet (it failed, or the process died before it).
-pub async fn unhandled_blocked_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
+pub(crate) async fn unhandled_blocked_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
     db.query(UNHANDLED_BLOCKED, &[&limit]).await?.iter().map(|r| r.try_get(0)).collect()
 }
 
 const BLOCKED_HANDLED: &str = "UPDATE blocked_chats SET handled_at = now() WHERE chat_id = $1";
 /// Forgets blocked chats handled more than a week ago.
-pub async fn prune_handled_blocked(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
+pub(crate) async fn prune_handled_blocked(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
     db.execute("DELETE FROM blocked_chats WHERE handled_at < now() - interval '7 days'", &[]).await
 }
 
 /// Marks a blocked chat handled, in the transaction that handled it.
-pub async fn blocked_chat_handled(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn blocked_chat_handled(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(BLOCKED_HANDLED, &[&chat_id]).await?;
     Ok(())
 }

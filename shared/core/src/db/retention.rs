@@ -52,7 +52,7 @@ const DELETE_MESSAGES: &str = "DELETE FROM ticket_messages WHERE id = ANY($1)";
 
 /// Rows swept by age, a batch at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sweep {
+pub(crate) enum Sweep {
     /// Closed tickets whose messages are all gone.
     Tickets,
     /// Outbox calls no longer pending.
@@ -62,7 +62,7 @@ pub enum Sweep {
 }
 
 /// Deletes up to `batch` rows of `what` older than `before`; returns how many.
-pub async fn sweep(
+pub(crate) async fn sweep(
     db: &impl Sql,
     what: Sweep,
     before: DateTime<Utc>,
@@ -77,13 +77,17 @@ pub async fn sweep(
 }
 
 /// Up to `limit` messages stored before `cutoff`, oldest id first.
-pub async fn old_messages(db: &impl Sql, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
+pub(crate) async fn old_messages(
+    db: &impl Sql,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<i64>, tokio_postgres::Error> {
     db.query(OLD_MESSAGES, &[&cutoff, &limit]).await?.iter().map(|r| r.try_get(0)).collect()
 }
 
 /// Deletes messages `ids` with their attachments; returns the messages deleted and the keys the deleted
 /// attachments named (as deleted, not as read before: an archiver may name one on a row meanwhile).
-pub async fn delete_messages(db: &impl Sql, ids: &[i64]) -> Result<(u64, Vec<String>), tokio_postgres::Error> {
+pub(crate) async fn delete_messages(db: &impl Sql, ids: &[i64]) -> Result<(u64, Vec<String>), tokio_postgres::Error> {
     let keys: Vec<Option<String>> =
         db.query(DELETE_ATTACHMENTS, &[&ids]).await?.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
     let deleted = db.execute(DELETE_MESSAGES, &[&ids]).await?;
@@ -92,7 +96,7 @@ pub async fn delete_messages(db: &impl Sql, ids: &[i64]) -> Result<(u64, Vec<Str
 
 /// Up to `limit` due keys of the deletion queue (none of `busy`), row-locked, each with whether its key lock was
 /// free (see [`CLAIM_KEYS`]).
-pub async fn claim_keys(
+pub(crate) async fn claim_keys(
     db: &impl Sql,
     limit: i64,
     busy: &[String],
@@ -102,24 +106,24 @@ pub async fn claim_keys(
 }
 
 /// Those of `keys` that no attachment row names. Run it in a statement after the key locks were taken.
-pub async fn unreferenced(db: &impl Sql, keys: &[String]) -> Result<Vec<String>, tokio_postgres::Error> {
+pub(crate) async fn unreferenced(db: &impl Sql, keys: &[String]) -> Result<Vec<String>, tokio_postgres::Error> {
     db.query(UNREFERENCED, &[&keys]).await?.iter().map(|r| r.try_get(0)).collect()
 }
 
 /// A key whose object could not be deleted is retried later, with backoff.
-pub async fn defer_deletion(db: &impl Sql, key: &str, error: &str) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn defer_deletion(db: &impl Sql, key: &str, error: &str) -> Result<(), tokio_postgres::Error> {
     db.execute(DEFER, &[&key, &error]).await?;
     Ok(())
 }
 
 /// Removes `keys` from the deletion queue (their objects are gone).
-pub async fn dequeue(db: &impl Sql, keys: &[&String]) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn dequeue(db: &impl Sql, keys: &[&String]) -> Result<(), tokio_postgres::Error> {
     db.execute(DEQUEUE, &[&keys]).await?;
     Ok(())
 }
 
 /// Up to `limit` people to forget (see [`CLAIM_USERS`]), each with whether their conversation lock was free.
-pub async fn claim_users(
+pub(crate) async fn claim_users(
     db: &impl Sql,
     cutoff: DateTime<Utc>,
     limit: i64,
@@ -129,6 +133,10 @@ pub async fn claim_users(
 }
 
 /// Forgets people `ids` if nothing keeps them since (see [`DELETE_USERS`]); returns how many.
-pub async fn delete_users(db: &impl Sql, ids: &[i64], cutoff: DateTime<Utc>) -> Result<u64, tokio_postgres::Error> {
+pub(crate) async fn delete_users(
+    db: &impl Sql,
+    ids: &[i64],
+    cutoff: DateTime<Utc>,
+) -> Result<u64, tokio_postgres::Error> {
     db.execute(DELETE_USERS, &[&ids, &cutoff]).await
 }

@@ -16,13 +16,10 @@ use tokio_postgres::{Error, Row, Statement};
 
 use super::{DbError, Pool};
 
-/// How long a statement of a [`Tx`] may wait for a lock (a row, a conversation's or a chat's advisory lock)
-/// before it fails with SQLSTATE 55P03: a stuck lock becomes an error (a webhook 500, so Telegram redelivers)
-/// instead of an invocation that hangs until its timeout.
-pub const LOCK_TIMEOUT: &str = "5s";
-/// How long one statement of a [`Tx`] may run (57014 after that).
-pub const STATEMENT_TIMEOUT: &str = "15s";
-/// What opens every [`Tx`]: one simple-query message, so the timeouts cost no round trip; `SET LOCAL` ends with
+/// What opens every [`Tx`]: a statement may wait 5 s for a lock (a row, a conversation's or a chat's advisory
+/// lock) before it fails with SQLSTATE 55P03, so a stuck lock becomes an error (a webhook 500, and Telegram
+/// redelivers) instead of an invocation that hangs until its timeout; a statement may run 15 s (57014 after that).
+/// One simple-query message, so the timeouts cost no round trip; `SET LOCAL` ends with
 /// the transaction, which keeps it right behind a transaction-mode pooler.
 const BEGIN: &str = concat!(
     "BEGIN; SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '15s'; ",
@@ -36,7 +33,7 @@ const COMMIT_BEGIN: &str = concat!(
 );
 
 /// Parameters of a statement.
-pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// Something statements run on: a pooled connection or a [`Tx`]. Statements are prepared once per connection.
 pub trait Sql: Sync {
@@ -142,14 +139,17 @@ impl Tx {
     /// same round trip. `work` is polled first, so its statements go out before COMMIT; if it fails before sending
     /// (a parameter that cannot be encoded), COMMIT is not sent and the transaction is rolled back. If it fails at
     /// the server, the server answers the COMMIT that follows with a rollback.
-    pub async fn commit_after<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    pub(crate) async fn commit_after<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
         self.end_after(work, "COMMIT").await
     }
 
     /// Like [`Tx::commit_after`], and a new transaction begins on the same connection right after the COMMIT, in
     /// the same message: statements awaited together with this (after it, e.g. in one `tokio::join!`) run in the
     /// new transaction, all in one round trip. The `Tx` stays open.
-    pub async fn commit_and_begin_after<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    pub(crate) async fn commit_and_begin_after<T>(
+        &self,
+        work: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         let value = self.end_after(work, COMMIT_BEGIN).await?;
         self.ended.store(false, Ordering::SeqCst);
         Ok(value)
@@ -252,8 +252,8 @@ impl Sql for Tx {
 mod tests {
     #[test]
     fn the_begin_statement_sets_the_documented_timeouts() {
-        assert!(super::BEGIN.contains(&format!("lock_timeout = '{}'", super::LOCK_TIMEOUT)));
-        assert!(super::BEGIN.contains(&format!("statement_timeout = '{}'", super::STATEMENT_TIMEOUT)));
+        assert!(super::BEGIN.contains("lock_timeout = '5s'"));
+        assert!(super::BEGIN.contains("statement_timeout = '15s'"));
         assert_eq!(super::COMMIT_BEGIN, format!("COMMIT; {}", super::BEGIN));
     }
 }

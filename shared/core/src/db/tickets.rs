@@ -4,13 +4,13 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
 use super::Sql;
-pub use super::operators::{Membership, cached_membership, remember_membership};
+pub(crate) use super::operators::{Membership, cached_membership, remember_membership};
 pub use crate::domain::Status;
 use crate::domain::{CloseReason, Topic};
 
 /// A ticket with its customer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TicketRow {
+pub(crate) struct TicketRow {
     /// Shown as #id.
     pub id: i64,
     /// The customer's `users.id`.
@@ -48,7 +48,7 @@ pub(super) use lock_ticket_where;
 const LOCK_BY_ID: &str = lock_ticket_where!("t.id = $1");
 /// Both tickets of a sender (see [`lock_tickets_of`]), locked in id order so that two people who are each
 /// other's operator and customer cannot deadlock.
-pub const LOCK_BOTH_OF: &str = concat!(
+pub(crate) const LOCK_BOTH_OF: &str = concat!(
     "SELECT t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, ",
     "t.card_chat_id, t.card_message_id, (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') AS as_operator, ",
     "(u.tg_id = $1 AND t.status <> 'CLOSED') AS as_customer, ",
@@ -84,12 +84,12 @@ async fn one(db: &impl Sql, sql: &str, id: i64) -> Result<Option<TicketRow>, tok
 }
 
 /// A ticket by id, row-locked for the rest of the transaction.
-pub async fn lock_ticket(db: &impl Sql, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+pub(crate) async fn lock_ticket(db: &impl Sql, id: i64) -> Result<Option<TicketRow>, tokio_postgres::Error> {
     one(db, LOCK_BY_ID, id).await
 }
 
 /// The customer's open (WAITING or ASSIGNED) ticket, row-locked.
-pub async fn lock_open_ticket_of_customer(
+pub(crate) async fn lock_open_ticket_of_customer(
     db: &impl Sql,
     customer_tg_id: i64,
 ) -> Result<Option<TicketRow>, tokio_postgres::Error> {
@@ -98,7 +98,7 @@ pub async fn lock_open_ticket_of_customer(
 
 /// The sender's tickets, as [`lock_tickets_of`] reads them.
 #[derive(Clone, Debug, Default)]
-pub struct SenderTickets {
+pub(crate) struct SenderTickets {
     /// The ticket the sender works on as an operator.
     pub as_operator: Option<TicketRow>,
     /// The sender's own open ticket as a customer.
@@ -109,7 +109,7 @@ pub struct SenderTickets {
 
 /// The sender's active ticket as an operator and open ticket as a customer, both row-locked, with their cached
 /// membership of the operators' chat, in one statement.
-pub async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets, tokio_postgres::Error> {
+pub(crate) async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets, tokio_postgres::Error> {
     let mut found = SenderTickets::default();
     for row in db.query(LOCK_BOTH_OF, &[&tg_id]).await? {
         found.member = Membership { fresh: row.get(12), last: row.get(13) };
@@ -127,7 +127,7 @@ pub async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets,
 const TOUCH: &str = "UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = $1";
 
 /// The operator's active (ASSIGNED) ticket, row-locked.
-pub async fn lock_active_ticket_of_operator(
+pub(crate) async fn lock_active_ticket_of_operator(
     db: &impl Sql,
     operator_tg_id: i64,
 ) -> Result<Option<TicketRow>, tokio_postgres::Error> {
@@ -137,7 +137,7 @@ pub async fn lock_active_ticket_of_operator(
 const INSERT: &str = "INSERT INTO tickets (user_id, topic, phone) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id";
 /// Creates a WAITING ticket; `None` when the customer already has an open one (the database enforces one).
-pub async fn insert_ticket(
+pub(crate) async fn insert_ticket(
     db: &impl Sql,
     user_id: i64,
     topic: Topic,
@@ -149,7 +149,11 @@ pub async fn insert_ticket(
 
 const COUNT_EARLIER: &str = "SELECT count(*) FROM tickets WHERE user_id = $1 AND id < $2";
 /// How many tickets the customer had before this one.
-pub async fn count_earlier_tickets(db: &impl Sql, user_id: i64, ticket_id: i64) -> Result<i64, tokio_postgres::Error> {
+pub(crate) async fn count_earlier_tickets(
+    db: &impl Sql,
+    user_id: i64,
+    ticket_id: i64,
+) -> Result<i64, tokio_postgres::Error> {
     let row = db.query_one(COUNT_EARLIER, &[&user_id, &ticket_id]).await?;
     Ok(row.get(0))
 }
@@ -157,7 +161,7 @@ pub async fn count_earlier_tickets(db: &impl Sql, user_id: i64, ticket_id: i64) 
 const CLAIM: &str = "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \
                idle_warned_at = NULL WHERE id = $1 AND status = 'WAITING'";
 /// The atomic claim: true only for the one operator whose UPDATE found the ticket still WAITING.
-pub async fn claim_ticket(db: &impl Sql, id: i64, operator_tg_id: i64) -> Result<bool, tokio_postgres::Error> {
+pub(crate) async fn claim_ticket(db: &impl Sql, id: i64, operator_tg_id: i64) -> Result<bool, tokio_postgres::Error> {
     let n = db.execute(CLAIM, &[&id, &operator_tg_id]).await?;
     Ok(n == 1)
 }
@@ -166,7 +170,7 @@ const REQUEUE: &str = "UPDATE tickets SET status = 'WAITING', operator_tg_id = N
            WHERE id = $1";
 /// Back to the queue (the claim could not be completed, or the operator blocked the bot). The card stays
 /// recorded: it is still live, or a fresh one replaces it when posted.
-pub async fn requeue_ticket(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn requeue_ticket(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(REQUEUE, &[&id]).await?;
     Ok(())
 }
@@ -174,7 +178,7 @@ pub async fn requeue_ticket(db: &impl Sql, id: i64) -> Result<(), tokio_postgres
 const CLOSE: &str = "UPDATE tickets SET status = 'CLOSED', closed_at = coalesce($3, now()), close_reason = $2 \
              WHERE id = $1 AND status <> 'CLOSED'";
 /// Closes an open ticket with a reason, at `at` (the database's clock when `None`). False when it was closed already.
-pub async fn close_ticket(
+pub(crate) async fn close_ticket(
     db: &impl Sql,
     id: i64,
     reason: CloseReason,
@@ -186,20 +190,25 @@ pub async fn close_ticket(
 
 const SET_OPERATOR_MESSAGE: &str = "UPDATE tickets SET operator_message_id = $2 WHERE id = $1";
 /// Records the operator's summary message.
-pub async fn set_operator_message(db: &impl Sql, id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn set_operator_message(db: &impl Sql, id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(SET_OPERATOR_MESSAGE, &[&id, &message_id]).await?;
     Ok(())
 }
 
 const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 WHERE id = $1";
 /// Records where the card is in the operators' chat.
-pub async fn set_card(db: &impl Sql, id: i64, chat_id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn set_card(
+    db: &impl Sql,
+    id: i64,
+    chat_id: i64,
+    message_id: i64,
+) -> Result<(), tokio_postgres::Error> {
     db.execute(SET_CARD, &[&id, &chat_id, &message_id]).await?;
     Ok(())
 }
 
 /// Notes activity in the dialog (idle auto-close counts from here).
-pub async fn touch(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn touch(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(TOUCH, &[&id]).await?;
     Ok(())
 }

@@ -3,19 +3,19 @@
 use super::Sql;
 
 /// The statement of [`record_update`].
-pub const RECORD: &str =
+pub(crate) const RECORD: &str =
     "INSERT INTO processed_updates (update_id, kind) VALUES ($1, $2) ON CONFLICT (update_id) DO NOTHING";
 
 /// Records `update_id` inside the caller's transaction. Returns false when it was already processed:
 /// the caller must then do nothing at all (Telegram redelivered it).
-pub async fn record_update(db: &impl Sql, update_id: i64, kind: &str) -> Result<bool, tokio_postgres::Error> {
+pub(crate) async fn record_update(db: &impl Sql, update_id: i64, kind: &str) -> Result<bool, tokio_postgres::Error> {
     let inserted = db.execute(RECORD, &[&update_id, &kind]).await?;
     Ok(inserted == 1)
 }
 
 /// Counts a failed attempt at an update (outside its rolled-back transaction); returns the attempts so far and
 /// how long ago the first of them failed.
-pub async fn count_failure(
+pub(crate) async fn count_failure(
     db: &impl Sql,
     update_id: i64,
     error: &str,
@@ -57,15 +57,9 @@ pub async fn park(
 }
 
 const CLEAR_FAILURES: &str = "DELETE FROM update_failures WHERE update_id = $1";
-/// Forgets the failures of an update that has now been processed.
-pub async fn clear_failures(db: &impl Sql, update_id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute(CLEAR_FAILURES, &[&update_id]).await?;
-    Ok(())
-}
-
 /// Forgets failure counts older than a week (of updates processed since, or never redelivered) and dead letters
 /// older than a month (they hold what their senders wrote: kept that long for the team to look into).
-pub async fn prune(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
+pub(crate) async fn prune(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
     let failures = db.execute("DELETE FROM update_failures WHERE last_failed_at < now() - interval '7 days'", &[]);
     let letters = db.execute("DELETE FROM dead_letters WHERE parked_at < now() - interval '30 days'", &[]);
     Ok(failures.await? + letters.await?)
@@ -73,7 +67,7 @@ pub async fn prune(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
 
 /// A parked update, for `zabota maintain`'s report.
 #[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
-pub struct DeadLetter {
+pub(crate) struct DeadLetter {
     /// Telegram's update id.
     pub update_id: i64,
     /// Its kind (message, callback_query, …).
@@ -87,7 +81,7 @@ pub struct DeadLetter {
 }
 
 /// The most recently parked updates of the last `days` days, newest first.
-pub async fn recent_dead_letters(
+pub(crate) async fn recent_dead_letters(
     db: &impl Sql,
     days: i32,
     limit: i64,

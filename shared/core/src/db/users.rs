@@ -7,20 +7,20 @@ use crate::telegram::User;
 
 /// A stored user.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserRow {
-    /// Row id.
+pub(crate) struct UserRow {
+    /// `users.id`, what tickets refer to.
     pub id: i64,
     /// Telegram id (also their private chat id).
     pub tg_id: i64,
     /// E.164 phone, once validated.
     pub phone: Option<String>,
-    /// Dialog state.
+    /// Where they are in the conversation with the bot.
     pub state: DialogState,
 }
 
 /// The statement of [`upsert_user`]. The row is rewritten only when the profile changed: most updates come from
 /// people already known, and rewriting their row on every message would only make dead tuples.
-pub const UPSERT: &str = "WITH up AS (\
+pub(crate) const UPSERT: &str = "WITH up AS (\
       INSERT INTO users (tg_id, username, first_name, last_name, language_code) VALUES ($1, $2, $3, $4, $5) \
       ON CONFLICT (tg_id) DO UPDATE SET username = EXCLUDED.username, first_name = EXCLUDED.first_name, \
         last_name = EXCLUDED.last_name, language_code = EXCLUDED.language_code, updated_at = now() \
@@ -41,7 +41,7 @@ pub(crate) async fn lock_conversation(db: &impl Sql, sender_id: i64) -> Result<(
 }
 
 /// Inserts or refreshes the user's Telegram profile; returns the row. Runs under the sender's conversation lock.
-pub async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, tokio_postgres::Error> {
+pub(crate) async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, tokio_postgres::Error> {
     let row = db
         .query_one(
             UPSERT,
@@ -64,7 +64,11 @@ pub async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, tokio_po
 
 const SET_STATE: &str = "UPDATE users SET dialog_state = $2, dialog_topic = $3, updated_at = now() WHERE id = $1";
 /// Moves the user to another dialog state.
-pub async fn set_dialog_state(db: &impl Sql, user_id: i64, state: DialogState) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn set_dialog_state(
+    db: &impl Sql,
+    user_id: i64,
+    state: DialogState,
+) -> Result<(), tokio_postgres::Error> {
     let (state, topic) = state.to_columns();
     db.execute(SET_STATE, &[&user_id, &state, &topic]).await?;
     Ok(())
@@ -73,17 +77,17 @@ pub async fn set_dialog_state(db: &impl Sql, user_id: i64, state: DialogState) -
 const SET_PHONE: &str =
     "UPDATE users SET phone = $2, dialog_state = 'menu', dialog_topic = NULL, updated_at = now() WHERE id = $1";
 /// Stores a validated phone number and returns the user to the menu state.
-pub async fn set_phone(db: &impl Sql, user_id: i64, e164: &str) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn set_phone(db: &impl Sql, user_id: i64, e164: &str) -> Result<(), tokio_postgres::Error> {
     db.execute(SET_PHONE, &[&user_id, &e164]).await?;
     Ok(())
 }
 
 /// How a user is shown to operators.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Profile {
-    /// First name.
+pub(crate) struct Profile {
+    /// As Telegram gave it (may be empty, never absent).
     pub first_name: String,
-    /// Last name.
+    /// As Telegram gave it, when set.
     pub last_name: Option<String>,
     /// @username without the @.
     pub username: Option<String>,
@@ -91,7 +95,7 @@ pub struct Profile {
 
 impl Profile {
     /// "First Last".
-    pub fn full_name(&self) -> String {
+    pub(crate) fn full_name(&self) -> String {
         match &self.last_name {
             Some(last) if !last.is_empty() => format!("{} {last}", self.first_name),
             _ => self.first_name.clone(),
@@ -101,7 +105,7 @@ impl Profile {
 
 const PROFILE: &str = "SELECT first_name, last_name, username FROM users WHERE id = $1";
 /// The user's profile.
-pub async fn profile(db: &impl Sql, user_id: i64) -> Result<Profile, tokio_postgres::Error> {
+pub(crate) async fn profile(db: &impl Sql, user_id: i64) -> Result<Profile, tokio_postgres::Error> {
     let row = db.query_one(PROFILE, &[&user_id]).await?;
     Ok(Profile { first_name: row.get(0), last_name: row.get(1), username: row.get(2) })
 }

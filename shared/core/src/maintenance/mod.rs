@@ -19,7 +19,7 @@ pub const RUN_BUDGET: Duration = Duration::from_secs(240);
 /// What one job did.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct JobReport {
-    /// Job name.
+    /// One of [`JOBS`].
     pub job: &'static str,
     /// Rows or items affected, when it succeeded.
     pub affected: Option<u64>,

@@ -11,7 +11,7 @@ use crate::bot;
 use crate::db::due;
 
 /// Re-announces waiting tickets; returns how many.
-pub async fn remind(app: &App, now: DateTime<Utc>, until: Instant) -> anyhow::Result<u64> {
+pub(crate) async fn remind(app: &App, now: DateTime<Utc>, until: Instant) -> anyhow::Result<u64> {
     let created_before = ago(now, app.config.waiting_reminder_after);
     let reminded_before = ago(now, app.config.waiting_reminder_interval);
     let mut reminded = 0;

@@ -27,12 +27,12 @@ const MAX_BATCHES: usize = 50;
 /// Object deletions in flight at once.
 const PARALLEL_DELETES: usize = 8;
 /// Processed update ids are kept this long.
-pub const PROCESSED_UPDATES_KEEP_DAYS: i64 = 7;
+pub(crate) const PROCESSED_UPDATES_KEEP_DAYS: i64 = 7;
 
 /// Deletes what is past retention; returns the number of rows deleted. Starts no new batch after `deadline`; what
 /// is left waits for the next run. Fails (after doing the rest) when some objects could not be deleted: their keys
 /// stay queued and are retried with backoff.
-pub async fn prune_until(app: &App, now: DateTime<Utc>, deadline: Instant) -> anyhow::Result<u64> {
+pub(crate) async fn prune_until(app: &App, now: DateTime<Utc>, deadline: Instant) -> anyhow::Result<u64> {
     let cutoff = now - chrono::Duration::days(i64::from(app.config.history_retention_days));
     let recent = now - chrono::Duration::days(PROCESSED_UPDATES_KEEP_DAYS);
     let mut total = prune_messages(app, cutoff, deadline).await?;

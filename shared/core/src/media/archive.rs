@@ -13,9 +13,9 @@ use crate::domain::ArchiveStatus;
 use crate::telegram::TelegramError;
 
 /// Telegram's cloud Bot API serves files up to 20 MB to bots.
-pub const TELEGRAM_DOWNLOAD_LIMIT: u64 = 20 * 1024 * 1024;
+pub(crate) const TELEGRAM_DOWNLOAD_LIMIT: u64 = 20 * 1024 * 1024;
 /// A self-hosted telegram-bot-api serves files up to 2000 MB.
-pub const SELF_HOSTED_DOWNLOAD_LIMIT: u64 = 2000 * 1024 * 1024;
+pub(crate) const SELF_HOSTED_DOWNLOAD_LIMIT: u64 = 2000 * 1024 * 1024;
 /// After this many failed attempts an attachment is marked failed.
 const MAX_ATTEMPTS: i32 = 8;
 const BATCH: i64 = 50;
@@ -38,7 +38,7 @@ enum Outcome {
 }
 
 /// Archives the attachments of these dialog messages (right after their update was delivered).
-pub async fn archive_messages(app: &App, message_ids: &[i64]) -> anyhow::Result<u64> {
+pub(crate) async fn archive_messages(app: &App, message_ids: &[i64]) -> anyhow::Result<u64> {
     if message_ids.is_empty() {
         return Ok(0);
     }
@@ -46,7 +46,7 @@ pub async fn archive_messages(app: &App, message_ids: &[i64]) -> anyhow::Result<
 }
 
 /// Archives every pending attachment whose retry time has come (the maintenance job); returns how many it handled.
-pub async fn archive_due(app: &App) -> anyhow::Result<u64> {
+pub(crate) async fn archive_due(app: &App) -> anyhow::Result<u64> {
     archive(app, None).await
 }
 

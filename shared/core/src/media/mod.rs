@@ -40,7 +40,7 @@ pub enum MediaStore {
 
 impl MediaStore {
     /// Builds the store `MEDIA_BACKEND` asks for. S3 takes region and credentials from the standard AWS chain.
-    pub async fn from_config(backend: &MediaBackend) -> MediaStore {
+    pub(crate) async fn from_config(backend: &MediaBackend) -> MediaStore {
         match backend {
             MediaBackend::S3 { bucket, endpoint } => {
                 MediaStore::S3(S3MediaStore::from_env(bucket, endpoint.as_deref()).await)
@@ -51,7 +51,7 @@ impl MediaStore {
     }
 
     /// True when bytes are kept.
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         !matches!(self, MediaStore::Off)
     }
 
@@ -84,7 +84,12 @@ impl MediaStore {
 }
 
 /// The stable key of an archived file: `media/<yyyy>/<mm>/<ticket>/<file_unique_id>.<ext>`.
-pub fn object_key(created: chrono::DateTime<chrono::Utc>, ticket_id: i64, file_unique_id: &str, ext: &str) -> String {
+pub(crate) fn object_key(
+    created: chrono::DateTime<chrono::Utc>,
+    ticket_id: i64,
+    file_unique_id: &str,
+    ext: &str,
+) -> String {
     let safe: String = file_unique_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     format!("media/{}/{ticket_id}/{safe}.{ext}", created.format("%Y/%m"))
 }

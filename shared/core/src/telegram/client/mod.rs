@@ -5,7 +5,6 @@
 mod files;
 mod methods;
 
-use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -67,10 +66,9 @@ impl TelegramClient {
         Self::build(api_url, token, RetryPolicy::default())
     }
 
-    /// A client with an explicit retry policy. It cannot fail either; the `Result` (over [`Infallible`]) stays only
-    /// until the tests that unwrap it are changed, and then this returns `Self` like [`TelegramClient::new`].
-    pub fn with_policy(api_url: &str, token: SecretString, policy: RetryPolicy) -> Result<Self, Infallible> {
-        Ok(Self::build(api_url, token, policy))
+    /// A client with an explicit retry policy.
+    pub fn with_policy(api_url: &str, token: SecretString, policy: RetryPolicy) -> Self {
+        Self::build(api_url, token, policy)
     }
 
     fn build(api_url: &str, token: SecretString, policy: RetryPolicy) -> Self {
