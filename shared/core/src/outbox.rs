@@ -117,6 +117,12 @@ impl ChatFlush {
     fn new() -> Self {
         ChatFlush { sent: 0, failed: 0, stop: Stop::Empty, notified: Vec::new() }
     }
+
+    /// Calls are left in this chat's queue for a flush after this one (one was sent inside an update's
+    /// transaction, or another flusher held the chat).
+    pub(crate) fn calls_left(&self) -> bool {
+        matches!(self.stop, Stop::More | Stop::Busy)
+    }
 }
 
 /// Sends the chat's due calls in order, each in a transaction of its own that records it as sent, until the

@@ -224,6 +224,18 @@ pub(crate) fn waiting_reminder(minutes: i64) -> String {
 pub fn card_closed_blocked(ticket_id: i64) -> String {
     format!("Заявка #{ticket_id} закрыта: клиент заблокировал бота.")
 }
+/// A card that invites no claim any more because its ticket was closed, by why.
+pub fn card_closed(ticket_id: i64, reason: CloseReason) -> String {
+    match reason {
+        CloseReason::CustomerBlocked => card_closed_blocked(ticket_id),
+        CloseReason::Operator => format!("Заявка #{ticket_id} закрыта оператором."),
+        CloseReason::Idle => format!("Заявка #{ticket_id} закрыта: долго не было сообщений."),
+    }
+}
+/// The card of a claimed ticket that went back to the queue (a fresh card follows).
+pub fn card_requeued(ticket_id: i64) -> String {
+    format!("Заявка #{ticket_id} снова в очереди: оператор недоступен.")
+}
 /// How to use the archive commands.
 pub(crate) const FILES_USAGE: &str = "Архив файлов: /files N — файлы заявки #N, /file ID — прислать файл из архива.";
 /// Header of a ticket's file list.
@@ -242,13 +254,17 @@ pub(crate) fn file_line(
 ) -> String {
     let who = if from_customer { "клиент" } else { "оператор" };
     let size = size.map_or_else(String::new, |s| format!(", {} КБ", (s + 1023) / 1024));
-    let status = match status {
+    let status = archive_status(status);
+    format!("{id} — {kind} {}{size}, {who}, {} — {status}", name.unwrap_or(""), at.format("%d.%m.%Y %H:%M UTC"))
+}
+/// Where an attachment's bytes are, as operators read it.
+fn archive_status(status: ArchiveStatus) -> &'static str {
+    match status {
         ArchiveStatus::Stored => "в архиве",
         ArchiveStatus::Pending => "ещё сохраняется",
         ArchiveStatus::Skipped => "не сохранён (слишком большой или архив выключен)",
         ArchiveStatus::Failed => "не сохранён",
-    };
-    format!("{id} — {kind} {}{size}, {who}, {} — {status}", name.unwrap_or(""), at.format("%d.%m.%Y %H:%M UTC"))
+    }
 }
 /// A ticket without files.
 pub(crate) fn no_files(ticket_id: i64) -> String {
@@ -258,9 +274,14 @@ pub(crate) fn no_files(ticket_id: i64) -> String {
 pub(crate) fn file_not_found(id: i64) -> String {
     format!("Файла {id} нет в архиве.")
 }
-/// An attachment whose bytes are not in the archive.
-pub(crate) fn file_not_archived(id: i64, status: &str, reason: Option<&str>) -> String {
-    format!("Файл {id} не сохранён в архиве ({status}{}).", reason.map(|r| format!(": {r}")).unwrap_or_default())
+/// An attachment whose bytes are not in the archive, with the reason recorded.
+pub(crate) fn file_not_archived(id: i64, status: ArchiveStatus, reason: Option<&str>) -> String {
+    let reason = reason.map(|r| format!(": {r}")).unwrap_or_default();
+    format!("Файл {id} не сохранён в архиве ({}{reason}).", archive_status(status))
+}
+/// An archived file whose bytes could not be read back.
+pub(crate) fn file_unreadable(id: i64) -> String {
+    format!("Файл {id} есть в архиве, но прочитать его сейчас не удалось. Попробуйте позже.")
 }
 /// Caption of a file sent back from the archive.
 pub(crate) fn file_caption(id: i64) -> String {

@@ -159,6 +159,10 @@ async fn an_operator_who_blocked_the_bot_returns_the_ticket_to_the_queue_with_a_
     assert_ne!(fresh.message_id, card.message_id);
     assert!(fresh.text.as_deref().unwrap().starts_with(&format!("Новый клиент #{ticket}")));
     assert_eq!(fresh.callback_data(), [format!("claim:{ticket}")]);
+    // The old card no longer says who took it, and still invites no claim.
+    let old = t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id).unwrap();
+    assert_eq!(old.text, Some(texts::card_requeued(ticket)));
+    assert!(old.callback_data().is_empty());
     // The next operator gets the message the first one never saw.
     t.make_operator(second.id);
     t.claim(&second, ticket, &fresh).await;
@@ -204,4 +208,22 @@ async fn a_waiting_customer_who_blocked_the_bot_has_the_card_withdrawn() {
         t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id).unwrap();
     assert_eq!(card_now.text, Some(texts::card_closed_blocked(ticket)));
     assert!(card_now.callback_data().is_empty(), "no claim button on a closed ticket");
+}
+
+#[tokio::test]
+async fn a_row_this_version_cannot_read_parks_the_update_at_once_and_answers_its_sender() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    t.send(updates::command(&customer, "/start")).await;
+    // A state written by another version (or by hand) that this one does not know.
+    t.db.execute(&format!("UPDATE users SET dialog_state = 'wizard' WHERE tg_id = {}", customer.id)).await;
+    let update: zabota_core::telegram::Update =
+        serde_json::from_value(updates::private_text(&customer, "Здравствуйте")).unwrap();
+    let deadline = std::time::Instant::now() + zabota_core::bot::DELIVERY_BUDGET;
+    let outcome = zabota_core::bot::handle_update(&t.app, &update, deadline).await.unwrap();
+    // Not a transient failure: parked on the first attempt, never redelivered forever.
+    assert_eq!(outcome, Outcome::Parked);
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::UPDATE_FAILED));
+    let error = t.db.row("SELECT error FROM dead_letters", &[]).await.get::<_, String>(0);
+    assert!(error.contains("unknown DialogStep"), "{error}");
 }

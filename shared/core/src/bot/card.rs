@@ -8,6 +8,7 @@ use super::keyboards;
 use crate::db::DbError;
 use crate::db::tickets::{self, TicketRow};
 use crate::db::users;
+use crate::domain::CloseReason;
 use crate::domain::phone::Phone;
 use crate::outbox::OnResult;
 use crate::telegram::{EditMessageText, SendMessage};
@@ -43,8 +44,18 @@ pub(crate) fn mark_taken(ctx: &mut Ctx<'_>, card: (i64, i64), card_text: &str, o
 }
 
 /// The card of a ticket closed while it waited says why, and invites no claim.
-pub(crate) fn mark_closed(ctx: &mut Ctx<'_>, card: (i64, i64), ticket_id: i64) -> Result<(), DbError> {
-    edit(ctx, card, texts::card_closed_blocked(ticket_id))
+pub(crate) fn mark_closed(
+    ctx: &mut Ctx<'_>,
+    card: (i64, i64),
+    ticket_id: i64,
+    why: CloseReason,
+) -> Result<(), DbError> {
+    edit(ctx, card, texts::card_closed(ticket_id, why))
+}
+
+/// The card of a claimed ticket that went back to the queue says so (a fresh card invites the next claim).
+pub(crate) fn mark_requeued(ctx: &mut Ctx<'_>, card: (i64, i64), ticket_id: i64) -> Result<(), DbError> {
+    edit(ctx, card, texts::card_requeued(ticket_id))
 }
 
 fn edit(ctx: &mut Ctx<'_>, (chat_id, message_id): (i64, i64), text: String) -> Result<(), DbError> {

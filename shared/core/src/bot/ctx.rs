@@ -1,6 +1,8 @@
 //! The context a handler or job works in: the app, its transaction, and the outbox calls it queues. Every one of
-//! them ends the same way: [`Ctx::commit`] writes the calls with the transaction (sending the head of a single
-//! destination's queue inside it), and [`Deliveries::deliver`] sends the rest once the connection is back.
+//! them ends the same way: [`Ctx::commit`] writes the calls with the transaction, and [`Deliveries::deliver`]
+//! sends them once the connection is back. An update's context ([`Ctx::for_update`]) sends the head of a single
+//! destination's queue inside its transaction, so a relayed message costs one transaction; a job's never holds
+//! its locks across a Bot API call.
 
 use std::time::Instant;
 
@@ -9,13 +11,16 @@ use serde::Serialize;
 use super::delivery;
 use crate::app::App;
 use crate::db::{DbError, Tx};
-use crate::outbox::{self, Call, ChatFlush, OnResult, Stop};
+use crate::outbox::{self, Call, ChatFlush, OnResult};
 use crate::telegram::*;
 
-/// A handler's view of the world. Every call to Telegram it decides on goes through here into the outbox.
+/// A handler's view of the world. The calls to Telegram it decides on go through here into the outbox (the few it
+/// needs an answer to before deciding, such as getChatMember or a claim's summary, it makes itself).
 pub(crate) struct Ctx<'a> {
     pub app: &'a App,
     tx: Tx,
+    /// Whether the head of a single destination's queue is sent inside the transaction.
+    send_head: bool,
     calls: Vec<Call>,
     /// Dialog messages with a file to archive after delivery.
     archive: Vec<i64>,
@@ -36,14 +41,15 @@ enum Sent {
 }
 
 impl<'a> Ctx<'a> {
-    /// A context on `tx`, which it owns from now on.
-    pub fn new(app: &'a App, tx: Tx) -> Self {
-        Ctx { app, tx, calls: Vec::new(), archive: Vec::new() }
+    /// An update's context on `tx`, which it owns from now on: with one destination, [`Ctx::commit`] sends the head
+    /// of its queue inside the transaction (the update's locks are held for that one call).
+    pub fn for_update(app: &'a App, tx: Tx) -> Self {
+        Ctx { app, tx, send_head: true, calls: Vec::new(), archive: Vec::new() }
     }
 
-    /// A context on a new transaction.
+    /// A job's context on a new transaction: [`Ctx::commit`] only writes and commits.
     pub async fn begin(app: &'a App) -> Result<Ctx<'a>, DbError> {
-        Ok(Ctx::new(app, Tx::begin(&app.db).await?))
+        Ok(Ctx { app, tx: Tx::begin(&app.db).await?, send_head: false, calls: Vec::new(), archive: Vec::new() })
     }
 
     /// The transaction.
@@ -56,13 +62,16 @@ impl<'a> Ctx<'a> {
         self.archive.push(id);
     }
 
-    /// Writes the calls queued so far and commits. With one destination, the head of its queue is sent inside the
-    /// transaction (recorded with the COMMIT; see [`outbox::write_and_flush`]); otherwise everything waits for
-    /// [`Deliveries::deliver`].
+    /// Writes the calls queued so far and commits. In an update's context with one destination and time left, the
+    /// head of its queue is sent inside the transaction (recorded with the COMMIT; see
+    /// [`outbox::write_and_flush`]); otherwise everything waits for [`Deliveries::deliver`].
     pub async fn commit(self, deadline: Instant) -> Result<Deliveries, DbError> {
-        let Ctx { app, tx, calls, archive } = self;
+        let Ctx { app, tx, send_head, calls, archive } = self;
+        let in_time = Instant::now() < deadline;
         let sent = match chats_of(&calls).as_slice() {
-            [chat] => Sent::Head(*chat, outbox::write_and_flush(app, tx, *chat, &calls, deadline).await?),
+            [chat] if send_head && in_time => {
+                Sent::Head(*chat, outbox::write_and_flush(app, tx, *chat, &calls, deadline).await?)
+            }
             chats => {
                 outbox::write_and_commit(&tx, &calls).await?;
                 Sent::Queued(chats.to_vec())
@@ -157,9 +166,10 @@ impl Deliveries {
     /// The chats with calls still to send, for a delivery already under way to take into its line. A 403 met
     /// inside the transaction is handled by the redelivery (it is recorded in `blocked_chats`).
     pub fn chats_left(self) -> Vec<i64> {
+        debug_assert!(self.archive.is_empty(), "a job has no files to archive");
         match self.sent {
             Sent::Head(chat, flush) => {
-                let again = matches!(flush.stop, Stop::More | Stop::Busy).then_some(chat);
+                let again = flush.calls_left().then_some(chat);
                 again.into_iter().chain(flush.notified).collect()
             }
             Sent::Queued(chats) => chats,

@@ -22,7 +22,7 @@ const FOLLOW_UPS: u32 = 16;
 
 /// After an update's own transaction sent (or tried) the head of `chat`: sends the rest and the follow-ups.
 pub(crate) async fn follow_up(app: &App, chat: i64, flush: ChatFlush, deadline: Instant) {
-    let again = matches!(flush.stop, Stop::More | Stop::Busy).then_some(chat);
+    let again = flush.calls_left().then_some(chat);
     let mut line = Line::of(again, FOLLOW_UPS);
     line.after(app, chat, flush, deadline).await;
     line.drain(app, deadline).await;
@@ -51,6 +51,9 @@ pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbEr
     let mut line = Line::of([], 0);
     let blocked = crate::db::outbox::unhandled_blocked_chats(&app.db.get().await?, DUE_CHATS).await?;
     for chat in blocked {
+        if Instant::now() >= deadline {
+            break;
+        }
         match super::blocked::chat_blocked(app, chat, deadline).await {
             Ok(handled) => handled.chats_left().into_iter().for_each(|c| line.push(c)),
             Err(e) => tracing::error!(chat_id = chat, error = %e, "could not handle a blocked chat"),

@@ -57,13 +57,12 @@ pub async fn handle_update(app: &App, update: &Update, deadline: Instant) -> Res
 async fn park(app: &App, update: &Update, attempts: i32, error: &str, deadline: Instant) -> Result<(), ProcessError> {
     let mut body = serde_json::to_value(update).unwrap_or(serde_json::Value::Null);
     crate::outbox::scrub_nul(&mut body);
-    let ctx = Ctx::begin(app).await?;
+    let mut ctx = Ctx::begin(app).await?;
     if !updates::park(ctx.db(), update.update_id, update.kind(), attempts, error, &body).await? {
         // Processed meanwhile (a concurrent delivery succeeded): nothing to park.
         ctx.rollback().await;
         return Ok(());
     }
-    let mut ctx = ctx;
     match Route::of(update) {
         Some(Route::Button(query)) => ctx.alert(query, texts::UPDATE_FAILED)?,
         Some(Route::Private(message, _)) => ctx.send(SendMessage::new(message.chat_id(), texts::UPDATE_FAILED))?,

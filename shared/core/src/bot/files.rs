@@ -67,13 +67,13 @@ async fn list(ctx: &Ctx<'_>, ticket: i64) -> Result<String, ProcessError> {
 async fn send(ctx: &Ctx<'_>, operator: i64, id: i64) -> Result<Option<String>, ProcessError> {
     let Some(file) = media::attachment(ctx.db(), id).await? else { return Ok(Some(texts::file_not_found(id))) };
     let Some(key) = file.storage_key.filter(|_| file.status == ArchiveStatus::Stored) else {
-        return Ok(Some(texts::file_not_archived(id, file.status.as_str(), file.error.as_deref())));
+        return Ok(Some(texts::file_not_archived(id, file.status, file.error.as_deref())));
     };
     let bytes = match ctx.app.media.get(&key).await {
         Ok(bytes) => bytes,
         Err(e) => {
             tracing::warn!(attachment = id, error = %e, "archived file could not be read");
-            return Ok(Some(texts::file_not_archived(id, "unreadable", None)));
+            return Ok(Some(texts::file_unreadable(id)));
         }
     };
     let name = file.file_name.unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_owned());

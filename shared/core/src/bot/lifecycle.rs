@@ -37,17 +37,21 @@ pub(crate) async fn close(
             }
             ctx.send(SendMessage::new(operator, texts::dialog_closed_for_operator(ticket.id, reason)))?;
         }
-        (Status::Waiting, _, Some(posted)) => card::mark_closed(ctx, posted, ticket.id)?,
+        (Status::Waiting, _, Some(posted)) => card::mark_closed(ctx, posted, ticket.id, reason)?,
         _ => {}
     }
     Ok(true)
 }
 
 /// Gives `ticket` (row-locked, assigned) back to the queue: copies still waiting for its operator are cancelled
-/// (they stay undelivered, so the next claim replays them) and a fresh card is posted.
+/// (they stay undelivered, so the next claim replays them), its old card says it is back in the queue, and a fresh
+/// card is posted.
 pub(crate) async fn requeue(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Result<(), ProcessError> {
     outbox::cancel_copies_to_operator(ctx.db(), ticket.id, "ticket requeued").await?;
     tickets::requeue_ticket(ctx.db(), ticket.id).await?;
+    if let Some(old) = ticket.card {
+        card::mark_requeued(ctx, old, ticket.id)?;
+    }
     let requeued =
         TicketRow { status: Status::Waiting, operator_tg_id: None, operator_message_id: None, ..ticket.clone() };
     card::post(ctx, &requeued, None).await

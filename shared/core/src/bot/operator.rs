@@ -126,6 +126,10 @@ pub async fn close(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     if !super::roles::is_operator_cached(ctx, query.from.id, cached).await? {
         return Ok(ctx.alert(query, texts::NOT_AN_OPERATOR_ANY_MORE)?);
     }
+    if let Some(pressed) = query.message.as_ref().filter(|m| Some(m.message_id) != ticket.operator_message_id) {
+        // An older summary of this ticket (from an earlier claim): its button goes too.
+        ctx.remove_buttons(pressed.chat_id(), pressed.message_id)?;
+    }
     lifecycle::close(ctx, &ticket, CloseReason::Operator, None).await?;
     ctx.ack(query)?;
     Ok(())

@@ -64,32 +64,39 @@ const LEASE: &str = "UPDATE message_attachments a SET archive_not_before = now()
                m.ticket_id, m.created_at";
 
 /// Takes a five-minute lease on up to `limit` due pending attachments (of `message_ids` only, if given), so two
-/// archivers never work on the same one; in id order.
+/// archivers never work on the same one; in id order. A row this version cannot read (a kind it does not know)
+/// comes back apart, with the reason, to be marked failed rather than hold up the others.
 pub(crate) async fn lease(
     db: &impl Sql,
     message_ids: Option<&[i64]>,
     limit: i64,
-) -> Result<Vec<Leased>, tokio_postgres::Error> {
+) -> Result<(Vec<Leased>, Vec<(i64, String)>), tokio_postgres::Error> {
     let rows = db.query(LEASE, &[&message_ids, &limit]).await?;
-    let mut leased = rows
-        .iter()
-        .map(|r| {
-            Ok(Leased {
-                id: r.try_get(0)?,
-                kind: r.try_get(1)?,
-                file_id: r.try_get(2)?,
-                file_unique_id: r.try_get(3)?,
-                mime: r.try_get(4)?,
-                size: r.try_get(5)?,
-                file_name: r.try_get(6)?,
-                attempts: r.try_get(7)?,
-                ticket_id: r.try_get(8)?,
-                created_at: r.try_get(9)?,
-            })
-        })
-        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    let (mut leased, mut unreadable) = (Vec::new(), Vec::new());
+    for row in &rows {
+        let id = row.try_get(0)?;
+        match leased_from(id, row) {
+            Ok(one) => leased.push(one),
+            Err(e) => unreadable.push((id, e.to_string())),
+        }
+    }
     leased.sort_by_key(|p| p.id);
-    Ok(leased)
+    Ok((leased, unreadable))
+}
+
+fn leased_from(id: i64, r: &tokio_postgres::Row) -> Result<Leased, tokio_postgres::Error> {
+    Ok(Leased {
+        id,
+        kind: r.try_get(1)?,
+        file_id: r.try_get(2)?,
+        file_unique_id: r.try_get(3)?,
+        mime: r.try_get(4)?,
+        size: r.try_get(5)?,
+        file_name: r.try_get(6)?,
+        attempts: r.try_get(7)?,
+        ticket_id: r.try_get(8)?,
+        created_at: r.try_get(9)?,
+    })
 }
 
 /// A stored copy of the same file: its key.

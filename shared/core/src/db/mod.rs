@@ -61,7 +61,7 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Worth trying again. Only what the same work would surely meet again is not: bad data (SQLSTATE class 22),
+    /// Worth trying again. Only what the same work would surely meet again is not: bad data (SQLSTATE class 22, or a stored value this version does not know),
     /// a broken constraint (23), unusable settings. Everything else (connection, pool, timeouts, deadlocks,
     /// shutdowns, and errors of the set-up such as a missing table) is retried, so a system-wide trouble never
     /// looks like a bad update.
@@ -76,13 +76,23 @@ impl DbError {
 
 /// See [`DbError::is_transient`].
 pub fn is_transient(e: &tokio_postgres::Error) -> bool {
+    if std::error::Error::source(e).is_some_and(|cause| cause.is::<text::UnknownValue>()) {
+        // A row this version cannot read: it will not read it next time either.
+        return false;
+    }
     e.code().is_none_or(|code| !(code.code().starts_with("22") || code.code().starts_with("23")))
 }
 
 /// A server error as its SQLSTATE, severity-free condition and the names it points at: the server's message
 /// and DETAIL can quote row values (a key that already exists, a failing row), so they are left out.
 pub fn describe(e: &tokio_postgres::Error) -> String {
-    let Some(db) = e.as_db_error() else { return e.to_string() };
+    let Some(db) = e.as_db_error() else {
+        // A client-side error (a value that did not convert, a closed connection): its cause says which.
+        return match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+    };
     let mut text = format!("SQLSTATE {}", db.code().code());
     let names = [("constraint", db.constraint()), ("table", db.table()), ("column", db.column())];
     for (what, name) in names {

@@ -27,7 +27,8 @@ pub(super) const CACHED: &str = concat!(
 /// Membership of the operators' chat as last checked.
 pub(crate) async fn cached_membership(db: &impl Sql, tg_id: i64) -> Result<Membership, tokio_postgres::Error> {
     let row = db.query_opt(CACHED, &[&tg_id]).await?;
-    Ok(row.map_or_else(Membership::default, |r| Membership { fresh: r.get(0), last: r.get(1) }))
+    let Some(r) = row else { return Ok(Membership::default()) };
+    Ok(Membership { fresh: r.try_get(0)?, last: r.try_get(1)? })
 }
 
 pub(super) const REMEMBER: &str = "INSERT INTO operator_checks (tg_id, is_member) VALUES ($1, $2) \

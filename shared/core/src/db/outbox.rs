@@ -93,9 +93,15 @@ pub(crate) async fn lock_head(
     let (written, locked, rows) =
         tokio::join!(write(tx, calls), tx.query(lock, lock_params), tx.query(HEAD, head_params));
     written?;
-    let got_lock = locked?.first().and_then(|r| r.try_get::<_, bool>(0).ok()).unwrap_or(false);
+    let got_lock = match locked?.first() {
+        Some(row) => row.try_get::<_, bool>(0)?,
+        None => false,
+    };
     let rows = rows?;
-    Ok(got_lock.then(|| rows.iter().map(Pending::from_row).collect()))
+    if !got_lock {
+        return Ok(None);
+    }
+    rows.iter().map(Pending::from_row).collect::<Result<_, _>>().map(Some)
 }
 
 /// A pending call as read from the queue.
@@ -112,17 +118,25 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    fn from_row(row: &tokio_postgres::Row) -> Pending {
-        let on_result: Option<serde_json::Value> = row.get(3);
-        Pending {
-            id: row.get(0),
-            method: row.get(1),
-            params: row.get(2),
-            on_result: on_result.and_then(|v| serde_json::from_value::<OnResult>(v).ok()),
-            due: row.get(4),
-            attempts: row.get(5),
-            too_old: row.get(6),
-        }
+    fn from_row(row: &tokio_postgres::Row) -> Result<Pending, tokio_postgres::Error> {
+        let id = row.try_get(0)?;
+        let on_result = row.try_get::<_, Option<serde_json::Value>>(3)?.and_then(|v| {
+            serde_json::from_value::<OnResult>(v)
+                .inspect_err(|e| {
+                    // Written by another version: the call is still made (never held back), its result not recorded.
+                    tracing::error!(outbox_id = id, error = %e, "outbox on_result not understood; result not recorded");
+                })
+                .ok()
+        });
+        Ok(Pending {
+            id,
+            method: row.try_get(1)?,
+            params: row.try_get(2)?,
+            on_result,
+            due: row.try_get(4)?,
+            attempts: row.try_get(5)?,
+            too_old: row.try_get(6)?,
+        })
     }
 }
 

@@ -112,11 +112,11 @@ pub(crate) struct SenderTickets {
 pub(crate) async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets, tokio_postgres::Error> {
     let mut found = SenderTickets::default();
     for row in db.query(LOCK_BOTH_OF, &[&tg_id]).await? {
-        found.member = Membership { fresh: row.get(12), last: row.get(13) };
-        if row.get::<_, Option<bool>>(10).unwrap_or(false) {
+        found.member = Membership { fresh: row.try_get(12)?, last: row.try_get(13)? };
+        if row.try_get::<_, Option<bool>>(10)?.unwrap_or(false) {
             found.as_operator = Some(from_row(&row)?);
         }
-        if row.get::<_, Option<bool>>(11).unwrap_or(false) {
+        if row.try_get::<_, Option<bool>>(11)?.unwrap_or(false) {
             found.as_customer = Some(from_row(&row)?);
         }
     }
@@ -144,7 +144,7 @@ pub(crate) async fn insert_ticket(
     phone: &str,
 ) -> Result<Option<i64>, tokio_postgres::Error> {
     let row = db.query_opt(INSERT, &[&user_id, &topic, &phone]).await?;
-    Ok(row.map(|r| r.get(0)))
+    row.map(|r| r.try_get(0)).transpose()
 }
 
 const COUNT_EARLIER: &str = "SELECT count(*) FROM tickets WHERE user_id = $1 AND id < $2";
@@ -155,7 +155,7 @@ pub(crate) async fn count_earlier_tickets(
     ticket_id: i64,
 ) -> Result<i64, tokio_postgres::Error> {
     let row = db.query_one(COUNT_EARLIER, &[&user_id, &ticket_id]).await?;
-    Ok(row.get(0))
+    row.try_get(0)
 }
 
 const CLAIM: &str = "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \

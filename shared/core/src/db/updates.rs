@@ -29,8 +29,8 @@ pub(crate) async fn count_failure(
             &[&update_id, &error],
         )
         .await?;
-    let failing_for = std::time::Duration::from_secs_f64(row.get::<_, f64>(1).max(0.0));
-    Ok((row.get(0), failing_for))
+    let failing_for = std::time::Duration::from_secs_f64(row.try_get::<_, f64>(1)?.max(0.0));
+    Ok((row.try_get(0)?, failing_for))
 }
 
 const PARK: &str = "INSERT INTO dead_letters (update_id, kind, attempts, error, body) VALUES ($1, $2, $3, $4, $5) \
@@ -93,16 +93,17 @@ pub(crate) async fn recent_dead_letters(
             &[&days, &limit],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| DeadLetter {
-            update_id: r.get(0),
-            kind: r.get(1),
-            attempts: r.get(2),
-            error: r.get(3),
-            parked_at: r.get(4),
+    rows.iter()
+        .map(|r| {
+            Ok(DeadLetter {
+                update_id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                attempts: r.try_get(2)?,
+                error: r.try_get(3)?,
+                parked_at: r.try_get(4)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).

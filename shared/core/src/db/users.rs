@@ -54,12 +54,13 @@ pub(crate) async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, t
             ],
         )
         .await?;
-    Ok(UserRow {
-        id: row.get(0),
-        tg_id: row.get(1),
-        phone: row.get(2),
-        state: DialogState::from_columns(row.get(3), row.get(4)),
-    })
+    let (step, topic) = (row.try_get(3)?, row.try_get(4)?);
+    let state = DialogState::from_columns(step, topic).unwrap_or_else(|| {
+        // A phone step without its topic cannot be resumed: the customer starts from the menu again.
+        tracing::warn!(user = user.id, %step, "dialog state without its topic; back to the menu");
+        DialogState::Menu
+    });
+    Ok(UserRow { id: row.try_get(0)?, tg_id: row.try_get(1)?, phone: row.try_get(2)?, state })
 }
 
 const SET_STATE: &str = "UPDATE users SET dialog_state = $2, dialog_topic = $3, updated_at = now() WHERE id = $1";
@@ -107,7 +108,7 @@ const PROFILE: &str = "SELECT first_name, last_name, username FROM users WHERE i
 /// The user's profile.
 pub(crate) async fn profile(db: &impl Sql, user_id: i64) -> Result<Profile, tokio_postgres::Error> {
     let row = db.query_one(PROFILE, &[&user_id]).await?;
-    Ok(Profile { first_name: row.get(0), last_name: row.get(1), username: row.get(2) })
+    Ok(Profile { first_name: row.try_get(0)?, last_name: row.try_get(1)?, username: row.try_get(2)? })
 }
 
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).

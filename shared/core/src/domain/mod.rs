@@ -70,22 +70,35 @@ pub enum DialogState {
     ConfirmPhone(Topic),
 }
 
+text_enum! {
+    /// The step of a [`DialogState`] as stored (`users.dialog_state`; its topic is `users.dialog_topic`).
+    pub enum DialogStep {
+        /// [`DialogState::Menu`].
+        Menu = "menu",
+        /// [`DialogState::AwaitingPhone`].
+        AwaitingPhone = "awaiting_phone",
+        /// [`DialogState::ConfirmPhone`].
+        ConfirmPhone = "confirm_phone",
+    }
+}
+
 impl DialogState {
     /// Column values `(dialog_state, dialog_topic)`.
-    pub fn to_columns(self) -> (&'static str, Option<&'static str>) {
+    pub fn to_columns(self) -> (DialogStep, Option<Topic>) {
         match self {
-            DialogState::Menu => ("menu", None),
-            DialogState::AwaitingPhone(t) => ("awaiting_phone", Some(t.as_str())),
-            DialogState::ConfirmPhone(t) => ("confirm_phone", Some(t.as_str())),
+            DialogState::Menu => (DialogStep::Menu, None),
+            DialogState::AwaitingPhone(t) => (DialogStep::AwaitingPhone, Some(t)),
+            DialogState::ConfirmPhone(t) => (DialogStep::ConfirmPhone, Some(t)),
         }
     }
 
-    /// From the columns; anything unknown is the menu.
-    pub fn from_columns(state: &str, topic: Option<&str>) -> DialogState {
-        match (state, topic.and_then(Topic::parse)) {
-            ("awaiting_phone", Some(t)) => DialogState::AwaitingPhone(t),
-            ("confirm_phone", Some(t)) => DialogState::ConfirmPhone(t),
-            _ => DialogState::Menu,
+    /// From the columns; `None` for a phone step without its topic (the two columns disagree).
+    pub fn from_columns(step: DialogStep, topic: Option<Topic>) -> Option<DialogState> {
+        match (step, topic) {
+            (DialogStep::Menu, _) => Some(DialogState::Menu),
+            (DialogStep::AwaitingPhone, Some(t)) => Some(DialogState::AwaitingPhone(t)),
+            (DialogStep::ConfirmPhone, Some(t)) => Some(DialogState::ConfirmPhone(t)),
+            (_, None) => None,
         }
     }
 }

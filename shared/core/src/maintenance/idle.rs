@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::ago;
+use super::{ago, each_ticket};
 use crate::app::App;
 use crate::bot;
 use crate::db::due;
@@ -15,15 +15,8 @@ pub async fn warn(app: &App, now: DateTime<Utc>, until: Instant) -> anyhow::Resu
     let config = &app.config;
     let since = ago(now, config.ticket_idle_close_after - config.ticket_idle_warn_before);
     let minutes = (config.ticket_idle_warn_before.as_secs() / 60) as i64;
-    let mut warned = 0;
     let ids = due::idle_unwarned(&app.db.get().await?, since).await?;
-    for id in ids {
-        if Instant::now() >= until {
-            break;
-        }
-        warned += u64::from(bot::warn_idle(app, id, now, since, minutes, until).await?);
-    }
-    Ok(warned)
+    each_ticket(ids, until, |id| bot::warn_idle(app, id, now, since, minutes, until)).await
 }
 
 /// Closes warned tickets still idle; returns how many were closed.
@@ -31,13 +24,6 @@ pub async fn close(app: &App, now: DateTime<Utc>, until: Instant) -> anyhow::Res
     let config = &app.config;
     let since = ago(now, config.ticket_idle_close_after);
     let warned_before = ago(now, config.ticket_idle_warn_before);
-    let mut closed = 0;
     let ids = due::idle_warned(&app.db.get().await?, since, warned_before).await?;
-    for id in ids {
-        if Instant::now() >= until {
-            break;
-        }
-        closed += u64::from(bot::close_idle(app, id, now, since, warned_before, until).await?);
-    }
-    Ok(closed)
+    each_ticket(ids, until, |id| bot::close_idle(app, id, now, since, warned_before, until)).await
 }

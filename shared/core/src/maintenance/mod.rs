@@ -111,6 +111,22 @@ fn log(report: &JobReport) {
     }
 }
 
+/// Runs `step` on each ticket of `ids` in turn until `until`; returns how many it acted on (`step` says whether it
+/// did: a ticket may have changed since it was picked).
+async fn each_ticket<F>(ids: Vec<i64>, until: Instant, mut step: impl FnMut(i64) -> F) -> anyhow::Result<u64>
+where
+    F: std::future::Future<Output = Result<bool, crate::bot::ProcessError>>,
+{
+    let mut acted = 0;
+    for id in ids {
+        if Instant::now() >= until {
+            break;
+        }
+        acted += u64::from(step(id).await?);
+    }
+    Ok(acted)
+}
+
 /// `now - d` for SQL parameters.
 fn ago(now: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
     now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)

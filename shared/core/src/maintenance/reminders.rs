@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::ago;
+use super::{ago, each_ticket};
 use crate::app::App;
 use crate::bot;
 use crate::db::due;
@@ -14,13 +14,7 @@ use crate::db::due;
 pub(crate) async fn remind(app: &App, now: DateTime<Utc>, until: Instant) -> anyhow::Result<u64> {
     let created_before = ago(now, app.config.waiting_reminder_after);
     let reminded_before = ago(now, app.config.waiting_reminder_interval);
-    let mut reminded = 0;
     let ids = due::due_reminders(&app.db.get().await?, created_before, reminded_before).await?;
-    for id in ids {
-        if Instant::now() >= until {
-            break;
-        }
-        reminded += u64::from(bot::remind_waiting(app, id, now, created_before, reminded_before, until).await?);
-    }
-    Ok(reminded)
+    let step = |id| bot::remind_waiting(app, id, now, created_before, reminded_before, until);
+    each_ticket(ids, until, step).await
 }

@@ -52,7 +52,16 @@ pub(crate) async fn archive_due(app: &App) -> anyhow::Result<u64> {
 
 async fn archive(app: &App, message_ids: Option<&[i64]>) -> anyhow::Result<u64> {
     let mut handled = 0;
-    let leased = media::lease(&app.db.get().await?, message_ids, BATCH).await?;
+    let (leased, unreadable) = {
+        let client = app.db.get().await?;
+        let (leased, unreadable) = media::lease(&client, message_ids, BATCH).await?;
+        for (id, reason) in &unreadable {
+            tracing::error!(attachment = id, reason = %reason, "attachment row not understood; marked failed");
+            media::record_not_stored(&client, *id, ArchiveStatus::Failed, reason, None).await?;
+        }
+        (leased, unreadable.len() as u64)
+    };
+    handled += unreadable;
     for pending in leased {
         let outcome = archive_one(app, &pending).await;
         record(app, &pending, &outcome).await?;

@@ -168,7 +168,12 @@ pub fn build_pool(config: &DatabaseConfig, max_size: usize) -> Result<Pool, DbEr
     // Every connection prepares the statements the code pipelines before its first use (see `db::prepared`).
     let prepare = Hook::async_fn(|client: &mut ClientWrapper, _| {
         Box::pin(async move {
-            super::prepare_statements(client).await.map_err(|e| {
+            // Outside any transaction, so the BEGIN's timeouts do not apply: a table locked by a migration must not
+            // hold the connection (and the invocation) for longer than a statement may take.
+            let prepared = tokio::time::timeout(PREPARE_TIMEOUT, super::prepare_statements(client)).await;
+            let prepared =
+                prepared.map_err(|_| HookError::Message("preparing the desk's statements timed out".into()))?;
+            prepared.map_err(|e| {
                 // 42P01/42703: a table or column the code knows is missing.
                 let unmigrated = e.code().is_some_and(|c| matches!(c.code(), "42P01" | "42703"));
                 let hint = if unmigrated { " (the schema is behind the code: run `zabota migrate`)" } else { "" };
@@ -186,6 +191,9 @@ pub fn build_pool(config: &DatabaseConfig, max_size: usize) -> Result<Pool, DbEr
         .build()
         .map_err(|e| DbError::Config(format!("pool: {e}")))
 }
+
+/// How long a new connection may take to prepare the desk's statements.
+const PREPARE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One dedicated connection (migrations, tools). Its driver task runs until the client is dropped.
 pub async fn connect(config: &DatabaseConfig) -> Result<tokio_postgres::Client, DbError> {
