@@ -18,7 +18,11 @@ fn assert_all_jobs_ran(summary: &Value) {
     let jobs = summary["jobs"].as_array().unwrap_or_else(|| panic!("no jobs: {summary}"));
     let names: Vec<&str> = jobs.iter().filter_map(|job| job["job"].as_str()).collect();
     assert_eq!(names, JOBS, "{summary}");
-    assert_eq!(JOBS.len(), 7, "idle warning and close, reminders, redelivery, archive, retention, dead letters");
+    assert_eq!(
+        JOBS.len(),
+        8,
+        "idle warning and close, waiting expiry, reminders, redelivery, archive, retention, dead letters"
+    );
     for job in jobs {
         assert!(job["error"].is_null() && job["affected"].is_u64(), "{summary}");
     }

@@ -199,6 +199,7 @@ pub(crate) fn dialog_closed_for_operator(ticket_id: i64, reason: CloseReason) ->
         CloseReason::Operator => closed_for_operator(ticket_id),
         CloseReason::Idle => idle_closed_operator(ticket_id),
         CloseReason::CustomerBlocked => customer_blocked(ticket_id),
+        CloseReason::Expired => format!("Заявка #{ticket_id} закрыта: клиент не дождался ответа."),
     }
 }
 /// An update that could not be handled at all (parked for the team to look at).
@@ -217,8 +218,14 @@ pub fn idle_closed_operator(ticket_id: i64) -> String {
     format!("Диалог по заявке #{ticket_id} закрыт автоматически: долго не было сообщений.")
 }
 /// Header of a reminder card.
-pub(crate) fn waiting_reminder(minutes: i64) -> String {
+pub fn waiting_reminder(minutes: i64) -> String {
     format!("⏰ Клиент ждёт уже {minutes} мин.")
+}
+/// Header of the last reminder card a ticket gets.
+pub fn waiting_reminder_last(minutes: i64) -> String {
+    format!(
+        "⏰ Клиент ждёт уже {minutes} мин. Это последнее напоминание: руководители смены, возьмите заявку в работу."
+    )
 }
 /// A waiting ticket's card after the customer blocked the bot.
 pub fn card_closed_blocked(ticket_id: i64) -> String {
@@ -230,7 +237,15 @@ pub fn card_closed(ticket_id: i64, reason: CloseReason) -> String {
         CloseReason::CustomerBlocked => card_closed_blocked(ticket_id),
         CloseReason::Operator => format!("Заявка #{ticket_id} закрыта оператором."),
         CloseReason::Idle => format!("Заявка #{ticket_id} закрыта: долго не было сообщений."),
+        CloseReason::Expired => format!("Заявка #{ticket_id} закрыта: её так никто и не взял, клиенту сообщили."),
     }
+}
+/// To a customer whose request waited too long and was closed.
+pub fn expired_customer(ticket_id: i64) -> String {
+    format!(
+        "К сожалению, операторы так и не успели ответить на обращение #{ticket_id}, и оно закрыто. \
+         Если вопрос остался, нажмите «В начало» и обратитесь снова — мы постараемся ответить быстрее."
+    )
 }
 /// The card of a claimed ticket that went back to the queue (a fresh card follows).
 pub fn card_requeued(ticket_id: i64) -> String {

@@ -91,6 +91,61 @@ async fn a_waiting_ticket_is_reannounced_at_most_once_per_interval() {
 }
 
 #[tokio::test]
+async fn a_waiting_ticket_is_reminded_at_most_three_times_and_the_last_reminder_says_so() {
+    let t = spawn_app().await; // WAITING_REMINDER_AFTER 15m, WAITING_REMINDER_INTERVAL 30m, WAITING_REMINDER_MAX 3
+    let customer = TgUser::customer(1);
+    let (ticket, _) = t.queue_ticket(&customer, Topic::Warranty).await;
+    let reminders = async |minutes: i64| {
+        affected(&run_all(&t.app, Utc::now() + Duration::minutes(minutes)).await, "waiting_reminders")
+    };
+    assert_eq!(reminders(16).await, Some(1));
+    assert_eq!(reminders(47).await, Some(1));
+    assert!(t.last(OPERATORS_CHAT_ID).text.unwrap().starts_with(&texts::waiting_reminder(47)));
+    assert_eq!(reminders(78).await, Some(1));
+    let last = t.last(OPERATORS_CHAT_ID);
+    assert!(last.text.as_deref().unwrap().starts_with(&texts::waiting_reminder_last(78)), "{last:?}");
+    assert_eq!(last.callback_data(), [format!("claim:{ticket}")]);
+    // No fourth: the first card and three reminders, nothing more however long it waits.
+    assert_eq!(reminders(109).await, Some(0));
+    assert_eq!(reminders(600).await, Some(0));
+    assert_eq!(t.telegram.received(OPERATORS_CHAT_ID).len(), 4);
+    assert_eq!(t.db.count(&format!("tickets WHERE id = {ticket} AND reminders_sent = 3")).await, 1);
+}
+
+#[tokio::test]
+async fn a_ticket_nobody_claims_expires_and_its_customer_is_told_with_the_way_back() {
+    let t = spawn_app().await; // WAITING_EXPIRE_AFTER 24h
+    let customer = TgUser::customer(1);
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
+    let expiry = async |at| affected(&run_all(&t.app, at).await, "waiting_expiry");
+    assert_eq!(expiry(Utc::now() + Duration::hours(23)).await, Some(0));
+    assert_eq!(t.ticket_status(ticket).await.0, zabota_core::db::tickets::Status::Waiting);
+    let before = t.telegram.received(customer.id).len();
+    assert_eq!(expiry(Utc::now() + Duration::hours(24) + Duration::minutes(1)).await, Some(1));
+    assert_eq!(t.ticket_status(ticket).await.0, zabota_core::db::tickets::Status::Closed);
+    let reason = t.db.row("SELECT close_reason FROM tickets WHERE id = $1", &[&ticket]).await;
+    assert_eq!(reason.get::<_, zabota_core::domain::CloseReason>(0), zabota_core::domain::CloseReason::Expired);
+    // The customer hears it once, with «В начало»; the card the ticket last had invites no claim.
+    let told = t.telegram.received(customer.id);
+    assert_eq!(told.len(), before + 1);
+    assert_eq!(told[before].text, Some(texts::expired_customer(ticket)));
+    assert_eq!(told[before].callback_data(), ["home"]);
+    let cards = t.telegram.received(OPERATORS_CHAT_ID);
+    let latest = cards.iter().max_by_key(|m| m.message_id).unwrap();
+    assert_eq!(latest.text, Some(texts::card_closed(ticket, zabota_core::domain::CloseReason::Expired)));
+    assert!(latest.callback_data().is_empty());
+    // A press on the first card is answered, not acted on; a later run expires nothing more.
+    let operator = TgUser::operator(1);
+    t.make_operator(operator.id);
+    let answer = t.claim(&operator, ticket, &card).await;
+    assert_eq!(answer.text, Some(texts::alert_closed(ticket)));
+    assert_eq!(expiry(Utc::now() + Duration::hours(48)).await, Some(0));
+    // «Обратиться к оператору» again opens a fresh ticket.
+    let (fresh, _) = t.queue_ticket(&customer, Topic::Return).await;
+    assert_ne!(fresh, ticket);
+}
+
+#[tokio::test]
 async fn retention_deletes_what_is_one_day_too_old_and_keeps_what_is_one_day_younger() {
     let t = spawn_app().await; // HISTORY_RETENTION_DAYS 365
     let Dialog { customer, ticket, .. } = t.open_dialog(1, Topic::Warranty).await;

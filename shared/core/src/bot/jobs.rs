@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use super::ctx::Ctx;
 use super::{ProcessError, card, lifecycle};
 use crate::app::App;
-use crate::db::{due, tickets};
+use crate::db::due::{self, ReminderDue};
+use crate::db::tickets;
 use crate::domain::CloseReason;
 use crate::telegram::SendMessage;
 use crate::texts;
@@ -54,25 +55,44 @@ pub async fn close_idle(
     Ok(closed)
 }
 
-/// Posts a fresh card for waiting ticket `id` if a reminder is due (created before `created_before`, not reminded
-/// since `reminded_before`), headed by how long the customer has waited; false when it is not due.
+/// Posts a fresh card for waiting ticket `id` if a reminder is due (see [`ReminderDue`]), headed by how long the
+/// customer has waited (the last one allowed says it is the last); false when it is not due.
 pub async fn remind_waiting(
     app: &App,
     id: i64,
     now: DateTime<Utc>,
-    created_before: DateTime<Utc>,
-    reminded_before: DateTime<Utc>,
+    due: ReminderDue,
     deadline: Instant,
 ) -> Result<bool, ProcessError> {
     let mut ctx = Ctx::begin(app).await?;
     let mut reminded = false;
-    if let Some(created) = due::mark_reminded(ctx.db(), id, now, created_before, reminded_before).await?
+    if let Some((created, sent)) = due::mark_reminded(ctx.db(), id, now, due).await?
         && let Some(ticket) = tickets::lock_ticket(ctx.db(), id).await?
     {
-        let header = texts::waiting_reminder((now - created).num_minutes());
+        let minutes = (now - created).num_minutes();
+        let header =
+            if sent >= due.max { texts::waiting_reminder_last(minutes) } else { texts::waiting_reminder(minutes) };
         card::post(&mut ctx, &ticket, Some(header)).await?;
         reminded = true;
     }
     ctx.commit(deadline).await?.deliver(app, deadline).await;
     Ok(reminded)
+}
+
+/// Closes waiting ticket `id` as expired if it is still waiting and was created before `created_before`: the
+/// customer is told, its card says so; false when it is no longer due (claimed or closed meanwhile).
+pub async fn expire_waiting(
+    app: &App,
+    id: i64,
+    now: DateTime<Utc>,
+    created_before: DateTime<Utc>,
+    deadline: Instant,
+) -> Result<bool, ProcessError> {
+    let mut ctx = Ctx::begin(app).await?;
+    let expired = match due::lock_if_expired(ctx.db(), id, created_before).await? {
+        Some(ticket) => lifecycle::close(&mut ctx, &ticket, CloseReason::Expired, Some(now)).await?,
+        None => false,
+    };
+    ctx.commit(deadline).await?.deliver(app, deadline).await;
+    Ok(expired)
 }

@@ -13,8 +13,8 @@ use crate::telegram::SendMessage;
 use crate::texts;
 
 /// Closes `ticket` (row-locked by the caller) for `reason`, at `at` (the database's clock when `None`): copies
-/// still waiting for its operator are cancelled; the customer gets «Оператор отключился» with «В начало» (unless
-/// they blocked the bot); the operator's summary loses «Завершить диалог» and they are told why; a card still
+/// still waiting for its operator are cancelled; the customer gets «Оператор отключился» (or, for a request that
+/// expired in the queue, why it was closed) with «В начало», unless they blocked the bot; the operator's summary loses «Завершить диалог» and they are told why; a card still
 /// inviting a claim says the ticket is closed. False when it was closed already (nothing is queued).
 pub(crate) async fn close(
     ctx: &mut Ctx<'_>,
@@ -26,9 +26,13 @@ pub(crate) async fn close(
         return Ok(false);
     }
     outbox::cancel_copies_to_operator(ctx.db(), ticket.id, "ticket closed").await?;
-    if reason != CloseReason::CustomerBlocked {
-        let farewell = SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_DISCONNECTED);
-        ctx.send(farewell.with_markup(keyboards::home()))?;
+    let farewell = match reason {
+        CloseReason::CustomerBlocked => None,
+        CloseReason::Expired => Some(texts::expired_customer(ticket.id)),
+        CloseReason::Operator | CloseReason::Idle => Some(texts::OPERATOR_DISCONNECTED.to_owned()),
+    };
+    if let Some(farewell) = farewell {
+        ctx.send(SendMessage::new(ticket.customer_tg_id, farewell).with_markup(keyboards::home()))?;
     }
     match (ticket.status, ticket.operator_tg_id, ticket.card) {
         (Status::Assigned, Some(operator), _) => {

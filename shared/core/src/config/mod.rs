@@ -107,6 +107,10 @@ pub struct Config {
     pub waiting_reminder_after: Duration,
     /// `WAITING_REMINDER_INTERVAL`: at most one reminder per ticket per this interval.
     pub waiting_reminder_interval: Duration,
+    /// `WAITING_REMINDER_MAX`: at most this many reminders per ticket (0: none); the last one says it is the last.
+    pub waiting_reminder_max: u32,
+    /// `WAITING_EXPIRE_AFTER`: a ticket still in the queue this long is closed as expired, and its customer told.
+    pub waiting_expire_after: Duration,
     /// `LOG_FORMAT`: `json` (the default on Lambda) or `pretty`.
     pub log_format: LogFormat,
 }
@@ -156,6 +160,8 @@ impl Config {
         }
         let waiting_reminder_after = duration("WAITING_REMINDER_AFTER", "15m")?;
         let waiting_reminder_interval = duration("WAITING_REMINDER_INTERVAL", "30m")?;
+        let waiting_reminder_max = parse::count("WAITING_REMINDER_MAX", get("WAITING_REMINDER_MAX"), 3)?;
+        let waiting_expire_after = duration("WAITING_EXPIRE_AFTER", "24h")?;
         let log_format = parse::log_format(get("LOG_FORMAT"), get("AWS_LAMBDA_FUNCTION_NAME").is_some())?;
         Ok(Config {
             bot_token,
@@ -170,6 +176,8 @@ impl Config {
             ticket_idle_warn_before,
             waiting_reminder_after,
             waiting_reminder_interval,
+            waiting_reminder_max,
+            waiting_expire_after,
             log_format,
         })
     }

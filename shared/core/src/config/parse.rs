@@ -171,6 +171,16 @@ pub(super) fn duration(name: &'static str, value: Option<String>, default: &str)
     Ok(duration)
 }
 
+/// A small count (0 to 100); `default` when unset.
+pub(super) fn count(name: &'static str, value: Option<String>, default: u32) -> Result<u32, ConfigError> {
+    const HINT: &str = "Use a whole number from 0 to 100";
+    let Some(raw) = value else { return Ok(default) };
+    match raw.parse::<u32>() {
+        Ok(n) if n <= 100 => Ok(n),
+        _ => Err(invalid(name, format!("{raw:?} is not a count from 0 to 100"), HINT)),
+    }
+}
+
 /// `LOG_FORMAT`; unset, it is JSON on Lambda and pretty elsewhere.
 pub(super) fn log_format(value: Option<String>, on_lambda: bool) -> Result<LogFormat, ConfigError> {
     match value.as_deref().map(str::to_ascii_lowercase).as_deref() {

@@ -61,34 +61,67 @@ pub(crate) async fn lock_if_idle(
 const LOCK_IF_IDLE: &str =
     lock_ticket_where!("t.id = $1 AND t.status = 'ASSIGNED' AND t.last_activity_at <= $2 AND t.idle_warned_at <= $3");
 
-/// Waiting tickets created before `created_before` and not reminded since `reminded_before`, oldest id first.
-pub(crate) async fn due_reminders(
-    db: &impl Sql,
-    created_before: DateTime<Utc>,
-    reminded_before: DateTime<Utc>,
-) -> Result<Vec<i64>, tokio_postgres::Error> {
-    let sql = "SELECT id FROM tickets WHERE status = 'WAITING' AND created_at <= $1 \
-               AND (reminded_at IS NULL OR reminded_at <= $2) ORDER BY id LIMIT $3";
-    ids(db.query(sql, &[&created_before, &reminded_before, &JOB_BATCH]).await?)
+/// When reminders are due: for tickets created before `created_before`, not reminded since `reminded_before`, and
+/// reminded fewer than `max` times.
+#[derive(Clone, Copy, Debug)]
+pub struct ReminderDue {
+    /// Waiting since at least then.
+    pub created_before: DateTime<Utc>,
+    /// Not reminded since then.
+    pub reminded_before: DateTime<Utc>,
+    /// Reminded fewer times than this.
+    pub max: u32,
 }
 
-/// Marks waiting ticket `id` reminded at `now` if a reminder is still due; returns when the ticket was created.
+/// Waiting tickets a reminder is due for, oldest id first.
+pub(crate) async fn due_reminders(db: &impl Sql, due: ReminderDue) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let sql = "SELECT id FROM tickets WHERE status = 'WAITING' AND created_at <= $1 \
+               AND (reminded_at IS NULL OR reminded_at <= $2) AND reminders_sent < $3 ORDER BY id LIMIT $4";
+    let max = i32::try_from(due.max).unwrap_or(i32::MAX);
+    ids(db.query(sql, &[&due.created_before, &due.reminded_before, &max, &JOB_BATCH]).await?)
+}
+
+/// Marks waiting ticket `id` reminded at `now` if a reminder is still due; returns when the ticket was created and
+/// how many reminders it has had, this one included.
 pub(crate) async fn mark_reminded(
     db: &impl Sql,
     id: i64,
     now: DateTime<Utc>,
-    created_before: DateTime<Utc>,
-    reminded_before: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, tokio_postgres::Error> {
+    due: ReminderDue,
+) -> Result<Option<(DateTime<Utc>, u32)>, tokio_postgres::Error> {
+    let max = i32::try_from(due.max).unwrap_or(i32::MAX);
     let row = db
         .query_opt(
-            "UPDATE tickets SET reminded_at = $2 WHERE id = $1 AND status = 'WAITING' AND created_at <= $3 \
-             AND (reminded_at IS NULL OR reminded_at <= $4) RETURNING created_at",
-            &[&id, &now, &created_before, &reminded_before],
+            "UPDATE tickets SET reminded_at = $2, reminders_sent = reminders_sent + 1 WHERE id = $1 \
+             AND status = 'WAITING' AND created_at <= $3 AND (reminded_at IS NULL OR reminded_at <= $4) \
+             AND reminders_sent < $5 RETURNING created_at, reminders_sent",
+            &[&id, &now, &due.created_before, &due.reminded_before, &max],
         )
         .await?;
-    row.map(|r| r.try_get(0)).transpose()
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some((r.try_get(0)?, u32::try_from(r.try_get::<_, i32>(1)?).unwrap_or(0))))
 }
+
+/// Tickets still waiting that were created before `created_before`, oldest id first.
+pub(crate) async fn expired_waiting(
+    db: &impl Sql,
+    created_before: DateTime<Utc>,
+) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let sql = "SELECT id FROM tickets WHERE status = 'WAITING' AND created_at <= $1 ORDER BY id LIMIT $2";
+    ids(db.query(sql, &[&created_before, &JOB_BATCH]).await?)
+}
+
+/// Ticket `id`, row-locked, if it is still waiting and was created before `created_before`.
+pub(crate) async fn lock_if_expired(
+    db: &impl Sql,
+    id: i64,
+    created_before: DateTime<Utc>,
+) -> Result<Option<TicketRow>, tokio_postgres::Error> {
+    let row = db.query_opt(LOCK_IF_EXPIRED, &[&id, &created_before]).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+const LOCK_IF_EXPIRED: &str = lock_ticket_where!("t.id = $1 AND t.status = 'WAITING' AND t.created_at <= $2");
 
 fn ids(rows: Vec<Row>) -> Result<Vec<i64>, tokio_postgres::Error> {
     rows.iter().map(|r| r.try_get(0)).collect()

@@ -31,5 +31,7 @@ text_enum! {
         Idle = "idle",
         /// The customer blocked the bot: nothing can reach them any more.
         CustomerBlocked = "customer_blocked",
+        /// Nobody claimed it within `WAITING_EXPIRE_AFTER`.
+        Expired = "expired",
     }
 }

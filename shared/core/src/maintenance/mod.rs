@@ -34,9 +34,10 @@ pub struct JobReport {
 }
 
 /// The jobs, in the order they run. Each gets its turn every run.
-pub const JOBS: [&str; 7] = [
+pub const JOBS: [&str; 8] = [
     "idle_warning",
     "idle_close",
+    "waiting_expiry",
     "waiting_reminders",
     "outbox_redelivery",
     "media_archive",
@@ -80,6 +81,7 @@ async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instan
     let result = match job {
         "idle_warning" => Box::pin(idle::warn(app, now, until)).await,
         "idle_close" => Box::pin(idle::close(app, now, until)).await,
+        "waiting_expiry" => Box::pin(reminders::expire(app, now, until)).await,
         "waiting_reminders" => Box::pin(reminders::remind(app, now, until)).await,
         "outbox_redelivery" => Box::pin(crate::bot::deliver_due_until(app, until)).await.map_err(anyhow::Error::from),
         "media_archive" => Box::pin(crate::media::archive::archive_due(app)).await,
