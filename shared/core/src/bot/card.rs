@@ -5,9 +5,9 @@
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::keyboards;
-use crate::db::DbError;
 use crate::db::tickets::{self, TicketRow};
 use crate::db::users;
+use crate::db::{DbError, cards};
 use crate::domain::CloseReason;
 use crate::domain::phone::Phone;
 use crate::outbox::OnResult;
@@ -38,19 +38,35 @@ pub(crate) async fn post(ctx: &mut Ctx<'_>, ticket: &TicketRow, header: Option<S
     Ok(())
 }
 
-/// The card says who took the ticket, and invites no further claim.
-pub(crate) fn mark_taken(ctx: &mut Ctx<'_>, card: (i64, i64), card_text: &str, operator: &str) -> Result<(), DbError> {
-    edit(ctx, card, texts::card_taken(card_text, operator))
+/// Every card of ticket `ticket_id` says who took it and invites no further claim: the `pressed` one first, then
+/// the others it had (an earlier card, reminders).
+pub(crate) async fn mark_taken(
+    ctx: &mut Ctx<'_>,
+    ticket_id: i64,
+    pressed: (i64, i64),
+    card_text: &str,
+    operator: &str,
+) -> Result<(), ProcessError> {
+    let mut others = cards::settle(ctx.db(), ticket_id).await?;
+    if others.contains(&pressed) {
+        others.retain(|c| *c != pressed);
+    } else {
+        // Pressed before its `sent` mark recorded it (or posted before cards were recorded).
+        cards::add_settled(ctx.db(), pressed, ticket_id).await?;
+    }
+    let text = texts::card_taken(card_text, operator);
+    for card in std::iter::once(pressed).chain(others) {
+        edit(ctx, card, text.clone())?;
+    }
+    Ok(())
 }
 
-/// The card of a ticket closed while it waited says why, and invites no claim.
-pub(crate) fn mark_closed(
-    ctx: &mut Ctx<'_>,
-    card: (i64, i64),
-    ticket_id: i64,
-    why: CloseReason,
-) -> Result<(), DbError> {
-    edit(ctx, card, texts::card_closed(ticket_id, why))
+/// Every card of a ticket closed while it waited says why, and invites no claim.
+pub(crate) async fn mark_closed(ctx: &mut Ctx<'_>, ticket_id: i64, why: CloseReason) -> Result<(), ProcessError> {
+    for card in cards::settle(ctx.db(), ticket_id).await? {
+        edit(ctx, card, texts::card_closed(ticket_id, why))?;
+    }
+    Ok(())
 }
 
 /// The card of a claimed ticket that went back to the queue says so (a fresh card invites the next claim).

@@ -14,7 +14,7 @@ use crate::texts;
 
 /// Closes `ticket` (row-locked by the caller) for `reason`, at `at` (the database's clock when `None`): copies
 /// still waiting for its operator are cancelled; the customer gets «Оператор отключился» (or, for a request that
-/// expired in the queue, why it was closed) with «В начало», unless they blocked the bot; the operator's summary loses «Завершить диалог» and they are told why; a card still
+/// expired in the queue, why it was closed) with «В начало», unless they blocked the bot; the operator's summary loses «Завершить диалог» and they are told why; every card still
 /// inviting a claim says the ticket is closed. False when it was closed already (nothing is queued).
 pub(crate) async fn close(
     ctx: &mut Ctx<'_>,
@@ -34,14 +34,14 @@ pub(crate) async fn close(
     if let Some(farewell) = farewell {
         ctx.send(SendMessage::new(ticket.customer_tg_id, farewell).with_markup(keyboards::home()))?;
     }
-    match (ticket.status, ticket.operator_tg_id, ticket.card) {
-        (Status::Assigned, Some(operator), _) => {
+    match (ticket.status, ticket.operator_tg_id) {
+        (Status::Assigned, Some(operator)) => {
             if let Some(summary) = ticket.operator_message_id {
                 ctx.remove_buttons(operator, summary)?;
             }
             ctx.send(SendMessage::new(operator, texts::dialog_closed_for_operator(ticket.id, reason)))?;
         }
-        (Status::Waiting, _, Some(posted)) => card::mark_closed(ctx, posted, ticket.id, reason)?,
+        (Status::Waiting, _) => card::mark_closed(ctx, ticket.id, reason).await?,
         _ => {}
     }
     Ok(true)

@@ -60,7 +60,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     replay(ctx, operator.id, earlier, replayed).await?;
     ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED))?;
     let who = operator.username.as_ref().map_or_else(|| operator.first_name.clone(), |u| format!("@{u}"));
-    card::mark_taken(ctx, (card.chat_id(), card.message_id), &card_text, &who)?;
+    card::mark_taken(ctx, ticket_id, (card.chat_id(), card.message_id), &card_text, &who).await?;
     Ok(())
 }
 

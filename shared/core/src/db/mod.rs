@@ -1,5 +1,6 @@
 //! PostgreSQL: connections (TLS when asked), the migration runner, and one file of free functions per table.
 
+pub mod cards;
 mod connect;
 pub mod due;
 pub mod media;
@@ -24,10 +25,18 @@ pub use sql::{Sql, Tx};
 /// statement pipelined (awaited together with others, or with COMMIT) must be prepared before: one prepared on
 /// first use would be overtaken by the statements after it. Others are prepared on first use and cached.
 fn prepared() -> impl Iterator<Item = &'static str> {
-    [updates::PREPARED, users::PREPARED, tickets::PREPARED, messages::PREPARED, outbox::PREPARED, media::PREPARED]
-        .into_iter()
-        .flatten()
-        .copied()
+    [
+        updates::PREPARED,
+        users::PREPARED,
+        tickets::PREPARED,
+        cards::PREPARED,
+        messages::PREPARED,
+        outbox::PREPARED,
+        media::PREPARED,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
 }
 
 /// Prepares [`prepared`] on `client`, into its statement cache.

@@ -19,7 +19,12 @@ const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = now(), att
 /// be made again).
 const SET_DELIVERED: &str = "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 \
     WHERE id = (SELECT id FROM ticket_messages WHERE id = $1 FOR UPDATE SKIP LOCKED)";
-const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 \
+/// A card is also recorded among the ticket's cards (no lock to wait for: `ticket_cards` has no foreign key), settled
+/// at once if the ticket stopped waiting while the card was on its way.
+const SET_CARD: &str = "WITH card AS (INSERT INTO ticket_cards (chat_id, message_id, ticket_id, settled_at) \
+      SELECT $2, $3, $1, CASE WHEN status = 'WAITING' THEN NULL ELSE now() END FROM tickets WHERE id = $1 \
+      ON CONFLICT DO NOTHING) \
+    UPDATE tickets SET card_chat_id = $2, card_message_id = $3 \
     WHERE id = (SELECT id FROM tickets WHERE id = $1 FOR UPDATE SKIP LOCKED)";
 const DEFER: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
     not_before = now() + make_interval(secs => $3) WHERE id = $1 AND status = 'pending'";

@@ -6,9 +6,12 @@ use chrono::{DateTime, Utc};
 
 use super::Sql;
 
-const DELETE_TICKETS: &str = "DELETE FROM tickets WHERE id IN (SELECT t.id FROM tickets t \
-     WHERE t.status = 'CLOSED' AND t.closed_at < $1 \
-       AND NOT EXISTS (SELECT 1 FROM ticket_messages m WHERE m.ticket_id = t.id) ORDER BY t.id LIMIT $2)";
+/// Closed tickets whose messages are all gone, with their cards.
+const DELETE_TICKETS: &str = "WITH doomed AS MATERIALIZED (SELECT t.id FROM tickets t \
+       WHERE t.status = 'CLOSED' AND t.closed_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM ticket_messages m WHERE m.ticket_id = t.id) ORDER BY t.id LIMIT $2), \
+     cards AS (DELETE FROM ticket_cards WHERE ticket_id IN (SELECT id FROM doomed)) \
+     DELETE FROM tickets WHERE id IN (SELECT id FROM doomed)";
 
 const DELETE_OUTBOX: &str = "DELETE FROM outbox WHERE id IN \
      (SELECT id FROM outbox WHERE status <> 'pending' AND created_at < $1 ORDER BY id LIMIT $2)";

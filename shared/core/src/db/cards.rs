@@ -1,0 +1,29 @@
+//! `ticket_cards`: every card a ticket has had in the operators' chat, and whether it still invites a claim.
+
+use super::Sql;
+
+const SETTLE: &str = "UPDATE ticket_cards SET settled_at = now() WHERE ticket_id = $1 AND settled_at IS NULL \
+     RETURNING chat_id, message_id";
+const ADD_SETTLED: &str = "INSERT INTO ticket_cards (chat_id, message_id, ticket_id, settled_at) \
+     VALUES ($1, $2, $3, now()) ON CONFLICT (chat_id, message_id) DO UPDATE SET settled_at = coalesce(ticket_cards.settled_at, now())";
+
+/// Marks every card of ticket `ticket_id` that still invites a claim as settled; returns them (chat, message), to
+/// be edited in the same transaction.
+pub(crate) async fn settle(db: &impl Sql, ticket_id: i64) -> Result<Vec<(i64, i64)>, tokio_postgres::Error> {
+    let rows = db.query(SETTLE, &[&ticket_id]).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Records a card of ticket `ticket_id` seen in a button press (its `sent` mark may not have recorded it yet), as
+/// settled.
+pub(crate) async fn add_settled(
+    db: &impl Sql,
+    (chat_id, message_id): (i64, i64),
+    ticket_id: i64,
+) -> Result<(), tokio_postgres::Error> {
+    db.execute(ADD_SETTLED, &[&chat_id, &message_id, &ticket_id]).await?;
+    Ok(())
+}
+
+/// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
+pub(super) const PREPARED: &[&str] = &[SETTLE, ADD_SETTLED];
