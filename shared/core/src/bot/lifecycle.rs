@@ -1,5 +1,6 @@
-//! The ticket lifecycle's steps that more than one path takes: closing a dialog (the operator's button, the idle
-//! close, a customer who blocked the bot) and giving a ticket back to the queue (an operator who blocked it).
+//! The ticket lifecycle's steps that more than one path takes: closing a ticket (the operator's button, the idle
+//! close, a request that expired in the queue, a customer who blocked the bot) and giving a ticket back to the
+//! queue (an operator who blocked it).
 
 use chrono::{DateTime, Utc};
 
@@ -14,8 +15,9 @@ use crate::texts;
 
 /// Closes `ticket` (row-locked by the caller) for `reason`, at `at` (the database's clock when `None`): copies
 /// still waiting for its operator are cancelled; the customer gets «Оператор отключился» (or, for a request that
-/// expired in the queue, why it was closed) with «В начало», unless they blocked the bot; the operator's summary loses «Завершить диалог» and they are told why; every card still
-/// inviting a claim says the ticket is closed. False when it was closed already (nothing is queued).
+/// expired in the queue, why it was closed) with «В начало», unless they blocked the bot; the operator's summary
+/// loses «Завершить диалог» and they are told why; every card still inviting a claim says the ticket is closed.
+/// False when it was closed already (nothing is queued).
 pub(crate) async fn close(
     ctx: &mut Ctx<'_>,
     ticket: &TicketRow,
