@@ -5,7 +5,8 @@ use super::Sql;
 const SETTLE: &str = "UPDATE ticket_cards SET settled_at = now() WHERE ticket_id = $1 AND settled_at IS NULL \
      RETURNING chat_id, message_id";
 const ADD_SETTLED: &str = "INSERT INTO ticket_cards (chat_id, message_id, ticket_id, settled_at) \
-     VALUES ($1, $2, $3, now()) ON CONFLICT (chat_id, message_id) DO UPDATE SET settled_at = coalesce(ticket_cards.settled_at, now())";
+     VALUES ($1, $2, $3, now()) \
+     ON CONFLICT (chat_id, message_id) DO UPDATE SET settled_at = coalesce(ticket_cards.settled_at, now())";
 
 /// Marks every card of ticket `ticket_id` that still invites a claim as settled; returns them (chat, message), to
 /// be edited in the same transaction.

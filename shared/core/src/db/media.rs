@@ -252,7 +252,8 @@ pub(crate) struct Archived {
     pub error: Option<String>,
 }
 
-const ONE: &str = "SELECT kind, file_name, mime_type, storage_key, archive_status, archive_error FROM message_attachments WHERE id = $1";
+const ONE: &str = "SELECT kind, file_name, mime_type, storage_key, archive_status, archive_error \
+     FROM message_attachments WHERE id = $1";
 
 /// Attachment `id`, if it exists.
 pub(crate) async fn attachment(db: &impl Sql, id: i64) -> Result<Option<Archived>, tokio_postgres::Error> {

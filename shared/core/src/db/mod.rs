@@ -70,10 +70,10 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Worth trying again. Only what the same work would surely meet again is not: bad data (SQLSTATE class 22, or a stored value this version does not know),
-    /// a broken constraint (23), unusable settings. Everything else (connection, pool, timeouts, deadlocks,
-    /// shutdowns, and errors of the set-up such as a missing table) is retried, so a system-wide trouble never
-    /// looks like a bad update.
+    /// Worth trying again. Only what the same work would surely meet again is not: bad data (SQLSTATE class 22, or
+    /// a stored value this version does not know), a broken constraint (23), unusable settings. Everything else
+    /// (connection, pool, timeouts, deadlocks, shutdowns, and errors of the set-up such as a missing table) is
+    /// retried, so a system-wide trouble never looks like a bad update.
     pub fn is_transient(&self) -> bool {
         match self {
             DbError::Postgres(e) => is_transient(e),

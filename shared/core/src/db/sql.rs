@@ -135,10 +135,10 @@ impl Tx {
         self.commit_after(async { Ok(()) }).await
     }
 
-    /// Runs `work` (statements on [`Sql::client`], prepared when the connection opened: see `db::prepared`) and COMMIT in the
-    /// same round trip. `work` is polled first, so its statements go out before COMMIT; if it fails before sending
-    /// (a parameter that cannot be encoded), COMMIT is not sent and the transaction is rolled back. If it fails at
-    /// the server, the server answers the COMMIT that follows with a rollback.
+    /// Runs `work` (statements on [`Sql::client`], prepared when the connection opened: see `db::prepared`) and
+    /// COMMIT in the same round trip. `work` is polled first, so its statements go out before COMMIT; if it fails
+    /// before sending (a parameter that cannot be encoded), COMMIT is not sent and the transaction is rolled back.
+    /// If it fails at the server, the server answers the COMMIT that follows with a rollback.
     pub(crate) async fn commit_after<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
         self.end_after(work, "COMMIT").await
     }
