@@ -1,12 +1,13 @@
 //! Every branch a customer can take before a ticket is served: the menu, «Другой вопрос», phone intake, a second
-//! request while a ticket is open, a returning customer's known phone, and free text in the menu.
+//! request while a ticket is open, a returning customer's known phone, free text in the menu, and a waiting
+//! request withdrawn with /cancel.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
 use zabota_core::db::tickets::Status;
-use zabota_core::domain::Topic;
+use zabota_core::domain::{CloseReason, Topic};
 use zabota_core::texts;
-use zabota_testkit::{OPERATORS_CHAT_ID, Received, TestApp, TgUser, claim_press, spawn_app, updates};
+use zabota_testkit::{Dialog, OPERATORS_CHAT_ID, Received, TestApp, TgUser, claim_press, spawn_app, updates};
 
 const MENU: [&str; 3] = ["topic:warranty", "topic:return", "topic:other"];
 
@@ -259,4 +260,42 @@ async fn free_text_in_the_menu_gets_the_menu_for_a_customer_and_a_hint_for_an_op
     assert_eq!(hint[0].text.as_deref(), Some(texts::NO_ACTIVE_DIALOG));
     assert!(hint[0].callback_data().is_empty());
     assert_eq!(t.db.count("tickets").await + t.db.count("ticket_messages").await, 0);
+}
+
+#[tokio::test]
+async fn a_waiting_customer_can_cancel_with_slash_cancel_and_ask_again_later() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
+    assert_eq!(t.last(customer.id).text, Some(texts::queued(ticket)));
+    assert!(texts::queued(ticket).contains("/cancel"), "the queued message says how to cancel");
+    t.send(updates::private_text(&customer, "/cancel")).await;
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Closed);
+    let reason = t.db.row("SELECT close_reason FROM tickets WHERE id = $1", &[&ticket]).await;
+    assert_eq!(reason.get::<_, CloseReason>(0), CloseReason::Cancelled);
+    let told = t.last(customer.id);
+    assert_eq!(told.text, Some(texts::cancelled_customer(ticket)));
+    assert_eq!(told.callback_data(), ["home"]);
+    // The card says so and invites no claim; a press that slipped through is answered, not acted on.
+    let card_now =
+        t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id).unwrap();
+    assert_eq!(card_now.text, Some(texts::card_closed(ticket, CloseReason::Cancelled)));
+    assert!(card_now.callback_data().is_empty());
+    let operator = TgUser::operator(1);
+    t.make_operator(operator.id);
+    assert_eq!(t.claim(&operator, ticket, &card).await.text, Some(texts::alert_closed(ticket)));
+    // Nothing left to cancel: /cancel is free text in the menu. A new request opens a fresh ticket.
+    t.send(updates::private_text(&customer, "/cancel")).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::USE_MENU));
+    let (fresh, _) = t.queue_ticket(&customer, Topic::Return).await;
+    assert_ne!(fresh, ticket);
+}
+
+#[tokio::test]
+async fn slash_cancel_in_a_dialog_is_relayed_like_any_message() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
+    t.send(updates::private_text(&customer, "/cancel")).await;
+    assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some("/cancel"));
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Assigned);
 }

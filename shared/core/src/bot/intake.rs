@@ -3,10 +3,10 @@
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::keyboards;
-use crate::db::tickets;
+use crate::db::tickets::{self, SenderTickets, Status};
 use crate::db::users::{self, UserRow};
 use crate::domain::phone::Phone;
-use crate::domain::{DialogState, Topic};
+use crate::domain::{CloseReason, DialogState, Topic};
 use crate::telegram::{CallbackQuery, Message, ReplyMarkup, SendMessage};
 use crate::texts;
 
@@ -88,6 +88,15 @@ pub async fn phone_input(
     };
     ctx.send(SendMessage::new(user.tg_id, reply).with_markup(keyboards::share_phone()))?;
     Ok(())
+}
+
+/// `/cancel` from a customer whose request is still waiting: it is closed as cancelled (its cards say so) and they
+/// get «В начало». False when there is nothing waiting to cancel: in a dialog `/cancel` is a message like any other.
+pub(crate) async fn cancel(ctx: &mut Ctx<'_>, tickets: &SenderTickets) -> Result<bool, ProcessError> {
+    let Some(ticket) = tickets.as_customer.as_ref().filter(|t| t.status == Status::Waiting) else { return Ok(false) };
+    tracing::info!(ticket = ticket.id, "customer cancelled a waiting ticket");
+    super::lifecycle::close(ctx, ticket, CloseReason::Cancelled, None).await?;
+    Ok(true)
 }
 
 async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &str) -> Result<(), ProcessError> {

@@ -1,5 +1,5 @@
 //! The ticket lifecycle's steps that more than one path takes: closing a ticket (the operator's button, the idle
-//! close, a request that expired in the queue, a customer who blocked the bot) and giving a ticket back to the
+//! close, a request that expired in the queue or that its customer withdrew, a customer who blocked the bot) and giving a ticket back to the
 //! queue (an operator who blocked it).
 
 use chrono::{DateTime, Utc};
@@ -31,6 +31,7 @@ pub(crate) async fn close(
     let farewell = match reason {
         CloseReason::CustomerBlocked => None,
         CloseReason::Expired => Some(texts::expired_customer(ticket.id)),
+        CloseReason::Cancelled => Some(texts::cancelled_customer(ticket.id)),
         CloseReason::Operator | CloseReason::Idle => Some(texts::OPERATOR_DISCONNECTED.to_owned()),
     };
     if let Some(farewell) = farewell {

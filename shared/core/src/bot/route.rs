@@ -68,6 +68,8 @@ impl Loaded<'_> {
             Loaded::Private { message, user, tickets } => {
                 if is_start(message) {
                     menu::start(ctx, &user).await
+                } else if is_command(message, "/cancel") && intake::cancel(ctx, &tickets).await? {
+                    Ok(())
                 } else if let Some(text) = message.text.as_deref().filter(|t| t.starts_with("/file"))
                     && files::command(ctx, &user, text).await?
                 {
@@ -94,8 +96,13 @@ impl Loaded<'_> {
 
 /// `/start`, `/start payload` or `/start@bot`.
 fn is_start(message: &Message) -> bool {
+    is_command(message, "/start")
+}
+
+/// The message is `command`, with or without arguments or the bot's @name.
+fn is_command(message: &Message, command: &str) -> bool {
     message.text.as_deref().is_some_and(|t| {
-        let command = t.split_whitespace().next().unwrap_or_default();
-        command == "/start" || command.starts_with("/start@")
+        let first = t.split_whitespace().next().unwrap_or_default();
+        first == command || first.strip_prefix(command).is_some_and(|rest| rest.starts_with('@'))
     })
 }

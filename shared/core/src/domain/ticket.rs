@@ -33,5 +33,7 @@ text_enum! {
         CustomerBlocked = "customer_blocked",
         /// Nobody claimed it within `WAITING_EXPIRE_AFTER`.
         Expired = "expired",
+        /// The customer withdrew the request while it waited (`/cancel`).
+        Cancelled = "cancelled",
     }
 }

@@ -84,8 +84,12 @@ pub const PHONE_EXPECTED: &str = "Сейчас нужен номер телеф�
 pub fn queued(ticket_id: i64) -> String {
     format!(
         "Спасибо! Ваша заявка #{ticket_id} принята, вы в очереди. Оператор подключится в ближайшее время — \
-         пока можете описать вопрос здесь, он увидит все сообщения."
+         пока можете описать вопрос здесь, он увидит все сообщения. Передумали — отправьте /cancel."
     )
+}
+/// To a customer who withdrew a waiting request.
+pub fn cancelled_customer(ticket_id: i64) -> String {
+    format!("Обращение #{ticket_id} отменено. Если понадобится помощь, нажмите «В начало».")
 }
 /// Asked for an operator again while a ticket is open.
 pub fn already_open(ticket_id: i64) -> String {
@@ -203,6 +207,7 @@ pub(crate) fn dialog_closed_for_operator(ticket_id: i64, reason: CloseReason) ->
         CloseReason::Idle => idle_closed_operator(ticket_id),
         CloseReason::CustomerBlocked => customer_blocked(ticket_id),
         CloseReason::Expired => format!("Заявка #{ticket_id} закрыта: клиент не дождался ответа."),
+        CloseReason::Cancelled => format!("Клиент отменил обращение #{ticket_id}."),
     }
 }
 /// An update that could not be handled at all (parked for the team to look at).
@@ -241,6 +246,7 @@ pub fn card_closed(ticket_id: i64, reason: CloseReason) -> String {
         CloseReason::Operator => format!("Заявка #{ticket_id} закрыта оператором."),
         CloseReason::Idle => format!("Заявка #{ticket_id} закрыта: долго не было сообщений."),
         CloseReason::Expired => format!("Заявка #{ticket_id} закрыта: её так никто и не взял, клиенту сообщили."),
+        CloseReason::Cancelled => format!("Заявка #{ticket_id} отменена клиентом."),
     }
 }
 /// To a customer whose request waited too long and was closed.
