@@ -299,3 +299,38 @@ async fn slash_cancel_in_a_dialog_is_relayed_like_any_message() {
     assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some("/cancel"));
     assert_eq!(t.ticket_status(ticket).await.0, Status::Assigned);
 }
+
+#[tokio::test]
+async fn start_during_a_dialog_asks_first_and_ending_it_tells_the_operator() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
+    t.send(updates::command(&customer, "/start")).await;
+    let ask = t.last(customer.id);
+    assert_eq!(ask.text, Some(texts::ask_end_dialog(ticket)));
+    assert_eq!(ask.callback_data(), [format!("end:{ticket}"), "keep".to_owned()]);
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Assigned, "the question changes nothing yet");
+    // «Продолжить диалог»: nothing changes, and the dialog goes on.
+    t.press(&customer, "keep").await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::DIALOG_KEPT));
+    t.send(updates::private_text(&customer, "ещё вопрос")).await;
+    assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some("ещё вопрос"));
+    // «Завершить диалог»: closed as cancelled, the customer gets «В начало», the operator is told.
+    t.send(updates::command(&customer, "/start")).await;
+    let answer = t.press(&customer, &format!("end:{ticket}")).await;
+    assert_eq!((answer.text, answer.show_alert), (None, false));
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Closed);
+    let reason = t.db.row("SELECT close_reason FROM tickets WHERE id = $1", &[&ticket]).await;
+    assert_eq!(reason.get::<_, CloseReason>(0), CloseReason::Cancelled);
+    let told = t.last(customer.id);
+    assert_eq!(told.text, Some(texts::cancelled_customer(ticket)));
+    assert_eq!(told.callback_data(), ["home"]);
+    let operator_texts = t.telegram.texts(operator.id);
+    assert_eq!(operator_texts.last(), Some(&texts::dialog_closed_for_operator(ticket, CloseReason::Cancelled)));
+    // The question's button pressed again, or forged by someone else, is answered and changes nothing.
+    let stale = t.press(&customer, &format!("end:{ticket}")).await;
+    assert_eq!((stale.text.as_deref(), stale.show_alert), (Some(texts::ALERT_STALE), true));
+    let Dialog { ticket: other, .. } = t.open_dialog(2, Topic::Warranty).await;
+    let forged = t.press(&customer, &format!("end:{other}")).await;
+    assert_eq!(forged.text.as_deref(), Some(texts::ALERT_STALE));
+    assert_eq!(t.ticket_status(other).await.0, Status::Assigned);
+}

@@ -66,6 +66,15 @@ pub fn claim(ticket_id: i64) -> ReplyMarkup {
 }
 
 /// Завершить диалог under the operator's summary.
+/// «Завершить диалог» / «Продолжить диалог», for a customer who sent /start during a dialog.
+pub fn end_or_keep(ticket_id: i64) -> ReplyMarkup {
+    ReplyMarkup::Inline(inline(vec![vec![
+        (texts::BTN_CLOSE, Callback::EndDialog(ticket_id)),
+        (texts::BTN_KEEP_DIALOG, Callback::KeepDialog),
+    ]]))
+}
+
+/// «Завершить диалог» under an operator's summary.
 pub fn close(ticket_id: i64) -> ReplyMarkup {
     ReplyMarkup::Inline(inline(vec![vec![(texts::BTN_CLOSE, Callback::Close(ticket_id))]]))
 }

@@ -3,8 +3,9 @@
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::keyboards;
+use crate::db::tickets::{self, SenderTickets, Status};
 use crate::db::users::{self, UserRow};
-use crate::domain::{DialogState, Topic};
+use crate::domain::{CloseReason, DialogState, Topic};
 use crate::telegram::{CallbackQuery, SendMessage};
 use crate::texts;
 
@@ -12,6 +13,38 @@ use crate::texts;
 pub async fn start(ctx: &mut Ctx<'_>, user: &UserRow) -> Result<(), ProcessError> {
     users::set_dialog_state(ctx.db(), user.id, DialogState::Menu).await?;
     ctx.send(SendMessage::new(user.tg_id, texts::GREETING).with_markup(keyboards::menu()))?;
+    Ok(())
+}
+
+/// `/start` as the customer typed it: during a dialog with an operator they are asked first (it does not silently
+/// stay open behind the menu); otherwise the menu.
+pub async fn start_command(ctx: &mut Ctx<'_>, user: &UserRow, tickets: &SenderTickets) -> Result<(), ProcessError> {
+    match tickets.as_customer.as_ref().filter(|t| t.status == Status::Assigned) {
+        Some(ticket) => {
+            let ask = SendMessage::new(user.tg_id, texts::ask_end_dialog(ticket.id));
+            ctx.send(ask.with_markup(keyboards::end_or_keep(ticket.id)))?;
+            Ok(())
+        }
+        None => start(ctx, user).await,
+    }
+}
+
+/// «Завершить диалог» from the customer: their assigned ticket is closed (as `cancelled`; the operator is told).
+/// A press for a ticket that is not theirs or no longer in a dialog is answered, not acted on.
+pub async fn end_dialog(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
+    let ticket = tickets::lock_ticket(ctx.db(), ticket_id).await?;
+    let Some(ticket) = ticket.filter(|t| t.customer_tg_id == query.from.id && t.status == Status::Assigned) else {
+        return Ok(ctx.alert(query, texts::ALERT_STALE)?);
+    };
+    ctx.ack(query)?;
+    super::lifecycle::close(ctx, &ticket, CloseReason::Cancelled, None).await?;
+    Ok(())
+}
+
+/// «Продолжить диалог»: nothing changes.
+pub async fn keep_dialog(ctx: &mut Ctx<'_>, query: &CallbackQuery) -> Result<(), ProcessError> {
+    ctx.ack(query)?;
+    ctx.send(SendMessage::new(query.from.id, texts::DIALOG_KEPT))?;
     Ok(())
 }
 

@@ -67,7 +67,7 @@ impl Loaded<'_> {
         match self {
             Loaded::Private { message, user, tickets } => {
                 if is_start(message) {
-                    menu::start(ctx, &user).await
+                    menu::start_command(ctx, &user, &tickets).await
                 } else if is_command(message, "/cancel") && intake::cancel(ctx, &tickets).await? {
                     Ok(())
                 } else if let Some(text) = message.text.as_deref().filter(|t| t.starts_with("/file"))
@@ -89,6 +89,8 @@ impl Loaded<'_> {
                 Some(Callback::PhoneOther) => intake::other_phone(ctx, query, &user).await,
                 Some(Callback::Claim(ticket_id)) => operator::claim(ctx, query, ticket_id).await,
                 Some(Callback::Close(ticket_id)) => operator::close(ctx, query, ticket_id).await,
+                Some(Callback::EndDialog(ticket_id)) => menu::end_dialog(ctx, query, ticket_id).await,
+                Some(Callback::KeepDialog) => menu::keep_dialog(ctx, query).await,
             },
         }
     }

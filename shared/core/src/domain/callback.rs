@@ -21,6 +21,10 @@ pub enum Callback {
     Claim(i64),
     /// «Завершить диалог» for a ticket.
     Close(i64),
+    /// A customer's «Завершить диалог» for their own ticket, asked after /start during a dialog.
+    EndDialog(i64),
+    /// «Продолжить диалог»: the customer keeps the dialog they have.
+    KeepDialog,
 }
 
 impl Callback {
@@ -35,6 +39,8 @@ impl Callback {
             Callback::PhoneOther => "phone:other".into(),
             Callback::Claim(id) => format!("claim:{id}"),
             Callback::Close(id) => format!("close:{id}"),
+            Callback::EndDialog(id) => format!("end:{id}"),
+            Callback::KeepDialog => "keep".into(),
         }
     }
 
@@ -45,6 +51,7 @@ impl Callback {
             None => match data {
                 "ok" => Some(Callback::Understood),
                 "home" => Some(Callback::Home),
+                "keep" => Some(Callback::KeepDialog),
                 _ => None,
             },
             Some(("topic", t)) => Topic::parse(t).map(Callback::Topic),
@@ -53,6 +60,7 @@ impl Callback {
             Some(("phone", "other")) => Some(Callback::PhoneOther),
             Some(("claim", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Claim),
             Some(("close", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Close),
+            Some(("end", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::EndDialog),
             _ => None,
         }
     }
@@ -75,6 +83,8 @@ mod tests {
             Callback::PhoneOther,
             Callback::Claim(9_007_199_254_740_993),
             Callback::Close(1),
+            Callback::EndDialog(7),
+            Callback::KeepDialog,
         ];
         for cb in all {
             assert!(cb.encode().len() <= 64);

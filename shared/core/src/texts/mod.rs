@@ -87,9 +87,17 @@ pub fn queued(ticket_id: i64) -> String {
          пока можете описать вопрос здесь, он увидит все сообщения. Передумали — отправьте /cancel."
     )
 }
-/// To a customer who withdrew a waiting request.
+/// /start during a dialog: the customer is asked before it ends.
+pub fn ask_end_dialog(ticket_id: i64) -> String {
+    format!("У вас идёт диалог с оператором по обращению #{ticket_id}. Завершить его и вернуться в меню?")
+}
+/// Button: keep the dialog going.
+pub(crate) const BTN_KEEP_DIALOG: &str = "Продолжить диалог";
+/// The customer kept the dialog.
+pub const DIALOG_KEPT: &str = "Хорошо, продолжаем: оператор на связи, просто напишите сообщение.";
+/// To a customer who withdrew a waiting request or ended their dialog.
 pub fn cancelled_customer(ticket_id: i64) -> String {
-    format!("Обращение #{ticket_id} отменено. Если понадобится помощь, нажмите «В начало».")
+    format!("Обращение #{ticket_id} закрыто по вашей просьбе. Если понадобится помощь, нажмите «В начало».")
 }
 /// Asked for an operator again while a ticket is open.
 pub fn already_open(ticket_id: i64) -> String {
@@ -201,13 +209,13 @@ pub(crate) fn copy_not_delivered(refused: bool) -> &'static str {
     if refused { UNSUPPORTED_CONTENT } else { NOT_DELIVERED }
 }
 /// What the operator is told when their dialog ends, by why it ended.
-pub(crate) fn dialog_closed_for_operator(ticket_id: i64, reason: CloseReason) -> String {
+pub fn dialog_closed_for_operator(ticket_id: i64, reason: CloseReason) -> String {
     match reason {
         CloseReason::Operator => closed_for_operator(ticket_id),
         CloseReason::Idle => idle_closed_operator(ticket_id),
         CloseReason::CustomerBlocked => customer_blocked(ticket_id),
         CloseReason::Expired => format!("Заявка #{ticket_id} закрыта: клиент не дождался ответа."),
-        CloseReason::Cancelled => format!("Клиент отменил обращение #{ticket_id}."),
+        CloseReason::Cancelled => format!("Клиент завершил обращение #{ticket_id}."),
     }
 }
 /// An update that could not be handled at all (parked for the team to look at).
