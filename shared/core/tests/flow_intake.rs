@@ -262,6 +262,16 @@ async fn free_text_in_the_menu_gets_the_menu_for_a_customer_and_a_hint_for_an_op
     assert_eq!(t.db.count("tickets").await + t.db.count("ticket_messages").await, 0);
 }
 
+/// Ticket `ticket` is closed as cancelled, and its customer was last told so, with «В начало».
+async fn assert_cancelled(t: &TestApp, customer: &TgUser, ticket: i64) {
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Closed);
+    let reason = t.db.row("SELECT close_reason FROM tickets WHERE id = $1", &[&ticket]).await;
+    assert_eq!(reason.get::<_, CloseReason>(0), CloseReason::Cancelled);
+    let told = t.last(customer.id);
+    assert_eq!(told.text, Some(texts::cancelled_customer(ticket)));
+    assert_eq!(told.callback_data(), ["home"]);
+}
+
 #[tokio::test]
 async fn a_waiting_customer_can_cancel_with_slash_cancel_and_ask_again_later() {
     let t = spawn_app().await;
@@ -270,12 +280,7 @@ async fn a_waiting_customer_can_cancel_with_slash_cancel_and_ask_again_later() {
     assert_eq!(t.last(customer.id).text, Some(texts::queued(ticket)));
     assert!(texts::queued(ticket).contains("/cancel"), "the queued message says how to cancel");
     t.send(updates::private_text(&customer, "/cancel")).await;
-    assert_eq!(t.ticket_status(ticket).await.0, Status::Closed);
-    let reason = t.db.row("SELECT close_reason FROM tickets WHERE id = $1", &[&ticket]).await;
-    assert_eq!(reason.get::<_, CloseReason>(0), CloseReason::Cancelled);
-    let told = t.last(customer.id);
-    assert_eq!(told.text, Some(texts::cancelled_customer(ticket)));
-    assert_eq!(told.callback_data(), ["home"]);
+    assert_cancelled(&t, &customer, ticket).await;
     // The card says so and invites no claim; a press that slipped through is answered, not acted on.
     let card_now =
         t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id).unwrap();
@@ -318,12 +323,7 @@ async fn start_during_a_dialog_asks_first_and_ending_it_tells_the_operator() {
     t.send(updates::command(&customer, "/start")).await;
     let answer = t.press(&customer, &format!("end:{ticket}")).await;
     assert_eq!((answer.text, answer.show_alert), (None, false));
-    assert_eq!(t.ticket_status(ticket).await.0, Status::Closed);
-    let reason = t.db.row("SELECT close_reason FROM tickets WHERE id = $1", &[&ticket]).await;
-    assert_eq!(reason.get::<_, CloseReason>(0), CloseReason::Cancelled);
-    let told = t.last(customer.id);
-    assert_eq!(told.text, Some(texts::cancelled_customer(ticket)));
-    assert_eq!(told.callback_data(), ["home"]);
+    assert_cancelled(&t, &customer, ticket).await;
     let operator_texts = t.telegram.texts(operator.id);
     assert_eq!(operator_texts.last(), Some(&texts::dialog_closed_for_operator(ticket, CloseReason::Cancelled)));
     // The question's button pressed again, or forged by someone else, is answered and changes nothing.
