@@ -160,6 +160,33 @@ async fn a_ticket_nobody_claims_expires_and_its_customer_is_told_with_the_way_ba
 }
 
 #[tokio::test]
+async fn an_expiry_telegram_refuses_for_now_is_committed_and_its_messages_arrive_once_later() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
+    let before = t.telegram.received(customer.id).len();
+    // The customer's message meets a 429, the card's edit a dropped connection (the call in flight).
+    t.telegram.fail_next("sendMessage", Fault::TooManyRequests { retry_after: 30 }, 1);
+    t.telegram.fail_next("editMessageText", Fault::Drop, 1);
+    let at = Utc::now() + Duration::hours(24) + Duration::minutes(1);
+    assert_eq!(affected(&run_all(&t.app, at).await, "waiting_expiry"), Some(1));
+    // The close is committed whatever Telegram said; the calls wait in the outbox.
+    assert_eq!(t.ticket_status(ticket).await.0, zabota_core::db::tickets::Status::Closed);
+    assert_eq!(t.telegram.received(customer.id).len(), before, "deferred, not lost");
+    t.make_outbox_due().await;
+    t.redeliver().await;
+    t.redeliver().await;
+    let told: Vec<_> = t.telegram.received(customer.id).into_iter().skip(before).collect();
+    assert_eq!(told.len(), 1, "told exactly once: {told:?}");
+    assert_eq!(told[0].text, Some(texts::expired_customer(ticket)));
+    let card_now = t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id);
+    assert_eq!(card_now.unwrap().text, Some(texts::card_closed(ticket, zabota_core::domain::CloseReason::Expired)));
+    // A later run does not close or tell anything again.
+    assert_eq!(affected(&run_all(&t.app, at + Duration::hours(1)).await, "waiting_expiry"), Some(0));
+    assert_eq!(t.telegram.received(customer.id).len(), before + 1);
+}
+
+#[tokio::test]
 async fn retention_deletes_what_is_one_day_too_old_and_keeps_what_is_one_day_younger() {
     let t = spawn_app().await; // HISTORY_RETENTION_DAYS 365
     let Dialog { customer, ticket, .. } = t.open_dialog(1, Topic::Warranty).await;
