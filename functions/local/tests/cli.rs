@@ -115,17 +115,18 @@ async fn play_whole_flow(t: &zabota_testkit::TestApp, deliver: impl AsyncFn(serd
     let card = t.last(OPERATORS_CHAT_ID);
     let ticket: i64 = card.callback_data()[0].trim_start_matches("claim:").parse().unwrap();
     deliver(updates::callback(&operator, OPERATORS_CHAT_ID, card.message_id, &format!("claim:{ticket}"))).await;
-    received(customer.id, 5).await;
+    // The menu, the template, the phone request, «вы в очереди», the place in the queue, «Оператор подключился».
+    received(customer.id, 6).await;
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_CONNECTED));
     deliver(updates::private_text(&customer, "Сломался чайник")).await;
     received(operator.id, 2).await;
     assert_eq!(t.last(operator.id).text.as_deref(), Some("Сломался чайник"));
     deliver(updates::private_text(&operator, "Принесите его в сервис")).await;
-    received(customer.id, 6).await;
+    received(customer.id, 7).await;
     assert_eq!(t.last(customer.id).text.as_deref(), Some("Принесите его в сервис"));
     let summary = t.telegram.received(operator.id)[0].message_id;
     deliver(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
-    received(customer.id, 7).await;
+    received(customer.id, 8).await;
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_DISCONNECTED));
     assert_eq!(t.db.count("tickets WHERE status = 'CLOSED'").await, 1);
 }

@@ -206,3 +206,94 @@ fn tls_is_required_for_a_remote_database_whichever_variables_describe_it() {
         }
     }
 }
+
+#[test]
+fn supervisor_ids_are_a_comma_separated_list_of_user_ids() {
+    assert!(load(&[]).unwrap().supervisor_ids.is_empty(), "unset: none");
+    assert_eq!(load(&[("SUPERVISOR_IDS", " 5008 , 5007,12 ")]).unwrap().supervisor_ids, vec![5008, 5007, 12]);
+    assert_eq!(load(&[("SUPERVISOR_IDS", "5008,")]).unwrap().supervisor_ids, vec![5008], "a trailing comma");
+    for (value, reason) in [
+        ("abc", "\"abc\" is not an integer"),
+        ("5008; 5007", "\"5008; 5007\" is not an integer"),
+        ("5008 5007", "\"5008 5007\" is not an integer"),
+        ("5008, 1.5", "\"1.5\" is not an integer"),
+        ("0", "0 is not a user id (those are positive)"),
+        ("5008, -1001234567890", "-1001234567890 is not a user id"),
+    ] {
+        let message = error_of(&[("SUPERVISOR_IDS", value)]);
+        assert!(message.starts_with("SUPERVISOR_IDS is invalid"), "{value}: {message}");
+        assert!(message.contains(reason), "{value}: {message}");
+        assert!(message.contains("SUPERVISOR_IDS=123456789, 987654321"), "{value}: an example: {message}");
+    }
+}
+
+#[test]
+fn the_role_cache_lasts_a_minute_unless_set_between_a_second_and_an_hour() {
+    assert_eq!(load(&[]).unwrap().role_cache_ttl, Duration::from_secs(60));
+    for (value, secs) in [("1s", 1), ("90s", 90), ("5m", 300), ("1h", 3600)] {
+        assert_eq!(load(&[("ROLE_CACHE_TTL", value)]).unwrap().role_cache_ttl, Duration::from_secs(secs), "{value}");
+    }
+    for (value, reason) in [
+        ("500ms", "shorter than a second"),
+        ("0s", "shorter than a second"),
+        ("1h 1s", "longer than an hour"),
+        ("1d", "longer than an hour"),
+        ("soon", "\"soon\""),
+        ("60", "\"60\""),
+    ] {
+        let message = error_of(&[("ROLE_CACHE_TTL", value)]);
+        assert!(message.starts_with("ROLE_CACHE_TTL is invalid"), "{value}: {message}");
+        assert!(message.contains(reason), "{value}: {message}");
+        assert!(message.contains("ROLE_CACHE_TTL=60s"), "{value}: an example: {message}");
+    }
+}
+
+#[test]
+fn working_hours_are_read_in_moscow_time_unless_a_zone_is_given() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.working_hours, None, "unset: no off hours");
+    let hours = load(&[("WORKING_HOURS", "mon-fri 9:00-18:00, Sat 10:00-15:00")]).unwrap().working_hours.unwrap();
+    assert_eq!(hours.to_string(), "Mon-Fri 09:00-18:00; Sat 10:00-15:00");
+    assert_eq!(hours.tz(), chrono_tz::Europe::Moscow);
+    // Monday 2025-03-03 06:00 UTC is 09:00 in Moscow.
+    assert!(hours.is_open("2025-03-03T06:00:00Z".parse().unwrap()));
+    assert!(!hours.is_open("2025-03-03T05:59:00Z".parse().unwrap()));
+
+    let berlin = [("WORKING_HOURS", "Fri 22:00-02:00"), ("WORKING_HOURS_TZ", "Europe/Berlin")];
+    let hours = load(&berlin).unwrap().working_hours.unwrap();
+    assert_eq!(hours.tz(), chrono_tz::Europe::Berlin);
+    assert!(hours.is_open("2025-03-08T00:30:00Z".parse().unwrap()), "Saturday 01:30 in Berlin, after Friday's shift");
+    let lower = load(&[("WORKING_HOURS", "Mon 09:00-18:00"), ("WORKING_HOURS_TZ", "asia/yekaterinburg")]).unwrap();
+    assert_eq!(lower.working_hours.unwrap().tz(), chrono_tz::Asia::Yekaterinburg, "letter case does not matter");
+
+    let zone_alone = load(&[("WORKING_HOURS_TZ", "Europe/Berlin")]).unwrap();
+    assert_eq!(zone_alone.working_hours, None, "a zone without hours is ignored");
+}
+
+#[test]
+fn malformed_working_hours_stop_start_up_naming_the_variable_and_showing_an_example() {
+    for value in [
+        "Mon-Fri",
+        "9:00-18:00",
+        "Mo 09:00-18:00",
+        "Mon-Fri 9-18",
+        "Mon-Fri 09:00-25:00",
+        "Mon 10:00-10:00",
+        "Mon 24:00-02:00",
+        "Mon+Tue 09:00-18:00",
+        ";",
+    ] {
+        let message = error_of(&[("WORKING_HOURS", value)]);
+        assert!(message.starts_with("WORKING_HOURS is invalid"), "{value}: {message}");
+        assert!(message.contains("WORKING_HOURS=Mon-Fri 09:00-18:00; Sat 10:00-15:00"), "{value}: {message}");
+    }
+    let message = error_of(&[("WORKING_HOURS", "Mon 10:00-10:00")]);
+    assert!(message.contains("starts and ends at the same time"), "{message}");
+
+    let message = error_of(&[("WORKING_HOURS", "Mon-Fri 09:00-18:00"), ("WORKING_HOURS_TZ", "Moscow")]);
+    assert!(message.starts_with("WORKING_HOURS_TZ is invalid: \"Moscow\" is not an IANA time zone"), "{message}");
+    assert!(message.contains("WORKING_HOURS_TZ=Europe/Moscow"), "an example: {message}");
+    assert!(
+        error_of(&[("WORKING_HOURS", "Mon 09:00-18:00"), ("WORKING_HOURS_TZ", "UTC+3")]).contains("WORKING_HOURS_TZ")
+    );
+}

@@ -42,9 +42,12 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     t.send(updates::private_text(&customer, "8 (916) 123-45-67")).await;
     let (ticket, status, topic, phone, operator_id) = ticket_row(&t).await;
     assert_eq!((status, topic, phone.as_str(), operator_id), (Status::Waiting, Topic::Warranty, "+79161234567", None));
-    let queued = t.last(customer.id);
+    let got = t.telegram.received(customer.id);
+    let (queued, position) = (&got[got.len() - 2], &got[got.len() - 1]);
     assert_eq!(queued.text, Some(texts::queued(ticket)));
     assert_eq!(queued.reply_markup.as_ref().unwrap()["remove_keyboard"], true);
+    assert_eq!(position.text, Some(texts::queue_position(1, None)));
+    assert_eq!(position.callback_data(), [format!("cancel:{ticket}")]);
     let card = t.last(OPERATORS_CHAT_ID);
     let card_text = card.text.clone().unwrap();
     assert!(card_text.starts_with(&format!("Новый клиент #{ticket}")), "{card_text}");
@@ -66,7 +69,7 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     let summary = dm[0].text.as_deref().unwrap();
     assert!(summary.starts_with("Вы взяли заявку в работу."), "{summary}");
     assert!(summary.contains(&card_text), "the summary carries the card, rebuilt from the database: {summary}");
-    assert_eq!(dm[0].callback_data(), [format!("close:{ticket}")]);
+    assert_eq!(dm[0].callback_data(), [format!("close:{ticket}"), format!("transfer:{ticket}")]);
     assert_eq!(dm[1].text.as_deref(), Some("Сломался чайник"));
     assert_eq!(dm[2].text.as_deref(), Some("Купил неделю назад"));
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_CONNECTED));

@@ -157,7 +157,7 @@ async fn the_customers_own_contact_without_a_plus_creates_the_ticket() {
     t.send(updates::contact(&customer, "79161234567", Some(customer.id))).await;
     assert_eq!(tickets(&t).await, [(Status::Waiting, Topic::Warranty, "+79161234567".into())]);
     let ticket: i64 = t.db.row("SELECT id FROM tickets", &[]).await.get(0);
-    assert_eq!(t.last(customer.id).text, Some(texts::queued(ticket)));
+    assert_eq!(queued_text(&t, customer.id), Some(texts::queued(ticket)));
     assert_eq!(user(&t, customer.id).await, ("menu".into(), None, Some("+79161234567".into())));
 }
 
@@ -213,7 +213,7 @@ async fn a_returning_customer_keeps_the_known_phone_and_the_card_counts_the_earl
     let card = t.last(OPERATORS_CHAT_ID);
     let second: i64 = t.db.row("SELECT max(id) FROM tickets", &[]).await.get(0);
     assert_ne!(second, first);
-    assert_eq!(t.last(customer.id).text, Some(texts::queued(second)));
+    assert_eq!(queued_text(&t, customer.id), Some(texts::queued(second)));
     let text = card.text.as_deref().unwrap();
     assert!(text.starts_with(&format!("Новый клиент #{second}")), "{text}");
     assert!(text.contains("Прежних обращений: 1"), "{text}");
@@ -277,7 +277,7 @@ async fn a_waiting_customer_can_cancel_with_slash_cancel_and_ask_again_later() {
     let t = spawn_app().await;
     let customer = TgUser::customer(1);
     let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
-    assert_eq!(t.last(customer.id).text, Some(texts::queued(ticket)));
+    assert_eq!(queued_text(&t, customer.id), Some(texts::queued(ticket)));
     assert!(texts::queued(ticket).contains("/cancel"), "the queued message says how to cancel");
     t.send(updates::private_text(&customer, "/cancel")).await;
     assert_cancelled(&t, &customer, ticket).await;
@@ -333,4 +333,11 @@ async fn start_during_a_dialog_asks_first_and_ending_it_tells_the_operator() {
     let forged = t.press(&customer, &format!("end:{other}")).await;
     assert_eq!(forged.text.as_deref(), Some(texts::ALERT_STALE));
     assert_eq!(t.ticket_status(other).await.0, Status::Assigned);
+}
+
+/// The customer's «вы в очереди» message: the one before their place in the queue (their last message).
+fn queued_text(t: &TestApp, customer: i64) -> Option<String> {
+    let got = t.telegram.received(customer);
+    assert_eq!(got.last().and_then(|m| m.text.as_deref()).map(|x| x.starts_with("Ваше место в очереди")), Some(true));
+    got[got.len() - 2].text.clone()
 }

@@ -5,7 +5,7 @@
 
 use zabota_core::bot::Outcome;
 use zabota_core::db::tickets::Status;
-use zabota_core::domain::Topic;
+use zabota_core::domain::{HandoverKind, Topic};
 use zabota_core::texts;
 use zabota_testkit::{Dialog, Fault, OPERATORS_CHAT_ID, TgUser, claim_press, spawn_app, updates};
 
@@ -157,8 +157,10 @@ async fn an_operator_who_blocked_the_bot_returns_the_ticket_to_the_queue_with_a_
     assert_eq!(t.ticket_status(ticket).await, (Status::Waiting, None));
     let fresh = t.last(OPERATORS_CHAT_ID);
     assert_ne!(fresh.message_id, card.message_id);
-    assert!(fresh.text.as_deref().unwrap().starts_with(&format!("Новый клиент #{ticket}")));
+    let header = texts::card_handover_header(HandoverKind::OperatorBlocked, "@operator1", "@operator1", None);
+    assert!(fresh.text.as_deref().unwrap().starts_with(&format!("{header}\nНовый клиент #{ticket}")), "{fresh:#?}");
     assert_eq!(fresh.callback_data(), [format!("claim:{ticket}")]);
+    assert!(t.telegram.texts(customer.id).contains(&texts::passing_on_customer(ticket)), "not requeued silently");
     // The old card no longer says who took it, and still invites no claim.
     let old = t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == card.message_id).unwrap();
     assert_eq!(old.text, Some(texts::card_requeued(ticket)));

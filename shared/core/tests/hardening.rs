@@ -214,7 +214,7 @@ async fn database_errors_carry_sqlstate_and_constraint_but_never_row_values() {
 }
 
 #[tokio::test]
-async fn an_operator_removed_from_the_operators_chat_can_no_longer_relay_or_close() {
+async fn an_operator_removed_from_the_operators_chat_can_no_longer_relay_or_close_and_loses_the_dialog() {
     let t = spawn_app().await;
     let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
     t.send(updates::private_text(&operator, "первый ответ")).await;
@@ -224,12 +224,13 @@ async fn an_operator_removed_from_the_operators_chat_can_no_longer_relay_or_clos
     expire_membership_checks(&t).await;
     t.send(updates::private_text(&operator, "второй ответ")).await;
     assert!(!t.telegram.texts(customer.id).contains(&"второй ответ".to_owned()), "not relayed");
-    assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some(texts::NOT_AN_OPERATOR_ANY_MORE));
+    assert_eq!(t.telegram.texts(operator.id).last(), Some(&texts::operator_gone(ticket)));
     assert_eq!(t.db.count("ticket_messages WHERE sender_type = 'OPERATOR'").await, 1, "not stored as relayed");
+    assert_eq!(t.ticket_status(ticket).await, (Status::Waiting, None), "the dialog went back to the queue");
     let summary = t.telegram.received(operator.id)[0].message_id;
     let answer = t.answer_to(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
-    assert_eq!(answer.text.as_deref(), Some(texts::NOT_AN_OPERATOR_ANY_MORE));
-    assert_eq!(t.ticket_status(ticket).await.0, Status::Assigned);
+    assert_eq!(answer.text.as_deref(), Some(texts::ALERT_NOT_YOURS), "no longer theirs");
+    assert_eq!(t.ticket_status(ticket).await.0, Status::Waiting);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! `Status` does not know fails the test).
 
 use serde_json::Value;
+use zabota_core::bot::Outcome;
 use zabota_core::db::tickets::Status;
 use zabota_core::domain::Topic;
 
@@ -37,6 +38,23 @@ impl TestApp {
     /// Makes `user_id` a member of the operators' chat.
     pub fn make_operator(&self, user_id: i64) {
         self.telegram.set_chat_member(OPERATORS_CHAT_ID, user_id, "member");
+    }
+
+    /// Makes `user_id` an administrator of the operators' chat: a supervisor.
+    pub fn make_supervisor(&self, user_id: i64) {
+        self.telegram.set_chat_member(OPERATORS_CHAT_ID, user_id, "administrator");
+    }
+
+    /// `user_id` leaves the operators' chat (`status`: "left" or "kicked"), and what the desk remembers of
+    /// everyone's role is older than its time to live, as if that time had passed.
+    pub async fn remove_operator(&self, user_id: i64, status: &str) {
+        self.telegram.set_chat_member(OPERATORS_CHAT_ID, user_id, status);
+        self.db.execute("UPDATE operator_checks SET checked_at = checked_at - interval '1 day'").await;
+    }
+
+    /// `user` types `text` in the operators' chat.
+    pub async fn in_operators_chat(&self, user: &TgUser, text: &str) -> Outcome {
+        self.send(updates::group_text(OPERATORS_CHAT_ID, user, text)).await
     }
 
     /// `user` presses `data` under the last message of their private chat; returns the one answer to the press.

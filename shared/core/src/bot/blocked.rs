@@ -8,7 +8,7 @@ use super::ctx::{Ctx, Deliveries};
 use super::{ProcessError, lifecycle};
 use crate::app::App;
 use crate::db::{outbox, tickets, users};
-use crate::domain::CloseReason;
+use crate::domain::{CloseReason, HandoverKind};
 
 /// Handles a chat that Telegram refuses; what it decided is committed, and left to the caller to deliver.
 pub(crate) async fn chat_blocked(app: &App, chat_id: i64, deadline: Instant) -> Result<Deliveries, ProcessError> {
@@ -20,7 +20,8 @@ pub(crate) async fn chat_blocked(app: &App, chat_id: i64, deadline: Instant) -> 
     }
     if let Some(ticket) = tickets::lock_active_ticket_of_operator(ctx.db(), chat_id).await? {
         tracing::info!(ticket = ticket.id, "operator blocked the bot; ticket back in the queue");
-        lifecycle::requeue(&mut ctx, &ticket).await?;
+        let handover = lifecycle::Handover { kind: HandoverKind::OperatorBlocked, by: None, comment: None };
+        lifecycle::hand_over(&mut ctx, &ticket, handover).await?;
     }
     outbox::blocked_chat_handled(ctx.db(), chat_id).await?;
     Ok(ctx.commit(deadline).await?)

@@ -69,9 +69,9 @@ pub(crate) async fn mark_closed(ctx: &mut Ctx<'_>, ticket_id: i64, why: CloseRea
     Ok(())
 }
 
-/// The card of a claimed ticket that went back to the queue says so (a fresh card invites the next claim).
-pub(crate) fn mark_requeued(ctx: &mut Ctx<'_>, card: (i64, i64), ticket_id: i64) -> Result<(), DbError> {
-    edit(ctx, card, texts::card_requeued(ticket_id))
+/// The card of a claimed ticket says what became of it since (handed over, closed by a supervisor): `line`.
+pub(crate) fn mark_handed_over(ctx: &mut Ctx<'_>, card: (i64, i64), line: String) -> Result<(), DbError> {
+    edit(ctx, card, line)
 }
 
 fn edit(ctx: &mut Ctx<'_>, (chat_id, message_id): (i64, i64), text: String) -> Result<(), DbError> {

@@ -113,6 +113,13 @@ impl<'a> Ctx<'a> {
         self.queue(to, "copyMessage", &params, Some(OnResult::Delivered { ticket_message_id }))
     }
 
+    /// copyMessage of a dialog message delivered before (the story for an operator taking a ticket over): where
+    /// this copy lands is not recorded, the message keeps its first delivery.
+    pub fn copy_again(&mut self, to: i64, from_chat_id: i64, message_id: i64) -> Result<(), DbError> {
+        let params = CopyMessage { chat_id: to, from_chat_id, message_id, reply_markup: None };
+        self.queue(to, "copyMessage", &params, None)
+    }
+
     /// editMessageText.
     pub fn edit_text(&mut self, params: EditMessageText) -> Result<(), DbError> {
         self.queue(params.chat_id, "editMessageText", &params, None)

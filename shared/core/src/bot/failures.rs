@@ -63,9 +63,11 @@ async fn park(app: &App, update: &Update, attempts: i32, error: &str, deadline: 
         ctx.rollback().await;
         return Ok(());
     }
-    match Route::of(update) {
+    match Route::of(update, app.config.operators_chat_id) {
         Some(Route::Button(query)) => ctx.alert(query, texts::UPDATE_FAILED)?,
-        Some(Route::Private(message, _)) => ctx.send(SendMessage::new(message.chat_id(), texts::UPDATE_FAILED))?,
+        Some(Route::Private(message, _) | Route::Operators(message, ..)) => {
+            ctx.send(SendMessage::new(message.chat_id(), texts::UPDATE_FAILED))?
+        }
         Some(Route::EditedPrivate(..)) | None => {}
     }
     ctx.commit(deadline).await?.deliver(app, deadline).await;

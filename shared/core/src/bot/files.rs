@@ -33,7 +33,7 @@ fn parse(text: &str) -> Option<Command> {
 /// sender is not an operator), so it goes through the normal flow.
 pub async fn command(ctx: &mut Ctx<'_>, user: &UserRow, text: &str) -> Result<bool, ProcessError> {
     let Some(command) = parse(text) else { return Ok(false) };
-    if !super::roles::is_operator(ctx, user.tg_id).await? {
+    if !super::roles::role(ctx, user.tg_id).await?.is_operator() {
         return Ok(false);
     }
     let reply = match command {

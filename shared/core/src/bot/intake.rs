@@ -1,5 +1,7 @@
 //! Intake: from «Обратиться к оператору» to a ticket in the queue (its card is posted by [`super::card`]).
 
+use chrono::Datelike;
+
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::keyboards;
@@ -99,6 +101,37 @@ pub(crate) async fn cancel(ctx: &mut Ctx<'_>, tickets: &SenderTickets) -> Result
     Ok(true)
 }
 
+/// When operators are back, for the customer, if `WORKING_HOURS` says they are off now.
+fn operators_back_at(ctx: &Ctx<'_>) -> Option<String> {
+    let opening = ctx.app.config.working_hours.as_ref()?.next_opening(chrono::Utc::now())?;
+    Some(texts::back_at(opening.weekday(), &opening.format("%d.%m").to_string(), &opening.format("%H:%M").to_string()))
+}
+
+/// «Отменить обращение» under the customer's place in the queue: their waiting ticket is closed as cancelled. Once
+/// an operator has it, or it is closed, the press is answered and nothing changes.
+pub(crate) async fn cancel_button(
+    ctx: &mut Ctx<'_>,
+    query: &CallbackQuery,
+    ticket_id: i64,
+) -> Result<(), ProcessError> {
+    let ticket = tickets::lock_ticket(ctx.db(), ticket_id).await?;
+    let Some(ticket) = ticket.filter(|t| t.customer_tg_id == query.from.id) else {
+        return Ok(ctx.alert(query, texts::ALERT_STALE)?);
+    };
+    if let Some(pressed) = query.message.as_ref() {
+        ctx.remove_buttons(pressed.chat_id(), pressed.message_id)?;
+    }
+    match ticket.status {
+        Status::Waiting => {
+            tracing::info!(ticket = ticket.id, "customer cancelled a waiting ticket");
+            super::lifecycle::close(ctx, &ticket, CloseReason::Cancelled, None).await?;
+            Ok(ctx.ack(query)?)
+        }
+        Status::Assigned => Ok(ctx.alert(query, texts::ALERT_ALREADY_IN_DIALOG)?),
+        Status::Closed => Ok(ctx.alert(query, texts::alert_closed(ticket_id))?),
+    }
+}
+
 async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &str) -> Result<(), ProcessError> {
     users::set_phone(ctx.db(), user.id, e164).await?;
     let Some(ticket_id) = tickets::insert_ticket(ctx.db(), user.id, topic, e164).await? else {
@@ -107,6 +140,13 @@ async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &s
         return Ok(());
     };
     ctx.send(SendMessage::new(user.tg_id, texts::queued(ticket_id)).with_markup(ReplyMarkup::remove_keyboard()))?;
+    // A message carries one keyboard: the one above removes the phone button, this one offers to cancel.
+    let position = tickets::queue_position(ctx.db(), ticket_id).await?;
+    let back_at = operators_back_at(ctx);
+    ctx.send(
+        SendMessage::new(user.tg_id, texts::queue_position(position, back_at.as_deref()))
+            .with_markup(keyboards::cancel_ticket(ticket_id)),
+    )?;
     if let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? {
         super::card::post(ctx, &ticket, None).await?;
     }

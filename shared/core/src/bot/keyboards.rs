@@ -65,7 +65,6 @@ pub fn claim(ticket_id: i64) -> ReplyMarkup {
     ReplyMarkup::Inline(inline(vec![vec![(texts::BTN_CLAIM, Callback::Claim(ticket_id))]]))
 }
 
-/// Завершить диалог under the operator's summary.
 /// «Завершить диалог» / «Продолжить диалог», for a customer who sent /start during a dialog.
 pub fn end_or_keep(ticket_id: i64) -> ReplyMarkup {
     ReplyMarkup::Inline(inline(vec![vec![
@@ -74,7 +73,15 @@ pub fn end_or_keep(ticket_id: i64) -> ReplyMarkup {
     ]]))
 }
 
-/// «Завершить диалог» under an operator's summary.
-pub fn close(ticket_id: i64) -> ReplyMarkup {
-    ReplyMarkup::Inline(inline(vec![vec![(texts::BTN_CLOSE, Callback::Close(ticket_id))]]))
+/// «Завершить диалог» / «Передать коллеге» under an operator's summary.
+pub fn summary(ticket_id: i64) -> ReplyMarkup {
+    ReplyMarkup::Inline(inline(vec![
+        vec![(texts::BTN_CLOSE, Callback::Close(ticket_id))],
+        vec![(texts::BTN_TRANSFER, Callback::Transfer(ticket_id))],
+    ]))
+}
+
+/// «Отменить обращение» under a waiting customer's place in the queue.
+pub fn cancel_ticket(ticket_id: i64) -> ReplyMarkup {
+    ReplyMarkup::Inline(inline(vec![vec![(texts::BTN_CANCEL_TICKET, Callback::CancelTicket(ticket_id))]]))
 }

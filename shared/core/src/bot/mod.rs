@@ -6,6 +6,7 @@ mod blocked;
 mod card;
 mod ctx;
 mod delivery;
+mod desk;
 mod failures;
 mod files;
 mod intake;
@@ -93,7 +94,7 @@ pub async fn process(app: &App, update: &Update) -> Result<Outcome, ProcessError
 /// the sender and their tickets (pipelined); the message with its ticket's activity; the outbox call with the
 /// chat's lock and queue; then, after the Bot API call, what it delivered with COMMIT.
 pub async fn process_until(app: &App, update: &Update, deadline: Instant) -> Result<Outcome, ProcessError> {
-    let Some(route) = Route::of(update) else {
+    let Some(route) = Route::of(update, app.config.operators_chat_id) else {
         tracing::debug!(update_id = update.update_id, kind = update.kind(), "update ignored");
         return Ok(Outcome::Ignored);
     };
@@ -132,7 +133,7 @@ async fn start<'u>(app: &App, update: &Update, route: &Route<'u>) -> Result<(Tx,
     let (recorded, locked, loaded) = tokio::join!(
         updates::record_update(&tx, update.update_id, update.kind()),
         users::lock_conversation(&tx, route.sender_id()),
-        route.load(&tx)
+        route.load(&tx, app.config.role_cache_ttl)
     );
     if !recorded? {
         return Ok((tx, None));

@@ -1,11 +1,13 @@
-//! Operators' buttons: «Взять в работу» (the atomic claim) and «Завершить диалог».
+//! Operators' buttons: «Взять в работу» (the atomic claim, with the dialog so far for whoever takes a ticket
+//! over) and «Завершить диалог».
 
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::{card, keyboards, lifecycle};
+use crate::db::cards;
 use crate::db::messages::{self, PendingMessage};
 use crate::db::tickets::{self, Status};
-use crate::domain::CloseReason;
+use crate::domain::{CloseReason, ContentKind, Sender};
 use crate::telegram::{CallbackQuery, SendMessage};
 use crate::texts;
 
@@ -19,8 +21,13 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         ctx.alert(query, texts::ALERT_STALE)?;
         return Ok(());
     };
-    if !super::roles::confirm_operator(ctx, operator.id).await? {
+    if !super::roles::confirm_role(ctx, operator.id).await?.is_operator() {
         return Ok(ctx.alert(query, texts::ALERT_NOT_OPERATOR)?);
+    }
+    if cards::is_settled(ctx.db(), (card.chat_id(), card.message_id), ticket_id).await? == Some(true) {
+        // A card that was taken, handed over or closed since (its edit lost or not yet arrived): answered, and
+        // the claim goes through the ticket's live card only.
+        return Ok(ctx.alert(query, stale_card_alert(ctx, ticket_id).await?)?);
     }
     if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db(), operator.id).await? {
         if active.id == ticket_id {
@@ -45,7 +52,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     let (earlier, replayed) = backlog.split_at(backlog.len().saturating_sub(CLAIM_REPLAY));
     let card_text = card::text(ctx, &ticket).await?;
     let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len(), replayed.len()))
-        .with_markup(keyboards::close(ticket_id));
+        .with_markup(keyboards::summary(ticket_id));
     let sent = match ctx.app.telegram.send_message(&summary).await {
         Ok(sent) => sent,
         Err(e) if e.is_forbidden() => {
@@ -57,10 +64,52 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     tickets::set_operator_message(ctx.db(), ticket_id, sent.message_id).await?;
     tickets::set_card(ctx.db(), ticket_id, card.chat_id(), card.message_id).await?;
     ctx.notice(query, texts::claimed(ticket_id))?;
+    story(ctx, operator.id, ticket_id).await?;
     replay(ctx, operator.id, earlier, replayed).await?;
     ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED))?;
     let who = operator.username.as_ref().map_or_else(|| operator.first_name.clone(), |u| format!("@{u}"));
     card::mark_taken(ctx, ticket_id, (card.chat_id(), card.message_id), &card_text, &who).await?;
+    Ok(())
+}
+
+/// What a settled card's press is told: where the ticket is now.
+async fn stale_card_alert(ctx: &Ctx<'_>, ticket_id: i64) -> Result<String, ProcessError> {
+    Ok(match tickets::lock_ticket(ctx.db(), ticket_id).await?.map(|t| t.status) {
+        Some(Status::Assigned) => texts::alert_taken(ticket_id),
+        Some(Status::Closed) => texts::alert_closed(ticket_id),
+        Some(Status::Waiting) => texts::alert_newer_card(ticket_id),
+        None => texts::ALERT_STALE.into(),
+    })
+}
+
+/// The dialog so far, for an operator who takes over a ticket another operator had (after a transfer, a requeue,
+/// an operator who left or blocked the bot): what was said, as a transcript with time and side in as few
+/// messages as fit, then a copy of each message with a file (a photo, a voice…), in order. Nothing when the
+/// ticket is new. What the customer wrote that nobody received follows as copies (see [`replay`]).
+async fn story(ctx: &mut Ctx<'_>, operator: i64, ticket_id: i64) -> Result<(), ProcessError> {
+    let said = messages::said(ctx.db(), ticket_id).await?;
+    if said.is_empty() {
+        return Ok(());
+    }
+    let zone = ctx.app.config.working_hours.as_ref().map_or(chrono_tz::Europe::Moscow, |h| h.tz());
+    let mut texts = vec![texts::story_header(ticket_id, said.len())];
+    for m in &said {
+        let at = m.at.with_timezone(&zone).format("%d.%m %H:%M").to_string();
+        let line = texts::story_line(&at, &m.who, m.sender == Sender::User, m.text.as_deref(), m.content);
+        let last = texts.len() - 1;
+        if texts[last].chars().count() + line.chars().count() < LIST_CHARS {
+            texts[last].push('\n');
+            texts[last].push_str(&line);
+        } else {
+            texts.push(line.chars().take(LIST_CHARS).collect());
+        }
+    }
+    for text in texts {
+        ctx.send(SendMessage::new(operator, text))?;
+    }
+    for m in said.iter().filter(|m| m.content != ContentKind::Text) {
+        ctx.copy_again(operator, m.source.0, m.source.1)?;
+    }
     Ok(())
 }
 
@@ -113,24 +162,14 @@ fn earlier_list(briefs: &[messages::Brief]) -> Vec<String> {
 
 /// «Завершить диалог»: only the assigned operator; the customer gets «Оператор отключился» with «В начало».
 pub async fn close(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
-    let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? else {
-        return Ok(ctx.alert(query, texts::ALERT_STALE)?);
-    };
-    if ticket.operator_tg_id != Some(query.from.id) {
-        return Ok(ctx.alert(query, texts::ALERT_NOT_YOURS)?);
-    }
-    if ticket.status != Status::Assigned {
-        return Ok(ctx.alert(query, texts::alert_closed(ticket_id))?);
-    }
-    let cached = tickets::cached_membership(ctx.db(), query.from.id).await?;
-    if !super::roles::is_operator_cached(ctx, query.from.id, cached).await? {
-        return Ok(ctx.alert(query, texts::NOT_AN_OPERATOR_ANY_MORE)?);
-    }
-    if let Some(pressed) = query.message.as_ref().filter(|m| Some(m.message_id) != ticket.operator_message_id) {
-        // An older summary of this ticket (from an earlier claim): its button goes too.
-        ctx.remove_buttons(pressed.chat_id(), pressed.message_id)?;
-    }
-    lifecycle::close(ctx, &ticket, CloseReason::Operator, None).await?;
+    let Some(ticket) = super::desk::own_assigned(ctx, query, ticket_id).await? else { return Ok(()) };
+    close_own(ctx, &ticket).await?;
     ctx.ack(query)?;
+    Ok(())
+}
+
+/// The operator ends their dialog (`ticket`, row-locked, theirs): «Завершить диалог» or `/close`.
+pub(crate) async fn close_own(ctx: &mut Ctx<'_>, ticket: &tickets::TicketRow) -> Result<(), ProcessError> {
+    lifecycle::close(ctx, ticket, CloseReason::Operator, None).await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::domain::DialogState;
 use crate::telegram::{Message, SendMessage};
 use crate::texts;
 
-/// Any private message that is not /start.
+/// Any private message that is not one of the desk's commands (see `route`).
 pub async fn private_message(
     ctx: &mut Ctx<'_>,
     user: &UserRow,
@@ -19,12 +19,7 @@ pub async fn private_message(
     message: &Message,
 ) -> Result<(), ProcessError> {
     if let Some(ticket) = tickets.as_operator {
-        if !super::roles::is_operator_cached(ctx, user.tg_id, tickets.member).await? {
-            // Removed from the operators' chat: this dialog is no longer theirs to answer.
-            tracing::info!(ticket = ticket.id, "message from an operator no longer in the operators' chat refused");
-            ctx.send(SendMessage::new(user.tg_id, texts::NOT_AN_OPERATOR_ANY_MORE))?;
-            return Ok(());
-        }
+        // The sender's role was checked by the route (someone removed from the operators' chat lost the dialog).
         let to = Some(ticket.customer_tg_id);
         return store_and_copy(ctx, ticket.id, Sender::Operator, user.tg_id, to, message).await;
     }
@@ -40,7 +35,7 @@ pub async fn private_message(
             intake::phone_input(ctx, user, topic, message).await
         }
         DialogState::Menu => {
-            let reply = if super::roles::is_operator(ctx, user.tg_id).await? {
+            let reply = if super::roles::role(ctx, user.tg_id).await?.is_operator() {
                 SendMessage::new(user.tg_id, texts::NO_ACTIVE_DIALOG)
             } else {
                 SendMessage::new(user.tg_id, texts::USE_MENU).with_markup(keyboards::menu())

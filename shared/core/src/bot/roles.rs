@@ -1,53 +1,77 @@
-//! Who may act as an operator: members of the operators' chat, as getChatMember says, remembered for a minute in
-//! `operator_checks` so that a busy dialog does not ask Telegram on every message, and a removed operator loses
-//! the desk within a minute.
+//! Who may do what at the desk: operators are members of the operators' chat, supervisors its administrators and
+//! creator or the ids in `SUPERVISOR_IDS`, as getChatMember says. The answer is remembered in `operator_checks`
+//! for `ROLE_CACHE_TTL` so that a busy dialog does not ask Telegram on every message, and someone removed from the
+//! chat loses the desk within that time.
 
 use super::ProcessError;
 use super::ctx::Ctx;
 use crate::db::tickets::{self, Membership};
+use crate::domain::Role;
+use crate::telegram::{ChatMember, TelegramError};
 
-/// True when `user_id` is in the operators' chat: the cached answer when it is fresh, else Telegram is asked and
-/// the answer remembered. When Telegram cannot be asked right now, the last answer stands (an outage must not stop
-/// operators); with none, the failure is an error and the update is delivered again.
-pub(crate) async fn is_operator_cached(ctx: &Ctx<'_>, user_id: i64, cached: Membership) -> Result<bool, ProcessError> {
-    if let Some(member) = cached.fresh {
-        return Ok(member);
+/// The role Telegram's answer gives.
+fn role_of(member: &ChatMember) -> Role {
+    match member.status.as_str() {
+        "creator" | "administrator" => Role::Supervisor,
+        _ if member.is_present() => Role::Operator,
+        _ => Role::Outsider,
     }
-    let member = match ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, user_id).await {
-        Ok(member) => member.is_present(),
-        Err(e) if e.is_transient() => match cached.last {
-            Some(member) => {
-                tracing::info!(user_id, error = %e, "getChatMember failed; the last known membership stands");
-                return Ok(member);
+}
+
+/// A user id listed in `SUPERVISOR_IDS`: a supervisor whatever the chat says.
+fn listed(ctx: &Ctx<'_>, user_id: i64) -> bool {
+    ctx.app.config.supervisor_ids.contains(&user_id)
+}
+
+/// Asks Telegram; a refusal (the chat is gone, the bot was removed from it) is an outsider.
+async fn ask(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, TelegramError> {
+    match ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, user_id).await {
+        Ok(member) => Ok(role_of(&member)),
+        Err(e) if e.is_transient() => Err(e),
+        Err(e) => {
+            tracing::info!(user_id, error = %e, "getChatMember refused; treated as not an operator");
+            Ok(Role::Outsider)
+        }
+    }
+}
+
+/// `user_id`'s role: the cached answer when it is fresh, else Telegram's, remembered. When Telegram cannot be
+/// asked right now, the last answer stands (an outage must not stop operators); with none, the failure is an error
+/// and the update is delivered again.
+pub(crate) async fn role_cached(ctx: &Ctx<'_>, user_id: i64, cached: Membership) -> Result<Role, ProcessError> {
+    if listed(ctx, user_id) {
+        return Ok(Role::Supervisor);
+    }
+    if let Some(role) = cached.fresh {
+        return Ok(role);
+    }
+    let role = match ask(ctx, user_id).await {
+        Ok(role) => role,
+        Err(e) => match cached.last {
+            Some(role) => {
+                tracing::info!(user_id, error = %e, "getChatMember failed; the last known role stands");
+                return Ok(role);
             }
             None => return Err(e.into()),
         },
-        Err(e) => {
-            tracing::info!(user_id, error = %e, "getChatMember refused; treated as not an operator");
-            false
-        }
     };
-    tickets::remember_membership(ctx.db(), user_id, member).await?;
-    Ok(member)
+    tickets::remember_role(ctx.db(), user_id, role).await?;
+    Ok(role)
 }
 
-/// True when Telegram says right now that `user_id` is in the operators' chat (a claim must not rest on a cached
-/// answer); a yes is remembered. A transient failure is an error (the update is delivered again); a refusal is a no.
-pub(crate) async fn confirm_operator(ctx: &Ctx<'_>, user_id: i64) -> Result<bool, ProcessError> {
-    match ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, user_id).await {
-        Ok(member) if member.is_present() => {
-            tickets::remember_membership(ctx.db(), user_id, true).await?;
-            Ok(true)
-        }
-        Ok(_) => Ok(false),
-        Err(e) if e.is_transient() => Err(e.into()),
-        Err(_) => Ok(false),
+/// `user_id`'s role as Telegram says it right now (a claim or a supervisor's command must not rest on a cached
+/// answer), remembered. A transient failure is an error (the update is delivered again).
+pub(crate) async fn confirm_role(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, ProcessError> {
+    if listed(ctx, user_id) {
+        return Ok(Role::Supervisor);
     }
+    let role = ask(ctx, user_id).await?;
+    tickets::remember_role(ctx.db(), user_id, role).await?;
+    Ok(role)
 }
 
-/// True when `user_id` is in the operators' chat: the remembered answer, or Telegram's (see
-/// [`is_operator_cached`]).
-pub(crate) async fn is_operator(ctx: &Ctx<'_>, user_id: i64) -> Result<bool, ProcessError> {
-    let cached = tickets::cached_membership(ctx.db(), user_id).await?;
-    is_operator_cached(ctx, user_id, cached).await
+/// `user_id`'s role: the remembered answer, or Telegram's (see [`role_cached`]).
+pub(crate) async fn role(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, ProcessError> {
+    let cached = tickets::cached_membership(ctx.db(), user_id, ctx.app.config.role_cache_ttl).await?;
+    role_cached(ctx, user_id, cached).await
 }

@@ -1,13 +1,15 @@
 //! Routing: one `match` over the update's kind and, inside each handler, the stored state.
 
+use std::time::Duration;
+
 use super::ProcessError;
 use super::ctx::Ctx;
-use super::{files, intake, menu, operator, proxy};
+use super::{desk, files, intake, menu, operator, proxy, roles};
 use crate::db::Tx;
 use crate::db::tickets::{self, SenderTickets};
 use crate::db::users::{self, UserRow};
-use crate::domain::Callback;
-use crate::telegram::{CallbackQuery, Message, Update, User};
+use crate::domain::{Callback, Command, TicketArg};
+use crate::telegram::{CallbackQuery, Message, SendMessage, Update, User};
 use crate::texts;
 
 /// An update we act on.
@@ -18,14 +20,23 @@ pub enum Route<'u> {
     EditedPrivate(&'u Message, &'u User),
     /// A button press.
     Button(&'u CallbackQuery),
+    /// A supervisor's command (`/requeue N`, `/close N`) typed in the operators' chat.
+    Operators(&'u Message, &'u User, Command<'u>),
 }
 
 impl<'u> Route<'u> {
-    /// Decides whether an update is ours to handle. Group chatter (the operators' chat included) never is.
-    pub fn of(update: &'u Update) -> Option<Route<'u>> {
+    /// Decides whether an update is ours to handle. Group chatter never is; in the operators' chat
+    /// (`operators_chat_id`) only the supervisors' commands are.
+    pub fn of(update: &'u Update, operators_chat_id: i64) -> Option<Route<'u>> {
         let private = |m: &'u Message| m.chat.as_ref().is_some_and(|c| c.is_private()) && m.from.is_some();
         if let Some(m) = update.message.as_ref().filter(|m| private(m)) {
             return m.from.as_ref().map(|from| Route::Private(m, from));
+        }
+        if let Some(m) = update.message.as_ref().filter(|m| m.chat_id() == operators_chat_id)
+            && let (Some(from), Some(command)) = (m.from.as_ref(), m.text.as_deref().and_then(Command::parse))
+            && command.is_supervisors()
+        {
+            return Some(Route::Operators(m, from, command));
         }
         if let Some(m) = update.edited_message.as_ref().filter(|m| private(m)) {
             return m.from.as_ref().map(|from| Route::EditedPrivate(m, from));
@@ -38,12 +49,13 @@ impl<'u> Route<'u> {
         match self {
             Route::Private(_, from) | Route::EditedPrivate(_, from) => from.id,
             Route::Button(query) => query.from.id,
+            Route::Operators(_, from, _) => from.id,
         }
     }
 
     /// Loads what every handler of this route needs: the sender's row and their tickets, pipelined.
-    pub(crate) async fn load(&self, db: &Tx) -> Result<Loaded<'u>, tokio_postgres::Error> {
-        let tickets_of = |id: i64| tickets::lock_tickets_of(db, id);
+    pub(crate) async fn load(&self, db: &Tx, role_ttl: Duration) -> Result<Loaded<'u>, tokio_postgres::Error> {
+        let tickets_of = |id: i64| tickets::lock_tickets_of(db, id, role_ttl);
         Ok(match *self {
             Route::Private(message, from) => {
                 let (user, tickets) = tokio::join!(users::upsert_user(db, from), tickets_of(from.id));
@@ -51,6 +63,10 @@ impl<'u> Route<'u> {
             }
             Route::EditedPrivate(_, from) => Loaded::Edited { sender: from.id, tickets: tickets_of(from.id).await? },
             Route::Button(query) => Loaded::Button { query, user: users::upsert_user(db, &query.from).await? },
+            Route::Operators(message, from, command) => {
+                users::upsert_user(db, from).await?;
+                Loaded::Operators { chat: message.chat_id(), from, command }
+            }
         })
     }
 }
@@ -60,24 +76,13 @@ pub(crate) enum Loaded<'u> {
     Private { message: &'u Message, user: UserRow, tickets: SenderTickets },
     Edited { sender: i64, tickets: SenderTickets },
     Button { query: &'u CallbackQuery, user: UserRow },
+    Operators { chat: i64, from: &'u User, command: Command<'u> },
 }
 
 impl Loaded<'_> {
     pub(crate) async fn dispatch(self, ctx: &mut Ctx<'_>) -> Result<(), ProcessError> {
         match self {
-            Loaded::Private { message, user, tickets } => {
-                if is_start(message) {
-                    menu::start_command(ctx, &user, &tickets).await
-                } else if is_command(message, "/cancel") && intake::cancel(ctx, &tickets).await? {
-                    Ok(())
-                } else if let Some(text) = message.text.as_deref().filter(|t| t.starts_with("/file"))
-                    && files::command(ctx, &user, text).await?
-                {
-                    Ok(())
-                } else {
-                    proxy::private_message(ctx, &user, tickets, message).await
-                }
-            }
+            Loaded::Private { message, user, tickets } => private(ctx, message, &user, tickets).await,
             Loaded::Edited { sender, tickets } => proxy::edited(ctx, sender, &tickets).await,
             Loaded::Button { query, user } => match query.data.as_deref().and_then(Callback::parse) {
                 None => Ok(ctx.alert(query, texts::ALERT_STALE)?),
@@ -91,20 +96,51 @@ impl Loaded<'_> {
                 Some(Callback::Close(ticket_id)) => operator::close(ctx, query, ticket_id).await,
                 Some(Callback::EndDialog(ticket_id)) => menu::end_dialog(ctx, query, ticket_id).await,
                 Some(Callback::KeepDialog) => menu::keep_dialog(ctx, query).await,
+                Some(Callback::Transfer(ticket_id)) => desk::transfer_button(ctx, query, ticket_id).await,
+                Some(Callback::CancelTicket(ticket_id)) => intake::cancel_button(ctx, query, ticket_id).await,
             },
+            Loaded::Operators { chat, from, command } => desk::supervisor(ctx, from, chat, command).await,
         }
     }
 }
 
-/// `/start`, `/start payload` or `/start@bot`.
-fn is_start(message: &Message) -> bool {
-    is_command(message, "/start")
-}
-
-/// The message is `command`, with or without arguments or the bot's @name.
-fn is_command(message: &Message, command: &str) -> bool {
-    message.text.as_deref().is_some_and(|t| {
-        let first = t.split_whitespace().next().unwrap_or_default();
-        first == command || first.strip_prefix(command).is_some_and(|rest| rest.starts_with('@'))
-    })
+/// A private message: the desk's commands, else the relay or the menu. Someone whose dialog as an operator is
+/// open is checked first: removed from the operators' chat, they lose it to the queue and nothing is relayed.
+async fn private(
+    ctx: &mut Ctx<'_>,
+    message: &Message,
+    user: &UserRow,
+    tickets: SenderTickets,
+) -> Result<(), ProcessError> {
+    let Some(from) = message.from.as_ref() else { return Ok(()) };
+    let command = message.text.as_deref().and_then(Command::parse);
+    if let Some(ticket) = tickets.as_operator.as_ref() {
+        if !roles::role_cached(ctx, user.tg_id, tickets.member).await?.is_operator() {
+            return desk::operator_gone(ctx, ticket).await;
+        }
+        match command {
+            Some(Command::Transfer(comment)) => return desk::transfer(ctx, from, ticket, comment).await,
+            Some(Command::Close(TicketArg::Missing)) => return operator::close_own(ctx, ticket).await,
+            Some(command) if command.is_supervisors() => return desk::supervisor(ctx, from, user.tg_id, command).await,
+            _ => {}
+        }
+    }
+    // A customer's open ticket: their texts are theirs, whatever they start with (only /start and /cancel act).
+    let customer = tickets.as_customer.is_some();
+    match command {
+        Some(Command::Start) => menu::start_command(ctx, user, &tickets).await,
+        Some(Command::Cancel) if intake::cancel(ctx, &tickets).await? => Ok(()),
+        Some(Command::Transfer(_) | Command::Close(TicketArg::Missing))
+            if !customer && tickets.as_operator.is_none() && roles::role(ctx, user.tg_id).await?.is_operator() =>
+        {
+            Ok(ctx.send(SendMessage::new(user.tg_id, texts::NO_DIALOG_TO_HAND_OVER))?)
+        }
+        Some(command) if command.is_supervisors() && !customer => {
+            desk::supervisor(ctx, from, user.tg_id, command).await
+        }
+        _ => match message.text.as_deref().filter(|t| t.starts_with("/file")) {
+            Some(text) if files::command(ctx, user, text).await? => Ok(()),
+            _ => proxy::private_message(ctx, user, tickets, message).await,
+        },
+    }
 }

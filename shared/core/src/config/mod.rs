@@ -1,7 +1,9 @@
 //! Configuration: the only reader of the environment. Typed, validated, secrets wrapped. The settings live here,
-//! one parser per variable in `parse.rs`, and the AWS SDK's configuration, loaded once per process, in `aws.rs`.
+//! one parser per variable in `parse.rs`, working hours in `hours.rs`, and the AWS SDK's configuration, loaded once
+//! per process, in `aws.rs`.
 
 pub(crate) mod aws;
+pub mod hours;
 mod parse;
 
 use std::path::PathBuf;
@@ -15,6 +17,8 @@ pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
 pub const MIN_HISTORY_RETENTION_DAYS: u32 = 183;
 /// Default retention of messages, attachments and closed tickets.
 pub const DEFAULT_HISTORY_RETENTION_DAYS: u32 = 365;
+/// The zone `WORKING_HOURS` are read in when `WORKING_HOURS_TZ` is not set.
+pub const DEFAULT_WORKING_HOURS_TZ: &str = "Europe/Moscow";
 
 /// A configuration problem: names the variable and shows what a valid value looks like.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +115,14 @@ pub struct Config {
     pub waiting_reminder_max: u32,
     /// `WAITING_EXPIRE_AFTER`: a ticket still in the queue this long is closed as expired, and its customer told.
     pub waiting_expire_after: Duration,
+    /// `SUPERVISOR_IDS`: Telegram user ids that are supervisors whatever the operators' chat says (default none).
+    pub supervisor_ids: Vec<i64>,
+    /// `ROLE_CACHE_TTL`: how long a role the operators' chat gave is trusted before it is asked again (1s to 1h,
+    /// default 60s); an operator removed from the chat loses the desk within it.
+    pub role_cache_ttl: Duration,
+    /// `WORKING_HOURS`, read in `WORKING_HOURS_TZ` (default [`DEFAULT_WORKING_HOURS_TZ`]): when operators are at
+    /// the desk. `None` (unset): there are no off hours.
+    pub working_hours: Option<hours::WorkingHours>,
     /// `LOG_FORMAT`: `json` (the default on Lambda) or `pretty`.
     pub log_format: LogFormat,
 }
@@ -162,6 +174,9 @@ impl Config {
         let waiting_reminder_interval = duration("WAITING_REMINDER_INTERVAL", "30m")?;
         let waiting_reminder_max = parse::count("WAITING_REMINDER_MAX", get("WAITING_REMINDER_MAX"), 3)?;
         let waiting_expire_after = duration("WAITING_EXPIRE_AFTER", "24h")?;
+        let supervisor_ids = parse::supervisor_ids(get("SUPERVISOR_IDS"))?;
+        let role_cache_ttl = parse::role_cache_ttl(get("ROLE_CACHE_TTL"))?;
+        let working_hours = parse::working_hours(get("WORKING_HOURS"), get("WORKING_HOURS_TZ"))?;
         let log_format = parse::log_format(get("LOG_FORMAT"), get("AWS_LAMBDA_FUNCTION_NAME").is_some())?;
         Ok(Config {
             bot_token,
@@ -178,6 +193,9 @@ impl Config {
             waiting_reminder_interval,
             waiting_reminder_max,
             waiting_expire_after,
+            supervisor_ids,
+            role_cache_ttl,
+            working_hours,
             log_format,
         })
     }

@@ -4,11 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono_tz::Tz;
 use secrecy::SecretString;
 
+use super::hours::{self, WorkingHours};
 use super::{
-    ConfigError, DEFAULT_HISTORY_RETENTION_DAYS, DEFAULT_TELEGRAM_API_URL, LogFormat, MIN_HISTORY_RETENTION_DAYS,
-    MediaBackend,
+    ConfigError, DEFAULT_HISTORY_RETENTION_DAYS, DEFAULT_TELEGRAM_API_URL, DEFAULT_WORKING_HOURS_TZ, LogFormat,
+    MIN_HISTORY_RETENTION_DAYS, MediaBackend,
 };
 
 pub(super) fn invalid(name: &'static str, reason: impl Into<String>, hint: &'static str) -> ConfigError {
@@ -163,12 +165,37 @@ pub(super) fn retention(value: Option<String>) -> Result<u32, ConfigError> {
 /// A humantime duration of at least a minute; `default` when unset.
 pub(super) fn duration(name: &'static str, value: Option<String>, default: &str) -> Result<Duration, ConfigError> {
     const HINT: &str = "Use a duration such as 24h, 90m, 2d or 1h 30m (at least a minute)";
-    let raw = value.unwrap_or_else(|| default.to_owned());
-    let duration = humantime::parse_duration(&raw).map_err(|e| invalid(name, format!("{raw:?}: {e}"), HINT))?;
+    let (raw, duration) = humantime_duration(name, value, default, HINT)?;
     if duration < Duration::from_secs(60) {
         return Err(invalid(name, format!("{raw:?} is shorter than a minute"), HINT));
     }
     Ok(duration)
+}
+
+/// `ROLE_CACHE_TTL`: from a second to an hour, default a minute.
+pub(super) fn role_cache_ttl(value: Option<String>) -> Result<Duration, ConfigError> {
+    const HINT: &str = "Use a duration from 1s to 1h such as ROLE_CACHE_TTL=60s or 5m: an operator removed from the \
+        operators' chat keeps the desk at most this long";
+    let (raw, ttl) = humantime_duration("ROLE_CACHE_TTL", value, "60s", HINT)?;
+    if ttl < Duration::from_secs(1) {
+        return Err(invalid("ROLE_CACHE_TTL", format!("{raw:?} is shorter than a second"), HINT));
+    }
+    if ttl > Duration::from_secs(3600) {
+        return Err(invalid("ROLE_CACHE_TTL", format!("{raw:?} is longer than an hour"), HINT));
+    }
+    Ok(ttl)
+}
+
+/// The raw text (`default` when unset) and the humantime duration it spells.
+fn humantime_duration(
+    name: &'static str,
+    value: Option<String>,
+    default: &str,
+    hint: &'static str,
+) -> Result<(String, Duration), ConfigError> {
+    let raw = value.unwrap_or_else(|| default.to_owned());
+    let duration = humantime::parse_duration(&raw).map_err(|e| invalid(name, format!("{raw:?}: {e}"), hint))?;
+    Ok((raw, duration))
 }
 
 /// A small count (0 to 100); `default` when unset.
@@ -191,4 +218,42 @@ pub(super) fn log_format(value: Option<String>, on_lambda: bool) -> Result<LogFo
             Err(invalid("LOG_FORMAT", format!("{other:?} is not a format"), "LOG_FORMAT=json or LOG_FORMAT=pretty"))
         }
     }
+}
+
+/// `SUPERVISOR_IDS`: Telegram user ids separated by commas; none when unset.
+pub(super) fn supervisor_ids(value: Option<String>) -> Result<Vec<i64>, ConfigError> {
+    const HINT: &str = "List Telegram user ids separated by commas, e.g. SUPERVISOR_IDS=123456789, 987654321 (a \
+        user's id is message.from.id in getUpdates), or leave it unset for none";
+    let Some(raw) = value else { return Ok(Vec::new()) };
+    let id = |item: &str| match item.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        Ok(id) => Err(invalid("SUPERVISOR_IDS", format!("{id} is not a user id (those are positive)"), HINT)),
+        Err(_) => Err(invalid("SUPERVISOR_IDS", format!("{item:?} is not an integer"), HINT)),
+    };
+    raw.split(',').map(str::trim).filter(|item| !item.is_empty()).map(id).collect()
+}
+
+/// `WORKING_HOURS`, read in `WORKING_HOURS_TZ` (default [`DEFAULT_WORKING_HOURS_TZ`]); unset, there are none and the
+/// zone is not read.
+pub(super) fn working_hours(value: Option<String>, tz: Option<String>) -> Result<Option<WorkingHours>, ConfigError> {
+    const HINT: &str = "Write shifts as DAYS HH:MM-HH:MM separated by ; e.g. WORKING_HOURS=Mon-Fri 09:00-18:00; Sat \
+        10:00-15:00 (a day Mon..Sun or a range such as Mon-Fri; an end before the start runs past midnight, as in \
+        Fri 22:00-02:00; 24:00 ends at midnight), or leave it unset for always open";
+    let Some(rules) = value else { return Ok(None) };
+    let tz = time_zone(tz.unwrap_or_else(|| DEFAULT_WORKING_HOURS_TZ.to_owned()))?;
+    hours::parse(&rules, tz).map(Some).map_err(|reason| invalid("WORKING_HOURS", reason, HINT))
+}
+
+/// An IANA zone name from the bundled database; letter case does not matter.
+fn time_zone(name: String) -> Result<Tz, ConfigError> {
+    let known = name.parse::<Tz>().ok();
+    let known =
+        known.or_else(|| chrono_tz::TZ_VARIANTS.iter().find(|tz| tz.name().eq_ignore_ascii_case(&name)).copied());
+    known.ok_or_else(|| {
+        invalid(
+            "WORKING_HOURS_TZ",
+            format!("{name:?} is not an IANA time zone"),
+            "Use a zone name such as WORKING_HOURS_TZ=Europe/Moscow or Asia/Yekaterinburg (default Europe/Moscow)",
+        )
+    })
 }

@@ -26,5 +26,18 @@ pub(crate) async fn add_settled(
     Ok(())
 }
 
+const SETTLED: &str =
+    "SELECT settled_at IS NOT NULL FROM ticket_cards WHERE chat_id = $1 AND message_id = $2 AND ticket_id = $3";
+/// Whether a card of ticket `ticket_id` stopped inviting a claim (it was taken, handed over or closed since);
+/// `None` for a card not recorded (yet): its `sent` mark may still be on its way.
+pub(crate) async fn is_settled(
+    db: &impl Sql,
+    (chat_id, message_id): (i64, i64),
+    ticket_id: i64,
+) -> Result<Option<bool>, tokio_postgres::Error> {
+    let row = db.query_opt(SETTLED, &[&chat_id, &message_id, &ticket_id]).await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
-pub(super) const PREPARED: &[&str] = &[SETTLE, ADD_SETTLED];
+pub(super) const PREPARED: &[&str] = &[SETTLE, ADD_SETTLED, SETTLED];

@@ -103,5 +103,41 @@ pub(crate) async fn briefs(db: &impl Sql, ids: &[i64]) -> Result<Vec<Brief>, tok
     rows.iter().map(|r| Ok(Brief { text: r.try_get(0)?, content: r.try_get(1)? })).collect()
 }
 
+/// A message of a ticket's dialog so far, for the operator who takes the ticket over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Said {
+    /// Who wrote it.
+    pub sender: Sender,
+    /// Their name as we know it (`users`), `@username` when they have one.
+    pub who: String,
+    /// When it was written.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Its text or caption.
+    pub text: Option<String>,
+    /// What it is.
+    pub content: ContentKind,
+    /// Where it was written, to copy it again.
+    pub source: (i64, i64),
+}
+
+const SAID: &str = "SELECT m.sender_type, coalesce('@' || u.username, nullif(u.first_name, ''), m.sender_tg_id::text),       m.created_at, coalesce(m.message_text, m.caption), m.content_type, m.source_chat_id, m.source_message_id     FROM ticket_messages m LEFT JOIN users u ON u.tg_id = m.sender_tg_id     WHERE m.ticket_id = $1 AND (m.sender_type = 'OPERATOR' OR m.delivered_message_id IS NOT NULL) ORDER BY m.id";
+/// What was said in ticket `ticket_id` before it came back to the queue: every operator's message and every
+/// customer's message an operator received, in order (what nobody received yet is [`undelivered_from_customer`]).
+pub(crate) async fn said(db: &impl Sql, ticket_id: i64) -> Result<Vec<Said>, tokio_postgres::Error> {
+    let rows = db.query(SAID, &[&ticket_id]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Said {
+                sender: r.try_get(0)?,
+                who: r.try_get(1)?,
+                at: r.try_get(2)?,
+                text: r.try_get(3)?,
+                content: r.try_get(4)?,
+                source: (r.try_get(5)?, r.try_get(6)?),
+            })
+        })
+        .collect()
+}
+
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
-pub(super) const PREPARED: &[&str] = &[INSERT_MESSAGE, UNDELIVERED, BRIEFS];
+pub(super) const PREPARED: &[&str] = &[INSERT_MESSAGE, UNDELIVERED, BRIEFS, SAID];

@@ -3,6 +3,7 @@
 pub mod cards;
 mod connect;
 pub mod due;
+pub mod handovers;
 pub mod media;
 pub mod messages;
 mod migrate;
@@ -30,6 +31,7 @@ fn prepared() -> impl Iterator<Item = &'static str> {
         users::PREPARED,
         tickets::PREPARED,
         cards::PREPARED,
+        handovers::PREPARED,
         messages::PREPARED,
         outbox::PREPARED,
         media::PREPARED,

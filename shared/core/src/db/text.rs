@@ -6,7 +6,7 @@ use std::error::Error;
 use bytes::BytesMut;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, accepts, to_sql_checked};
 
-use crate::domain::{ArchiveStatus, CloseReason, ContentKind, DialogStep, Sender, Status, Topic};
+use crate::domain::{ArchiveStatus, CloseReason, ContentKind, DialogStep, HandoverKind, Role, Sender, Status, Topic};
 
 /// A stored value a text column's type does not know. Permanent: the same row fails the same way every time (see
 /// [`super::DbError::is_transient`]).
@@ -45,7 +45,7 @@ macro_rules! text_column {
     )+};
 }
 
-text_column!(Topic, Status, Sender, CloseReason, ContentKind, ArchiveStatus, DialogStep);
+text_column!(Topic, Status, Sender, CloseReason, ContentKind, ArchiveStatus, DialogStep, HandoverKind, Role);
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
 use super::Sql;
-pub(crate) use super::operators::{Membership, cached_membership, remember_membership};
+pub(crate) use super::operators::{Membership, cached_membership, remember_role};
 pub use crate::domain::Status;
 use crate::domain::{CloseReason, Topic};
 
@@ -52,10 +52,12 @@ pub(crate) const LOCK_BOTH_OF: &str = concat!(
     "SELECT t.id, t.user_id, u.tg_id, t.topic, t.phone, t.status, t.operator_tg_id, t.operator_message_id, ",
     "t.card_chat_id, t.card_message_id, (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') AS as_operator, ",
     "(u.tg_id = $1 AND t.status <> 'CLOSED') AS as_customer, ",
-    "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1 AND c.checked_at > ",
-    super::operators::membership_fresh_since!(),
-    "), ",
-    "(SELECT c.is_member FROM operator_checks c WHERE c.tg_id = $1) ",
+    "(SELECT ",
+    super::operators::stored_role!("c"),
+    " FROM operator_checks c WHERE c.tg_id = $1 AND c.checked_at > now() - make_interval(secs => $2)), ",
+    "(SELECT ",
+    super::operators::stored_role!("c"),
+    " FROM operator_checks c WHERE c.tg_id = $1) ",
     "FROM tickets t JOIN users u ON u.id = t.user_id ",
     "WHERE (t.operator_tg_id = $1 AND t.status = 'ASSIGNED') OR (u.tg_id = $1 AND t.status <> 'CLOSED') ",
     "ORDER BY t.id FOR UPDATE OF t"
@@ -103,15 +105,19 @@ pub(crate) struct SenderTickets {
     pub as_operator: Option<TicketRow>,
     /// The sender's own open ticket as a customer.
     pub as_customer: Option<TicketRow>,
-    /// Whether the sender is in the operators' chat, as last checked.
+    /// The sender's role in the operators' chat, as last checked.
     pub member: Membership,
 }
 
 /// The sender's active ticket as an operator and open ticket as a customer, both row-locked, with their cached
-/// membership of the operators' chat, in one statement.
-pub(crate) async fn lock_tickets_of(db: &impl Sql, tg_id: i64) -> Result<SenderTickets, tokio_postgres::Error> {
+/// role in the operators' chat (fresh when younger than `ttl`), in one statement.
+pub(crate) async fn lock_tickets_of(
+    db: &impl Sql,
+    tg_id: i64,
+    ttl: std::time::Duration,
+) -> Result<SenderTickets, tokio_postgres::Error> {
     let mut found = SenderTickets::default();
-    for row in db.query(LOCK_BOTH_OF, &[&tg_id]).await? {
+    for row in db.query(LOCK_BOTH_OF, &[&tg_id, &super::operators::ttl_seconds(ttl)]).await? {
         found.member = Membership { fresh: row.try_get(12)?, last: row.try_get(13)? };
         if row.try_get::<_, Option<bool>>(10)?.unwrap_or(false) {
             found.as_operator = Some(from_row(&row)?);
@@ -188,6 +194,12 @@ pub(crate) async fn close_ticket(
     Ok(closed == 1)
 }
 
+const QUEUE_POSITION: &str = "SELECT count(*) FROM tickets WHERE status = 'WAITING' AND id <= $1";
+/// Where waiting ticket `id` is in the queue: 1 when no ticket waits ahead of it.
+pub(crate) async fn queue_position(db: &impl Sql, id: i64) -> Result<i64, tokio_postgres::Error> {
+    db.query_one(QUEUE_POSITION, &[&id]).await?.try_get(0)
+}
+
 const SET_OPERATOR_MESSAGE: &str = "UPDATE tickets SET operator_message_id = $2 WHERE id = $1";
 /// Records the operator's summary message.
 pub(crate) async fn set_operator_message(db: &impl Sql, id: i64, message_id: i64) -> Result<(), tokio_postgres::Error> {
@@ -227,6 +239,7 @@ pub(super) const PREPARED: &[&str] = &[
     CLOSE,
     SET_OPERATOR_MESSAGE,
     SET_CARD,
+    QUEUE_POSITION,
     super::operators::CACHED,
     super::operators::REMEMBER,
 ];

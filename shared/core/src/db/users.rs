@@ -111,5 +111,21 @@ pub(crate) async fn profile(db: &impl Sql, user_id: i64) -> Result<Profile, toki
     Ok(Profile { first_name: row.try_get(0)?, last_name: row.try_get(1)?, username: row.try_get(2)? })
 }
 
+/// How operators see a person in one word: `@username`, else the first name, else the Telegram id.
+pub(crate) fn handle(username: Option<&str>, first_name: &str, tg_id: i64) -> String {
+    match (username.filter(|u| !u.is_empty()), first_name.trim()) {
+        (Some(username), _) => format!("@{username}"),
+        (None, "") => tg_id.to_string(),
+        (None, name) => name.to_owned(),
+    }
+}
+
+const HANDLE: &str = "SELECT username, first_name FROM users WHERE tg_id = $1";
+/// [`handle`] of the user with Telegram id `tg_id` (their id when we never saw them).
+pub(crate) async fn handle_of(db: &impl Sql, tg_id: i64) -> Result<String, tokio_postgres::Error> {
+    let Some(row) = db.query_opt(HANDLE, &[&tg_id]).await? else { return Ok(tg_id.to_string()) };
+    Ok(handle(row.try_get::<_, Option<&str>>(0)?, row.try_get(1)?, tg_id))
+}
+
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
-pub(super) const PREPARED: &[&str] = &[LOCK_CONVERSATION, UPSERT, SET_STATE, SET_PHONE, PROFILE];
+pub(super) const PREPARED: &[&str] = &[LOCK_CONVERSATION, UPSERT, SET_STATE, SET_PHONE, PROFILE, HANDLE];

@@ -25,6 +25,10 @@ pub enum Callback {
     EndDialog(i64),
     /// «Продолжить диалог»: the customer keeps the dialog they have.
     KeepDialog,
+    /// «Передать коллеге» under an operator's summary: hand the ticket back to the queue.
+    Transfer(i64),
+    /// «Отменить обращение» under a waiting customer's queue position.
+    CancelTicket(i64),
 }
 
 impl Callback {
@@ -41,6 +45,8 @@ impl Callback {
             Callback::Close(id) => format!("close:{id}"),
             Callback::EndDialog(id) => format!("end:{id}"),
             Callback::KeepDialog => "keep".into(),
+            Callback::Transfer(id) => format!("transfer:{id}"),
+            Callback::CancelTicket(id) => format!("cancel:{id}"),
         }
     }
 
@@ -61,6 +67,8 @@ impl Callback {
             Some(("claim", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Claim),
             Some(("close", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Close),
             Some(("end", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::EndDialog),
+            Some(("transfer", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Transfer),
+            Some(("cancel", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::CancelTicket),
             _ => None,
         }
     }
@@ -85,6 +93,8 @@ mod tests {
             Callback::Close(1),
             Callback::EndDialog(7),
             Callback::KeepDialog,
+            Callback::Transfer(i64::MAX),
+            Callback::CancelTicket(3),
         ];
         for cb in all {
             assert!(cb.encode().len() <= 64);
@@ -107,6 +117,8 @@ mod tests {
             "OK",
             "phone:",
             "home:1",
+            "transfer:",
+            "cancel:x",
         ] {
             assert_eq!(Callback::parse(data), None, "{data:?}");
         }

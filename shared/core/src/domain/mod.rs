@@ -39,13 +39,15 @@ macro_rules! text_enum {
 }
 
 pub mod callback;
+pub mod command;
 pub mod content;
 pub mod phone;
 pub mod ticket;
 
 pub use callback::Callback;
+pub use command::{Command, TicketArg};
 pub use content::{ArchiveStatus, Content, ContentKind};
-pub use ticket::{CloseReason, Sender, Status};
+pub use ticket::{CloseReason, HandoverKind, Role, Sender, Status};
 
 text_enum! {
     /// What a customer needs help with (`tickets.topic`, and callback data).

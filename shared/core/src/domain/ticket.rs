@@ -33,7 +33,48 @@ text_enum! {
         CustomerBlocked = "customer_blocked",
         /// Nobody claimed it within `WAITING_EXPIRE_AFTER`.
         Expired = "expired",
-        /// The customer withdrew the request while it waited (`/cancel`).
+        /// The customer withdrew the request while it waited (`/cancel`, «Отменить обращение») or ended the
+        /// dialog themselves.
         Cancelled = "cancelled",
+        /// A supervisor closed it (`/close N`).
+        Supervisor = "supervisor",
+    }
+}
+
+text_enum! {
+    /// How a ticket left its operator without being closed (`ticket_handovers.kind`).
+    pub enum HandoverKind {
+        /// The operator handed it to a colleague (`/transfer`, «Передать коллеге»).
+        Transferred = "transferred",
+        /// A supervisor took it back to the queue (`/requeue N`).
+        Requeued = "requeued",
+        /// The operator is no longer in the operators' chat.
+        OperatorGone = "operator_gone",
+        /// The operator blocked the bot: nothing reaches them.
+        OperatorBlocked = "operator_blocked",
+    }
+}
+
+text_enum! {
+    /// What someone is at the desk, as the operators' chat (and `SUPERVISOR_IDS`) says.
+    pub enum Role {
+        /// Not in the operators' chat.
+        Outsider = "outsider",
+        /// A member of the operators' chat.
+        Operator = "operator",
+        /// An administrator or the creator of the operators' chat, or listed in `SUPERVISOR_IDS`.
+        Supervisor = "supervisor",
+    }
+}
+
+impl Role {
+    /// Operators and supervisors may claim, relay and use the operators' commands.
+    pub fn is_operator(self) -> bool {
+        self != Role::Outsider
+    }
+
+    /// Supervisors may also requeue and close anyone's ticket.
+    pub fn is_supervisor(self) -> bool {
+        self == Role::Supervisor
     }
 }

@@ -1,0 +1,145 @@
+//! The operator desk under races: every pair below runs at once, many times over, and each ends in one consistent
+//! state with nothing lost or duplicated.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use zabota_core::db::tickets::Status;
+use zabota_core::domain::Topic;
+use zabota_core::texts;
+use zabota_testkit::{OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
+
+/// How many times each race runs (each on a fresh ticket).
+const ROUNDS: i64 = 6;
+
+fn live_cards(t: &TestApp, ticket: i64) -> Vec<Received> {
+    let claim = format!("claim:{ticket}");
+    t.telegram.received(OPERATORS_CHAT_ID).into_iter().filter(|m| m.callback_data().contains(&claim)).collect()
+}
+
+async fn count(t: &TestApp, sql: &str, ticket: i64) -> i64 {
+    t.db.row(sql, &[&ticket]).await.get(0)
+}
+
+#[tokio::test]
+async fn a_transfer_and_a_claim_of_the_same_ticket_at_once() {
+    let t = spawn_app().await;
+    for n in 1..=ROUNDS {
+        let d = t.open_dialog(n, Topic::Return).await;
+        let colleague = TgUser::operator(100 + n);
+        t.make_operator(colleague.id);
+        // The colleague presses the card they still see (the claimed one) while the operator transfers.
+        let (_, answer) = tokio::join!(
+            t.send(updates::private_text(&d.operator, "/transfer")),
+            t.claim(&colleague, d.ticket, &d.card)
+        );
+        assert!(answer.show_alert, "the old card never claims: {answer:?}");
+        assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None), "round {n}");
+        assert_eq!(live_cards(&t, d.ticket).len(), 1, "one fresh card, round {n}");
+        // Two colleagues race for the fresh card: one wins.
+        let other = TgUser::operator(200 + n);
+        t.make_operator(other.id);
+        let card = live_cards(&t, d.ticket).remove(0);
+        let (a, b) = tokio::join!(t.claim(&colleague, d.ticket, &card), t.claim(&other, d.ticket, &card));
+        let winners = [&a, &b].iter().filter(|x| !x.show_alert).count();
+        assert_eq!(winners, 1, "{a:?} {b:?}");
+        assert_eq!(t.ticket_status(d.ticket).await.0, Status::Assigned);
+        assert!(live_cards(&t, d.ticket).is_empty());
+        let summaries = |id: i64| {
+            t.telegram
+                .texts(id)
+                .iter()
+                .filter(|x| x.contains(&format!("#{}", d.ticket)) && x.starts_with("Вы взяли"))
+                .count()
+        };
+        assert_eq!(summaries(colleague.id) + summaries(other.id), 1);
+        t.send(updates::private_text(&d.customer, "/start")).await;
+    }
+}
+
+#[tokio::test]
+async fn two_supervisors_requeue_one_ticket() {
+    let t = spawn_app().await;
+    let (first, second) = (TgUser::operator(91), TgUser::operator(92));
+    t.make_supervisor(first.id);
+    t.make_supervisor(second.id);
+    for n in 1..=ROUNDS {
+        let d = t.open_dialog(n, Topic::Warranty).await;
+        let command = format!("/requeue {}", d.ticket);
+        tokio::join!(t.send(updates::private_text(&first, &command)), t.send(updates::private_text(&second, &command)));
+        let replies = [t.telegram.texts(first.id).pop().unwrap(), t.telegram.texts(second.id).pop().unwrap()];
+        let done = replies.iter().filter(|r| **r == texts::requeued_done(d.ticket)).count();
+        let again = replies.iter().filter(|r| **r == texts::not_in_work(d.ticket, true)).count();
+        assert_eq!((done, again), (1, 1), "{replies:#?}");
+        assert_eq!(count(&t, "SELECT count(*) FROM ticket_handovers WHERE ticket_id = $1", d.ticket).await, 1);
+        assert_eq!(live_cards(&t, d.ticket).len(), 1);
+        let told =
+            t.telegram.texts(d.customer.id).iter().filter(|x| **x == texts::passing_on_customer(d.ticket)).count();
+        assert_eq!(told, 1, "the customer is told once");
+        assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None));
+    }
+}
+
+#[tokio::test]
+async fn a_customer_cancels_while_an_operator_claims() {
+    let t = spawn_app().await;
+    let operator = TgUser::operator(1);
+    t.make_operator(operator.id);
+    let (mut cancelled, mut claimed) = (0, 0);
+    for n in 1..=ROUNDS * 2 {
+        let customer = TgUser::customer(n);
+        let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
+        let position = t.last(customer.id);
+        let cancel = updates::callback(&customer, customer.id, position.message_id, &format!("cancel:{ticket}"));
+        let (cancel, claim) = tokio::join!(t.answer_to(cancel), t.claim(&operator, ticket, &card));
+        match t.ticket_status(ticket).await {
+            (Status::Closed, _) => {
+                cancelled += 1;
+                assert_eq!(claim.text, Some(texts::alert_closed(ticket)));
+                let reason =
+                    count(&t, "SELECT count(*) FROM tickets WHERE id = $1 AND close_reason = 'cancelled'", ticket);
+                assert_eq!(reason.await, 1);
+                assert!(!t.telegram.texts(customer.id).contains(&texts::OPERATOR_CONNECTED.to_owned()));
+            }
+            (Status::Assigned, Some(id)) if id == operator.id => {
+                claimed += 1;
+                assert_eq!(cancel.text.as_deref(), Some(texts::ALERT_ALREADY_IN_DIALOG));
+                assert_eq!(t.telegram.texts(customer.id).last().map(String::as_str), Some(texts::OPERATOR_CONNECTED));
+                t.send(updates::private_text(&operator, "/close")).await;
+            }
+            other => panic!("inconsistent: {other:?}"),
+        }
+        assert!(live_cards(&t, ticket).is_empty());
+    }
+    assert_eq!(cancelled + claimed, ROUNDS * 2);
+}
+
+#[tokio::test]
+async fn a_requeue_during_a_burst_of_customer_messages_loses_and_repeats_nothing() {
+    let t = spawn_app().await;
+    let supervisor = TgUser::operator(90);
+    t.make_supervisor(supervisor.id);
+    for n in 1..=ROUNDS {
+        let d = t.open_dialog(n, Topic::Other).await;
+        let burst: Vec<String> = (1..=8).map(|i| format!("сообщение {n}.{i}")).collect();
+        let sends = burst.iter().map(|text| t.send(updates::private_text(&d.customer, text)));
+        let requeue = t.send(updates::private_text(&supervisor, &format!("/requeue {}", d.ticket)));
+        let (_, _) = tokio::join!(futures::future::join_all(sends), requeue);
+        assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None));
+        t.make_outbox_due().await;
+        t.redeliver().await;
+        let colleague = TgUser::operator(300 + n);
+        t.make_operator(colleague.id);
+        let card = live_cards(&t, d.ticket).remove(0);
+        t.claim(&colleague, d.ticket, &card).await;
+        let first = t.telegram.texts(d.operator.id);
+        let got = t.telegram.texts(colleague.id);
+        for text in &burst {
+            let copies = got.iter().filter(|m| *m == text).count();
+            let in_story = got.iter().filter(|m| m.lines().any(|l| l.ends_with(&format!(": {text}")))).count();
+            assert_eq!(copies + in_story, 1, "{text}: once for the new operator: {got:#?}");
+            let delivered_first = first.iter().filter(|m| *m == text).count();
+            assert_eq!(delivered_first, in_story, "{text}: in the story exactly when the first operator got it");
+        }
+        t.send(updates::private_text(&colleague, "/close")).await;
+    }
+}
