@@ -27,7 +27,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     if cards::is_settled(ctx.db(), (card.chat_id(), card.message_id), ticket_id).await? == Some(true) {
         // A card that was taken, handed over or closed since (its edit lost or not yet arrived): answered, and
         // the claim goes through the ticket's live card only.
-        return Ok(ctx.alert(query, stale_card_alert(ctx, ticket_id).await?)?);
+        return Ok(ctx.alert(query, no_claim_alert(ctx, ticket_id).await?)?);
     }
     if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db(), operator.id).await? {
         if active.id == ticket_id {
@@ -36,12 +36,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         return Ok(ctx.alert(query, texts::alert_busy(active.id))?);
     }
     if !tickets::claim_ticket(ctx.db(), ticket_id, operator.id).await? {
-        let text = match tickets::lock_ticket(ctx.db(), ticket_id).await?.map(|t| t.status) {
-            Some(Status::Assigned) => texts::alert_taken(ticket_id),
-            Some(Status::Closed) => texts::alert_closed(ticket_id),
-            _ => texts::ALERT_STALE.into(),
-        };
-        return Ok(ctx.alert(query, text)?);
+        return Ok(ctx.alert(query, no_claim_alert(ctx, ticket_id).await?)?);
     }
     let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? else {
         return Ok(ctx.alert(query, texts::ALERT_STALE)?);
@@ -72,8 +67,9 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     Ok(())
 }
 
-/// What a settled card's press is told: where the ticket is now.
-async fn stale_card_alert(ctx: &Ctx<'_>, ticket_id: i64) -> Result<String, ProcessError> {
+/// What a press that claims nothing (the ticket was taken or closed, or the card was replaced) is told: where the
+/// ticket is now.
+async fn no_claim_alert(ctx: &Ctx<'_>, ticket_id: i64) -> Result<String, ProcessError> {
     Ok(match tickets::lock_ticket(ctx.db(), ticket_id).await?.map(|t| t.status) {
         Some(Status::Assigned) => texts::alert_taken(ticket_id),
         Some(Status::Closed) => texts::alert_closed(ticket_id),
