@@ -3,10 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
+use serde_json::Value;
 use zabota_core::db::tickets::Status;
 use zabota_core::domain::Topic;
 use zabota_core::texts;
-use zabota_testkit::{OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
+use zabota_testkit::{CallbackAnswer, OPERATORS_CHAT_ID, Received, TestApp, TgUser, claim_press, spawn_app, updates};
 
 /// How many times each race runs (each on a fresh ticket).
 const ROUNDS: i64 = 6;
@@ -14,6 +15,23 @@ const ROUNDS: i64 = 6;
 fn live_cards(t: &TestApp, ticket: i64) -> Vec<Received> {
     let claim = format!("claim:{ticket}");
     t.telegram.received(OPERATORS_CHAT_ID).into_iter().filter(|m| m.callback_data().contains(&claim)).collect()
+}
+
+/// Sends two presses at once; when both are processed, what waits in the outbox (a chat another update was
+/// flushing is left to the redelivery) is sent; returns the one answer each press got.
+async fn press_at_once(t: &TestApp, a: Value, b: Value) -> (CallbackAnswer, CallbackAnswer) {
+    let id = |p: &Value| p["callback_query"]["id"].as_str().unwrap().to_owned();
+    let (id_a, id_b) = (id(&a), id(&b));
+    tokio::join!(t.send(a), t.send(b));
+    t.make_outbox_due().await;
+    t.redeliver().await;
+    let answers = t.telegram.callback_answers();
+    let one = |id: &str| {
+        let mine: Vec<&CallbackAnswer> = answers.iter().filter(|a| a.callback_query_id == id).collect();
+        assert_eq!(mine.len(), 1, "exactly one answer per press: {mine:#?}");
+        mine[0].clone()
+    };
+    (one(&id_a), one(&id_b))
 }
 
 async fn count(t: &TestApp, sql: &str, ticket: i64) -> i64 {
@@ -28,10 +46,12 @@ async fn a_transfer_and_a_claim_of_the_same_ticket_at_once() {
         let colleague = TgUser::operator(100 + n);
         t.make_operator(colleague.id);
         // The colleague presses the card they still see (the claimed one) while the operator transfers.
-        let (_, answer) = tokio::join!(
-            t.send(updates::private_text(&d.operator, "/transfer")),
-            t.claim(&colleague, d.ticket, &d.card)
-        );
+        let press = claim_press(&colleague, d.ticket, &d.card);
+        let id = press["callback_query"]["id"].as_str().unwrap().to_owned();
+        tokio::join!(t.send(updates::private_text(&d.operator, "/transfer")), t.send(press));
+        t.make_outbox_due().await;
+        t.redeliver().await;
+        let answer = t.telegram.callback_answers().into_iter().find(|a| a.callback_query_id == id).unwrap();
         assert!(answer.show_alert, "the old card never claims: {answer:?}");
         assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None), "round {n}");
         assert_eq!(live_cards(&t, d.ticket).len(), 1, "one fresh card, round {n}");
@@ -39,7 +59,8 @@ async fn a_transfer_and_a_claim_of_the_same_ticket_at_once() {
         let other = TgUser::operator(200 + n);
         t.make_operator(other.id);
         let card = live_cards(&t, d.ticket).remove(0);
-        let (a, b) = tokio::join!(t.claim(&colleague, d.ticket, &card), t.claim(&other, d.ticket, &card));
+        let (a, b) =
+            press_at_once(&t, claim_press(&colleague, d.ticket, &card), claim_press(&other, d.ticket, &card)).await;
         let winners = [&a, &b].iter().filter(|x| !x.show_alert).count();
         assert_eq!(winners, 1, "{a:?} {b:?}");
         assert_eq!(t.ticket_status(d.ticket).await.0, Status::Assigned);
@@ -90,7 +111,7 @@ async fn a_customer_cancels_while_an_operator_claims() {
         let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
         let position = t.last(customer.id);
         let cancel = updates::callback(&customer, customer.id, position.message_id, &format!("cancel:{ticket}"));
-        let (cancel, claim) = tokio::join!(t.answer_to(cancel), t.claim(&operator, ticket, &card));
+        let (cancel, claim) = press_at_once(&t, cancel, claim_press(&operator, ticket, &card)).await;
         match t.ticket_status(ticket).await {
             (Status::Closed, _) => {
                 cancelled += 1;
