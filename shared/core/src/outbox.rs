@@ -29,6 +29,12 @@ pub(crate) enum OnResult {
         /// The ticket whose card this is.
         ticket_id: i64,
     },
+    /// The customer's place in the queue with «Отменить обращение»: remember it, so that its button goes when the
+    /// ticket leaves the queue.
+    Prompt {
+        /// The ticket it is about.
+        ticket_id: i64,
+    },
 }
 
 /// A pending call is given up (status `failed`) only when it is this old: transient failures (429, 5xx, network)

@@ -5,10 +5,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
+use chrono::{Duration, Utc};
 use zabota_core::db::tickets::Status;
 use zabota_core::domain::{CloseReason, HandoverKind, Topic};
+use zabota_core::maintenance::{JobReport, run_all};
 use zabota_core::texts;
-use zabota_testkit::{Dialog, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, spawn_app_with, updates};
+use zabota_testkit::{Dialog, Fault, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, spawn_app_with, updates};
+
+fn affected(reports: &[JobReport], job: &str) -> Option<u64> {
+    reports.iter().find(|r| r.job == job).unwrap_or_else(|| panic!("no job {job}")).affected
+}
+
+/// `chat`'s message `message_id` as it looks now.
+fn message(t: &TestApp, chat: i64, message_id: i64) -> Received {
+    let found = t.telegram.received(chat).into_iter().find(|m| m.message_id == message_id);
+    found.unwrap_or_else(|| panic!("chat {chat} has message {message_id}"))
+}
 
 /// What `chat` received after its first `skip` messages, as texts (captions for media).
 fn texts_after(t: &TestApp, chat: i64, skip: usize) -> Vec<String> {
@@ -319,6 +331,87 @@ async fn an_operator_removed_from_the_chat_loses_the_dialog_to_the_queue_at_thei
 }
 
 #[tokio::test]
+async fn an_operator_removed_from_the_chat_who_never_writes_again_loses_the_dialog_at_the_next_maintenance_run() {
+    let t = spawn_app().await;
+    let (d, colleague) = a_dialog_with_history(&t).await;
+    let stays = t.open_dialog_between(TgUser::customer(2), colleague.clone(), Topic::Warranty).await;
+    let customer_saw = t.telegram.received(d.customer.id).len();
+    // Both checks are a day old now; only operator 1 left.
+    t.remove_operator(d.operator.id, "kicked").await;
+    let asked = t.telegram.calls_to("getChatMember").len();
+
+    let reports = run_all(&t.app, Utc::now()).await;
+
+    assert_eq!(affected(&reports, "operator_checks"), Some(1), "{reports:#?}");
+    assert_eq!(t.telegram.calls_to("getChatMember").len(), asked + 2, "each operator in a dialog asked about once");
+    assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None));
+    assert_eq!(t.ticket_status(stays.ticket).await, (Status::Assigned, Some(colleague.id)));
+    assert_eq!(t.telegram.texts(d.operator.id).last().unwrap(), &texts::operator_gone(d.ticket));
+    assert_eq!(texts_after(&t, d.customer.id, customer_saw), [texts::passing_on_customer(d.ticket)]);
+    assert_eq!(handovers(&t, d.ticket).await, [(HandoverKind::OperatorGone, d.operator.id, None, None)]);
+    let summary = summary_of(&t, d.operator.id, d.ticket);
+    assert_eq!(summary.reply_markup, None, "the former operator's buttons went");
+    let card = the_live_card(&t, d.ticket);
+    t.claim(&colleague, d.ticket, &card).await;
+    assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None), "the colleague still has a dialog");
+
+    // The answers are fresh now: the next run asks nobody and changes nothing.
+    let again = run_all(&t.app, Utc::now()).await;
+    assert_eq!(affected(&again, "operator_checks"), Some(0));
+    assert_eq!(t.telegram.calls_to("getChatMember").len(), asked + 2 + 1, "only the colleague's claim asked");
+}
+
+#[tokio::test]
+async fn operators_listed_in_supervisor_ids_are_never_asked_about_by_the_maintenance_run() {
+    let supervisor = TgUser::operator(9);
+    let t = spawn_app_with(|env| {
+        env.insert("SUPERVISOR_IDS".into(), supervisor.id.to_string());
+    })
+    .await;
+    let d = t.open_dialog_between(TgUser::customer(1), supervisor.clone(), Topic::Other).await;
+    t.db.execute("UPDATE operator_checks SET checked_at = checked_at - interval '1 day'").await;
+    let asked = t.telegram.calls_to("getChatMember").len();
+    let reports = run_all(&t.app, Utc::now()).await;
+    assert_eq!(affected(&reports, "operator_checks"), Some(0));
+    assert_eq!(t.telegram.calls_to("getChatMember").len(), asked);
+    assert_eq!(t.ticket_status(d.ticket).await, (Status::Assigned, Some(supervisor.id)));
+}
+
+#[tokio::test]
+async fn a_reminder_card_that_arrives_after_the_claim_is_settled_by_the_next_maintenance_run() {
+    let t = spawn_app().await;
+    let customer = TgUser::customer(1);
+    let (ticket, card) = t.queue_ticket(&customer, Topic::Return).await;
+    // The reminder's card meets a 429: it waits in the outbox while an operator claims from the first card.
+    t.telegram.fail_next("sendMessage", Fault::TooManyRequests { retry_after: 30 }, 1);
+    let reports = run_all(&t.app, Utc::now() + Duration::minutes(16)).await;
+    assert_eq!(affected(&reports, "waiting_reminders"), Some(1));
+    let operator = TgUser::operator(1);
+    t.make_operator(operator.id);
+    t.claim(&operator, ticket, &card).await;
+    assert_eq!(t.ticket_status(ticket).await, (Status::Assigned, Some(operator.id)));
+    t.make_outbox_due().await;
+    t.redeliver().await;
+    let late = t.last(OPERATORS_CHAT_ID);
+    assert!(late.text.as_deref().unwrap().starts_with(&texts::waiting_reminder(16)), "{late:#?}");
+    assert_eq!(late.callback_data(), [format!("claim:{ticket}")], "arrived after the claim, still inviting one");
+    let colleague = TgUser::operator(2);
+    t.make_operator(colleague.id);
+    let press = t.claim(&colleague, ticket, &late).await;
+    assert_eq!(press.text, Some(texts::alert_taken(ticket)), "a press on it is answered, not acted on");
+
+    let reports = run_all(&t.app, Utc::now()).await;
+    assert_eq!(affected(&reports, "stale_cards"), Some(1), "{reports:#?}");
+    let settled = message(&t, OPERATORS_CHAT_ID, late.message_id);
+    assert_eq!(settled.reply_markup, None);
+    let first = message(&t, OPERATORS_CHAT_ID, card.message_id);
+    assert_eq!(settled.text, first.text, "it says who took the ticket, as the first card does");
+    assert!(settled.text.as_deref().unwrap().contains("✅ Взял в работу: @operator1"), "{settled:#?}");
+    assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "stale_cards"), Some(0), "once");
+    assert_eq!(t.db.count("outbox WHERE status = 'failed'").await, 0, "no edit was refused (none made twice)");
+}
+
+#[tokio::test]
 async fn a_removed_operators_press_of_close_hands_the_dialog_over_instead() {
     let t = spawn_app().await;
     let d = t.open_dialog(1, Topic::Return).await;
@@ -383,9 +476,11 @@ async fn the_customer_sees_their_place_in_the_queue_and_can_cancel_with_a_button
     let operator = TgUser::operator(1);
     t.make_operator(operator.id);
     t.claim(&operator, ticket1, &live_cards(&t, ticket1)[0]).await;
+    assert_eq!(message(&t, first.id, position.message_id).reply_markup, None, "the claim took «Отменить обращение»");
     let in_dialog = updates::callback(&first, first.id, position.message_id, &format!("cancel:{ticket1}"));
     assert_eq!(t.answer_to(in_dialog).await.text.as_deref(), Some(texts::ALERT_ALREADY_IN_DIALOG));
     assert_eq!(t.ticket_status(ticket1).await, (Status::Assigned, Some(operator.id)));
+    assert_eq!(t.db.count("outbox WHERE status = 'failed'").await, 0, "no button was removed twice");
 
     // A later «Обратиться к оператору» opens a fresh ticket.
     let (ticket3, _) = t.queue_ticket(&second, Topic::Other).await;

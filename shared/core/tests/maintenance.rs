@@ -120,7 +120,10 @@ async fn a_waiting_ticket_is_reminded_at_most_three_times_and_the_last_reminder_
         assert!(card.callback_data().is_empty(), "{card:?}");
         assert!(card.text.as_deref().unwrap().ends_with("✅ Взял в работу: @operator1"), "{card:?}");
     }
-    assert_eq!(t.db.count(&format!("ticket_cards WHERE ticket_id = {ticket} AND settled_at IS NOT NULL")).await, 4);
+    let settled = format!("ticket_cards WHERE ticket_id = {ticket} AND settled_at IS NOT NULL");
+    assert_eq!(t.db.count(&format!("{settled} AND chat_id = {OPERATORS_CHAT_ID}")).await, 4);
+    assert_eq!(t.db.count(&format!("{settled} AND chat_id = {}", customer.id)).await, 1, "and the place in the queue");
+    assert_eq!(t.db.count("ticket_cards WHERE settled_at IS NULL").await, 0);
 }
 
 #[tokio::test]
@@ -212,7 +215,9 @@ async fn retention_deletes_what_is_one_day_too_old_and_keeps_what_is_one_day_you
     assert_eq!(t.db.count("tickets WHERE status = 'CLOSED'").await, 1, "only the ticket closed 364 days ago is left");
     assert_eq!(t.db.count(&format!("tickets WHERE id = {ticket}")).await, 1, "an open ticket is never deleted");
     assert_eq!(t.db.count("ticket_cards WHERE ticket_id NOT IN (SELECT id FROM tickets)").await, 0, "cards go too");
-    assert_eq!(t.db.count("ticket_cards").await, 2, "the cards of the two tickets left");
+    let cards_left = format!("ticket_cards WHERE chat_id = {OPERATORS_CHAT_ID}");
+    assert_eq!(t.db.count(&cards_left).await, 2, "the cards of the two tickets left");
+    assert_eq!(t.db.count("ticket_cards").await, 4, "and their customers' places in the queue");
     assert_eq!(t.db.count("processed_updates WHERE processed_at < now() - interval '7 days'").await, 0);
 }
 

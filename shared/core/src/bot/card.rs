@@ -5,7 +5,7 @@
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::keyboards;
-use crate::db::tickets::{self, TicketRow};
+use crate::db::tickets::{self, Status, TicketRow};
 use crate::db::users;
 use crate::db::{DbError, cards};
 use crate::domain::CloseReason;
@@ -47,7 +47,7 @@ pub(crate) async fn mark_taken(
     card_text: &str,
     operator: &str,
 ) -> Result<(), ProcessError> {
-    let mut others = cards::settle(ctx.db(), ticket_id).await?;
+    let mut others = settle(ctx, ticket_id).await?;
     if others.contains(&pressed) {
         others.retain(|c| *c != pressed);
     } else {
@@ -63,10 +63,57 @@ pub(crate) async fn mark_taken(
 
 /// Every card of a ticket closed while it waited says why, and invites no claim.
 pub(crate) async fn mark_closed(ctx: &mut Ctx<'_>, ticket_id: i64, why: CloseReason) -> Result<(), ProcessError> {
-    for card in cards::settle(ctx.db(), ticket_id).await? {
+    // A customer who blocked the bot cannot have their buttons removed (the call would only meet another 403).
+    let (cards, _) = settle_all(ctx, ticket_id, why != CloseReason::CustomerBlocked).await?;
+    for card in cards {
         edit(ctx, card, texts::card_closed(ticket_id, why))?;
     }
     Ok(())
+}
+
+/// Cards that went out, or were recorded, after their ticket left the queue (a reminder on its way while someone
+/// claimed, a `sent` mark that landed after the claim's): they say what became of the ticket, as if they had
+/// been there at the time. `ticket` is row-locked and no longer waiting. Returns how many messages were settled.
+pub(crate) async fn settle_late(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Result<usize, ProcessError> {
+    let (cards, prompts) = settle_all(ctx, ticket.id, true).await?;
+    if cards.is_empty() {
+        return Ok(prompts);
+    }
+    let line = match (ticket.status, ticket.operator_tg_id) {
+        (Status::Assigned, Some(operator)) => {
+            let who = users::handle_of(ctx.db(), operator).await?;
+            texts::card_taken(&text(ctx, ticket).await?, &who)
+        }
+        _ => match tickets::close_reason(ctx.db(), ticket.id).await? {
+            Some(why) => texts::card_closed(ticket.id, why),
+            None => texts::card_closed_plain(ticket.id),
+        },
+    };
+    for card in &cards {
+        edit(ctx, *card, line.clone())?;
+    }
+    Ok(cards.len() + prompts)
+}
+
+/// Settles every message of ticket `ticket_id` that still invites an action and returns its cards; the
+/// customer's place in the queue loses «Отменить обращение» here.
+async fn settle(ctx: &mut Ctx<'_>, ticket_id: i64) -> Result<Vec<(i64, i64)>, ProcessError> {
+    Ok(settle_all(ctx, ticket_id, true).await?.0)
+}
+
+/// [`settle`], removing the prompts' buttons only if `remove_prompts`; also says how many prompts it settled.
+async fn settle_all(
+    ctx: &mut Ctx<'_>,
+    ticket_id: i64,
+    remove_prompts: bool,
+) -> Result<(Vec<(i64, i64)>, usize), ProcessError> {
+    let operators = ctx.app.config.operators_chat_id;
+    let (cards, prompts): (Vec<_>, Vec<_>) =
+        cards::settle(ctx.db(), ticket_id).await?.into_iter().partition(|(chat, _)| *chat == operators);
+    for &(chat, message) in prompts.iter().filter(|_| remove_prompts) {
+        ctx.remove_buttons(chat, message)?;
+    }
+    Ok((cards, prompts.len()))
 }
 
 /// The card of a claimed ticket says what became of it since (handed over, closed by a supervisor): `line`.

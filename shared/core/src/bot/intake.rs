@@ -5,10 +5,12 @@ use chrono::Datelike;
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::keyboards;
+use crate::db::cards;
 use crate::db::tickets::{self, SenderTickets, Status};
 use crate::db::users::{self, UserRow};
 use crate::domain::phone::Phone;
 use crate::domain::{CloseReason, DialogState, Topic};
+use crate::outbox::OnResult;
 use crate::telegram::{CallbackQuery, Message, ReplyMarkup, SendMessage};
 use crate::texts;
 
@@ -119,7 +121,11 @@ pub(crate) async fn cancel_button(
         return Ok(ctx.alert(query, texts::ALERT_STALE)?);
     };
     if let Some(pressed) = query.message.as_ref() {
-        ctx.remove_buttons(pressed.chat_id(), pressed.message_id)?;
+        // Settled here, so that the close below does not remove its button a second time; one settled already
+        // (the ticket left the queue) lost its button then.
+        if cards::settle_one(ctx.db(), (pressed.chat_id(), pressed.message_id), ticket_id).await? {
+            ctx.remove_buttons(pressed.chat_id(), pressed.message_id)?;
+        }
     }
     match ticket.status {
         Status::Waiting => {
@@ -143,9 +149,10 @@ async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &s
     // A message carries one keyboard: the one above removes the phone button, this one offers to cancel.
     let position = tickets::queue_position(ctx.db(), ticket_id).await?;
     let back_at = operators_back_at(ctx);
-    ctx.send(
+    ctx.send_tracked(
         SendMessage::new(user.tg_id, texts::queue_position(position, back_at.as_deref()))
             .with_markup(keyboards::cancel_ticket(ticket_id)),
+        OnResult::Prompt { ticket_id },
     )?;
     if let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? {
         super::card::post(ctx, &ticket, None).await?;

@@ -6,10 +6,10 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::ctx::Ctx;
-use super::{ProcessError, card, lifecycle};
+use super::{ProcessError, card, desk, lifecycle, roles};
 use crate::app::App;
 use crate::db::due::{self, ReminderDue};
-use crate::db::tickets;
+use crate::db::tickets::{self, Status};
 use crate::domain::CloseReason;
 use crate::telegram::SendMessage;
 use crate::texts;
@@ -95,4 +95,36 @@ pub async fn expire_waiting(
     };
     ctx.commit(deadline).await?.deliver(app, deadline).await;
     Ok(expired)
+}
+
+/// Settles the messages of ticket `id` that still invite an action although it left the queue (see
+/// [`card::settle_late`]); false when there were none (it is waiting again, or they were settled meanwhile).
+pub async fn settle_stale_cards(app: &App, id: i64, deadline: Instant) -> Result<bool, ProcessError> {
+    let mut ctx = Ctx::begin(app).await?;
+    let mut settled = 0;
+    if let Some(ticket) = tickets::lock_ticket(ctx.db(), id).await?
+        && ticket.status != Status::Waiting
+    {
+        settled = card::settle_late(&mut ctx, &ticket).await?;
+    }
+    ctx.commit(deadline).await?.deliver(app, deadline).await;
+    Ok(settled > 0)
+}
+
+/// Asks again whether the operator of assigned ticket `id` is still in the operators' chat once their last check is
+/// older than `ROLE_CACHE_TTL`, so that a dialog of someone removed from the chat goes back to the queue even if
+/// they never write again (as their next message would); true when it did.
+pub async fn recheck_operator(app: &App, id: i64, deadline: Instant) -> Result<bool, ProcessError> {
+    let mut ctx = Ctx::begin(app).await?;
+    let mut gone = false;
+    if let Some(ticket) = tickets::lock_ticket(ctx.db(), id).await?
+        && ticket.status == Status::Assigned
+        && let Some(operator) = ticket.operator_tg_id
+        && !roles::role(&ctx, operator).await?.is_operator()
+    {
+        desk::operator_gone(&mut ctx, &ticket).await?;
+        gone = true;
+    }
+    ctx.commit(deadline).await?.deliver(app, deadline).await;
+    Ok(gone)
 }

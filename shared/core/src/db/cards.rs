@@ -1,4 +1,6 @@
-//! `ticket_cards`: every card a ticket has had in the operators' chat, and whether it still invites a claim.
+//! `ticket_cards`: every card a ticket has had in the operators' chat, and whether it still invites a claim. The
+//! customer's place in the queue (with «Отменить обращение») is kept there too, in the customer's chat: it is
+//! settled with the cards, its button removed instead of its text edited.
 
 use super::Sql;
 
@@ -26,6 +28,20 @@ pub(crate) async fn add_settled(
     Ok(())
 }
 
+const SETTLE_ONE: &str = "INSERT INTO ticket_cards (chat_id, message_id, ticket_id, settled_at) \
+     VALUES ($1, $2, $3, now()) \
+     ON CONFLICT (chat_id, message_id) DO UPDATE SET settled_at = now() WHERE ticket_cards.settled_at IS NULL \
+     RETURNING true";
+/// Settles one message of ticket `ticket_id` seen in a button press (recording it if its `sent` mark did not yet);
+/// false when it was settled already (its button was removed, or is being removed, by whoever settled it).
+pub(crate) async fn settle_one(
+    db: &impl Sql,
+    (chat_id, message_id): (i64, i64),
+    ticket_id: i64,
+) -> Result<bool, tokio_postgres::Error> {
+    Ok(db.query_opt(SETTLE_ONE, &[&chat_id, &message_id, &ticket_id]).await?.is_some())
+}
+
 const SETTLED: &str =
     "SELECT settled_at IS NOT NULL FROM ticket_cards WHERE chat_id = $1 AND message_id = $2 AND ticket_id = $3";
 /// Whether a card of ticket `ticket_id` stopped inviting a claim (it was taken, handed over or closed since);
@@ -40,4 +56,4 @@ pub(crate) async fn is_settled(
 }
 
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
-pub(super) const PREPARED: &[&str] = &[SETTLE, ADD_SETTLED, SETTLED];
+pub(super) const PREPARED: &[&str] = &[SETTLE, ADD_SETTLED, SETTLE_ONE, SETTLED];

@@ -123,6 +123,28 @@ pub(crate) async fn lock_if_expired(
 
 const LOCK_IF_EXPIRED: &str = lock_ticket_where!("t.id = $1 AND t.status = 'WAITING' AND t.created_at <= $2");
 
+/// Tickets no longer waiting that still have a message inviting an action (a card or the customer's place in the
+/// queue that went out, or was recorded, after the ticket left the queue), oldest id first.
+pub(crate) async fn stale_cards(db: &impl Sql) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let sql = "SELECT DISTINCT c.ticket_id FROM ticket_cards c JOIN tickets t ON t.id = c.ticket_id \
+               WHERE c.settled_at IS NULL AND t.status <> 'WAITING' ORDER BY 1 LIMIT $1";
+    ids(db.query(sql, &[&JOB_BATCH]).await?)
+}
+
+/// Assigned tickets whose operator's membership was last checked longer than `ttl` ago (or never), but for
+/// operators in `listed` (`SUPERVISOR_IDS`), oldest id first.
+pub(crate) async fn unchecked_operators(
+    db: &impl Sql,
+    ttl: std::time::Duration,
+    listed: &[i64],
+) -> Result<Vec<i64>, tokio_postgres::Error> {
+    let sql = "SELECT t.id FROM tickets t LEFT JOIN operator_checks c ON c.tg_id = t.operator_tg_id \
+               WHERE t.status = 'ASSIGNED' AND t.operator_tg_id <> ALL($2) \
+               AND (c.checked_at IS NULL OR c.checked_at <= now() - make_interval(secs => $1)) ORDER BY t.id LIMIT $3";
+    let ttl = super::operators::ttl_seconds(ttl);
+    ids(db.query(sql, &[&ttl, &listed, &JOB_BATCH]).await?)
+}
+
 fn ids(rows: Vec<Row>) -> Result<Vec<i64>, tokio_postgres::Error> {
     rows.iter().map(|r| r.try_get(0)).collect()
 }

@@ -19,13 +19,16 @@ const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = now(), att
 /// be made again).
 const SET_DELIVERED: &str = "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 \
     WHERE id = (SELECT id FROM ticket_messages WHERE id = $1 FOR UPDATE SKIP LOCKED)";
-/// A card is also recorded among the ticket's cards (no lock to wait for: `ticket_cards` has no foreign key), settled
-/// at once if the ticket stopped waiting while the card was on its way.
-const SET_CARD: &str = "WITH card AS (INSERT INTO ticket_cards (chat_id, message_id, ticket_id, settled_at) \
-      SELECT $2, $3, $1, CASE WHEN status = 'WAITING' THEN NULL ELSE now() END FROM tickets WHERE id = $1 \
+/// A card is also recorded among the ticket's cards (no lock to wait for: `ticket_cards` has no foreign key). One
+/// whose ticket stopped waiting while it was on its way is left unsettled: the `stale_cards` job settles it.
+const SET_CARD: &str = "WITH card AS (INSERT INTO ticket_cards (chat_id, message_id, ticket_id) VALUES ($2, $3, $1) \
       ON CONFLICT DO NOTHING) \
     UPDATE tickets SET card_chat_id = $2, card_message_id = $3 \
     WHERE id = (SELECT id FROM tickets WHERE id = $1 FOR UPDATE SKIP LOCKED)";
+/// The customer's place in the queue joins the ticket's cards (it too loses its button when the ticket leaves the
+/// queue).
+const SET_PROMPT: &str =
+    "INSERT INTO ticket_cards (chat_id, message_id, ticket_id) VALUES ($2, $3, $1) ON CONFLICT DO NOTHING";
 const DEFER: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
     not_before = now() + make_interval(secs => $3) WHERE id = $1 AND status = 'pending'";
 const GIVE_UP: &str = "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 \
@@ -161,6 +164,9 @@ pub(crate) async fn record_sent(
             (Some(OnResult::Card { ticket_id }), Some(message_id)) => {
                 Sql::execute(client, SET_CARD, &[&ticket_id, &chat_id, &message_id]).await
             }
+            (Some(OnResult::Prompt { ticket_id }), Some(message_id)) => {
+                Sql::execute(client, SET_PROMPT, &[&ticket_id, &chat_id, &message_id]).await
+            }
             _ => Ok(0),
         }
     };
@@ -228,6 +234,7 @@ pub(super) const PREPARED: &[&str] = &[
     MARK_SENT,
     SET_DELIVERED,
     SET_CARD,
+    SET_PROMPT,
     DEFER,
     GIVE_UP,
     FAIL_REST,

@@ -194,6 +194,13 @@ pub(crate) async fn close_ticket(
     Ok(closed == 1)
 }
 
+/// Why ticket `id` was closed, if it is closed with a reason this version knows.
+pub(crate) async fn close_reason(db: &impl Sql, id: i64) -> Result<Option<CloseReason>, tokio_postgres::Error> {
+    let row = db.query_opt("SELECT close_reason FROM tickets WHERE id = $1 AND status = 'CLOSED'", &[&id]).await?;
+    let reason = row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten();
+    Ok(reason.as_deref().and_then(CloseReason::parse))
+}
+
 const QUEUE_POSITION: &str = "SELECT count(*) FROM tickets WHERE status = 'WAITING' AND id <= $1";
 /// Where waiting ticket `id` is in the queue: 1 when no ticket waits ahead of it.
 pub(crate) async fn queue_position(db: &impl Sql, id: i64) -> Result<i64, tokio_postgres::Error> {

@@ -2,6 +2,7 @@
 //! `now` from the caller, so tests drive the clock instead of sleeping.
 
 mod dead_letters;
+mod desk;
 mod idle;
 mod reminders;
 mod retention;
@@ -34,11 +35,13 @@ pub struct JobReport {
 }
 
 /// The jobs, in the order they run. Each gets its turn every run.
-pub const JOBS: [&str; 8] = [
+pub const JOBS: [&str; 10] = [
+    "operator_checks",
     "idle_warning",
     "idle_close",
     "waiting_expiry",
     "waiting_reminders",
+    "stale_cards",
     "outbox_redelivery",
     "media_archive",
     "retention",
@@ -79,10 +82,12 @@ const JOB_GRACE: Duration = Duration::from_secs(5);
 async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instant) -> JobReport {
     // Each job's future is boxed: together they would make one very deep type.
     let result = match job {
+        "operator_checks" => Box::pin(desk::recheck_operators(app, until)).await,
         "idle_warning" => Box::pin(idle::warn(app, now, until)).await,
         "idle_close" => Box::pin(idle::close(app, now, until)).await,
         "waiting_expiry" => Box::pin(reminders::expire(app, now, until)).await,
         "waiting_reminders" => Box::pin(reminders::remind(app, now, until)).await,
+        "stale_cards" => Box::pin(desk::settle_stale_cards(app, until)).await,
         "outbox_redelivery" => Box::pin(crate::bot::deliver_due_until(app, until)).await.map_err(anyhow::Error::from),
         "media_archive" => Box::pin(crate::media::archive::archive_due(app)).await,
         "retention" => Box::pin(retention::prune_until(app, now, until)).await,

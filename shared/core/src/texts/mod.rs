@@ -249,6 +249,10 @@ pub fn waiting_reminder_last(minutes: i64) -> String {
 pub fn card_closed_blocked(ticket_id: i64) -> String {
     format!("Заявка #{ticket_id} закрыта: клиент заблокировал бота.")
 }
+/// A card of a ticket closed for a reason this version does not know.
+pub fn card_closed_plain(ticket_id: i64) -> String {
+    format!("Заявка #{ticket_id} закрыта.")
+}
 /// A card that invites no claim any more because its ticket was closed, by why.
 pub fn card_closed(ticket_id: i64, reason: CloseReason) -> String {
     match reason {
