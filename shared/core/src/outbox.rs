@@ -161,22 +161,21 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
                 return Ok(report);
             }
         };
-        let result =
-            match app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await {
-                Ok(result) => result,
-                Err(e) => {
-                    let stop = settle_failure(&tx, chat_id, &pending, &e, &mut report).await?;
-                    tx.commit().await?;
-                    if let Some(stop) = stop.or((!more).then_some(Stop::Empty)) {
-                        report.stop = stop;
-                        return Ok(report);
-                    }
-                    // Given up, and more is queued: go on in a fresh transaction (rare).
-                    tx = Tx::begin(&app.db).await?;
-                    rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[]).await?;
-                    continue;
+        let result = match call(app, &pending, deadline).await {
+            Ok(result) => result,
+            Err(e) => {
+                let stop = settle_failure(&tx, chat_id, &pending, &e, &mut report).await?;
+                tx.commit().await?;
+                if let Some(stop) = stop.or((!more).then_some(Stop::Empty)) {
+                    report.stop = stop;
+                    return Ok(report);
                 }
-            };
+                // Given up, and more is queued: go on in a fresh transaction (rare).
+                tx = Tx::begin(&app.db).await?;
+                rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[]).await?;
+                continue;
+            }
+        };
         report.sent += 1;
         if !more {
             tx.commit_after(queue::record_sent(tx.client(), &pending, chat_id, &result)).await?;
@@ -189,6 +188,19 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
         );
         recorded?;
         rows = next?;
+    }
+}
+
+/// Makes `pending`'s call. An edit Telegram calls "not modified" did what it was for (the message already shows
+/// it): it counts as sent, never as a failure.
+async fn call(app: &App, pending: &Pending, deadline: Instant) -> Result<serde_json::Value, TelegramError> {
+    let result = app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await;
+    match result {
+        Err(e) if e.is_not_modified() => {
+            tracing::info!(method = pending.method, "edit already in place; counted as sent");
+            Ok(serde_json::Value::Bool(true))
+        }
+        other => other,
     }
 }
 
@@ -240,7 +252,7 @@ async fn send_head(
             return Ok(Some(stop));
         }
     };
-    match app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await {
+    match call(app, &pending, deadline).await {
         Ok(result) => {
             tx.commit_after(queue::record_sent(tx.client(), &pending, chat_id, &result)).await?;
             report.sent += 1;

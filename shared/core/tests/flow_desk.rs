@@ -395,10 +395,6 @@ async fn a_reminder_card_that_arrives_after_the_claim_is_settled_by_the_next_mai
     let late = t.last(OPERATORS_CHAT_ID);
     assert!(late.text.as_deref().unwrap().starts_with(&texts::waiting_reminder(16)), "{late:#?}");
     assert_eq!(late.callback_data(), [format!("claim:{ticket}")], "arrived after the claim, still inviting one");
-    let colleague = TgUser::operator(2);
-    t.make_operator(colleague.id);
-    let press = t.claim(&colleague, ticket, &late).await;
-    assert_eq!(press.text, Some(texts::alert_taken(ticket)), "a press on it is answered, not acted on");
 
     let reports = run_all(&t.app, Utc::now()).await;
     assert_eq!(affected(&reports, "stale_cards"), Some(1), "{reports:#?}");
@@ -408,6 +404,12 @@ async fn a_reminder_card_that_arrives_after_the_claim_is_settled_by_the_next_mai
     assert_eq!(settled.text, first.text, "it says who took the ticket, as the first card does");
     assert!(settled.text.as_deref().unwrap().contains("✅ Взял в работу: @operator1"), "{settled:#?}");
     assert_eq!(affected(&run_all(&t.app, Utc::now()).await, "stale_cards"), Some(0), "once");
+    let colleague = TgUser::operator(2);
+    t.make_operator(colleague.id);
+    let edits = t.telegram.calls_to("editMessageText").len();
+    let press = t.claim(&colleague, ticket, &late).await;
+    assert_eq!(press.text, Some(texts::alert_taken(ticket)), "a press that slipped through is answered");
+    assert_eq!(t.telegram.calls_to("editMessageText").len(), edits, "and changes nothing");
     assert_eq!(t.db.count("outbox WHERE status = 'failed'").await, 0, "no edit was refused (none made twice)");
 }
 

@@ -4,10 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
 use serde_json::Value;
+use zabota_core::bot::Outcome;
 use zabota_core::db::tickets::Status;
 use zabota_core::domain::Topic;
 use zabota_core::texts;
-use zabota_testkit::{CallbackAnswer, OPERATORS_CHAT_ID, Received, TestApp, TgUser, claim_press, spawn_app, updates};
+use zabota_testkit::{
+    CallbackAnswer, Fault, OPERATORS_CHAT_ID, Received, TestApp, TgUser, claim_press, spawn_app, updates,
+};
 
 /// How many times each race runs (each on a fresh ticket).
 const ROUNDS: i64 = 6;
@@ -163,4 +166,104 @@ async fn a_requeue_during_a_burst_of_customer_messages_loses_and_repeats_nothing
         }
         t.send(updates::private_text(&colleague, "/close")).await;
     }
+}
+
+/// What `chat` received after its first `skip` messages, as texts.
+fn texts_after(t: &TestApp, chat: i64, skip: usize) -> Vec<String> {
+    t.telegram.texts(chat).into_iter().skip(skip).collect()
+}
+
+/// How many of `texts` repeat the one before them (a call made again).
+fn repeats(texts: &[String]) -> usize {
+    texts.windows(2).filter(|w| w[0] == w[1]).count()
+}
+
+#[tokio::test]
+async fn a_transfer_killed_after_any_of_its_calls_ends_handed_over_once_and_the_next_operator_misses_nothing() {
+    let t = spawn_app().await;
+    let colleague = TgUser::operator(500);
+    t.make_operator(colleague.id);
+    // Round k: the process dies (a Lambda timing out) right after Telegram got the transfer's k-th call; the last
+    // round is not killed at all. Telegram then redelivers the update and the maintenance run sends what is left.
+    let (mut kills, mut redone, mut repeated_calls) = (0, 0, 0);
+    for k in 1..=6 {
+        let d = t.open_dialog(k, Topic::Return).await;
+        t.send(updates::private_text(&d.customer, "before")).await;
+        // Two more messages wait for the operator behind a 429: the transfer cancels them, the colleague gets them.
+        t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 60 }, 1);
+        t.send(updates::private_text(&d.customer, "waiting a")).await;
+        t.send(updates::private_text(&d.customer, "waiting b")).await;
+        let seen: Vec<(i64, usize)> = [d.customer.id, d.operator.id, OPERATORS_CHAT_ID, colleague.id]
+            .into_iter()
+            .map(|chat| (chat, t.telegram.texts(chat).len()))
+            .collect();
+        let transfer = updates::private_text(&d.operator, "/transfer");
+        let target = t.telegram.calls().len() + k as usize;
+        // Checked first each time the processing wakes up: the kill lands as the k-th call's answer arrives, before
+        // it is recorded (the worst moment). It needs no waker of its own: the processing is always waiting on
+        // something that wakes the task.
+        let killer = std::future::poll_fn(|_| {
+            if t.telegram.calls().len() >= target { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        });
+        tokio::select! {
+            biased;
+            () = killer => {
+                kills += 1;
+                let again = t.try_send(transfer).await.unwrap();
+                assert!(matches!(again, Outcome::Processed | Outcome::Duplicate), "round {k}: {again:?}");
+                redone += usize::from(again == Outcome::Processed);
+            }
+            done = t.try_send(transfer.clone()) => {
+                done.unwrap();
+                eprintln!("round {k}: not killed, {} calls", t.telegram.calls().len() + k as usize - target);
+            }
+        }
+        t.make_outbox_due().await;
+        t.redeliver().await;
+
+        assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None), "round {k}");
+        let handed = count(&t, "SELECT count(*) FROM ticket_handovers WHERE ticket_id = $1", d.ticket).await;
+        assert_eq!(handed, 1, "round {k}: one hand-over");
+        let live = live_cards(&t, d.ticket);
+        // Two only when the fresh card's post was the call in flight (made again, the first copy never recorded).
+        assert!(live.len() == 1 || live.len() == 2 && live[0].text == live[1].text, "round {k}: {live:#?}");
+        let old = t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == d.card.message_id);
+        assert_eq!(old.unwrap().reply_markup, None, "round {k}: the old card invites nothing");
+        let after = |chat: i64| texts_after(&t, chat, seen.iter().find(|(c, _)| *c == chat).unwrap().1);
+        let (customer, operator, cards) = (after(d.customer.id), after(d.operator.id), after(OPERATORS_CHAT_ID));
+        let mut once = customer.clone();
+        once.dedup();
+        assert_eq!(once, [texts::passing_on_customer(d.ticket)], "round {k}");
+        let mut told = operator.clone();
+        told.dedup();
+        assert_eq!(told, [texts::transferred_operator(d.ticket)], "round {k}: told, and the waiting copies cancelled");
+        let repeated = repeats(&customer) + repeats(&operator) + repeats(&cards);
+        assert!(repeated <= 1, "round {k}: only the call in flight may repeat: {customer:?} {operator:?} {cards:?}");
+        repeated_calls += repeated;
+        assert_eq!(t.db.count("outbox WHERE status NOT IN ('sent', 'cancelled')").await, 0, "round {k}");
+
+        // The colleague takes it over: the story, then what waited, each once.
+        let answer = t.claim(&colleague, d.ticket, live.last().unwrap()).await;
+        assert_eq!(answer.text, Some(texts::claimed(d.ticket)), "round {k}");
+        // A duplicate fresh card is settled the moment anyone presses it.
+        for orphan in &live[..live.len() - 1] {
+            let late = TgUser::operator(600 + k);
+            t.make_operator(late.id);
+            assert_eq!(t.claim(&late, d.ticket, orphan).await.text, Some(texts::alert_taken(d.ticket)), "round {k}");
+        }
+        t.make_outbox_due().await;
+        t.redeliver().await;
+        assert_eq!(live_cards(&t, d.ticket).len(), 0, "round {k}: no card invites a claim any more");
+        t.make_outbox_due().await;
+        t.redeliver().await;
+        let got = after(colleague.id);
+        assert_eq!(got.iter().filter(|s| s.starts_with(&texts::story_header(d.ticket, 1))).count(), 1, "{got:#?}");
+        for text in ["waiting a", "waiting b"] {
+            assert_eq!(got.iter().filter(|s| *s == text).count(), 1, "round {k}: {text:?} once: {got:#?}");
+        }
+        assert!(!got.contains(&"before".to_owned()), "round {k}: what the first operator got is in the story");
+        t.send(updates::private_text(&colleague, "/close")).await;
+    }
+    assert_eq!(kills, 5, "a transfer makes 5 calls: each round but the last was killed after one of them");
+    eprintln!("killed transfers: {kills} kills, {redone} redone from scratch, {repeated_calls} calls repeated");
 }

@@ -79,7 +79,22 @@ pub(crate) async fn settle_late(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Result
     if cards.is_empty() {
         return Ok(prompts);
     }
-    let line = match (ticket.status, ticket.operator_tg_id) {
+    let line = outcome(ctx, ticket).await?;
+    for card in &cards {
+        edit(ctx, *card, line.clone())?;
+    }
+    Ok(cards.len() + prompts)
+}
+
+/// `card`, settled by the caller, of `ticket` (row-locked, no longer waiting) says what became of the ticket.
+pub(crate) async fn show_outcome(ctx: &mut Ctx<'_>, ticket: &TicketRow, card: (i64, i64)) -> Result<(), ProcessError> {
+    let line = outcome(ctx, ticket).await?;
+    Ok(edit(ctx, card, line)?)
+}
+
+/// What a card of `ticket` (no longer waiting) says: who took it, or why it was closed.
+async fn outcome(ctx: &Ctx<'_>, ticket: &TicketRow) -> Result<String, ProcessError> {
+    Ok(match (ticket.status, ticket.operator_tg_id) {
         (Status::Assigned, Some(operator)) => {
             let who = users::handle_of(ctx.db(), operator).await?;
             texts::card_taken(&text(ctx, ticket).await?, &who)
@@ -88,11 +103,7 @@ pub(crate) async fn settle_late(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Result
             Some(why) => texts::card_closed(ticket.id, why),
             None => texts::card_closed_plain(ticket.id),
         },
-    };
-    for card in &cards {
-        edit(ctx, *card, line.clone())?;
-    }
-    Ok(cards.len() + prompts)
+    })
 }
 
 /// Settles every message of ticket `ticket_id` that still invites an action and returns its cards; the

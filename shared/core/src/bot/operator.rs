@@ -27,7 +27,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     if cards::is_settled(ctx.db(), (card.chat_id(), card.message_id), ticket_id).await? == Some(true) {
         // A card that was taken, handed over or closed since (its edit lost or not yet arrived): answered, and
         // the claim goes through the ticket's live card only.
-        return Ok(ctx.alert(query, no_claim_alert(ctx, ticket_id).await?)?);
+        return no_claim(ctx, query, ticket_id, (card.chat_id(), card.message_id)).await;
     }
     if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db(), operator.id).await? {
         if active.id == ticket_id {
@@ -36,7 +36,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         return Ok(ctx.alert(query, texts::alert_busy(active.id))?);
     }
     if !tickets::claim_ticket(ctx.db(), ticket_id, operator.id).await? {
-        return Ok(ctx.alert(query, no_claim_alert(ctx, ticket_id).await?)?);
+        return no_claim(ctx, query, ticket_id, (card.chat_id(), card.message_id)).await;
     }
     let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? else {
         return Ok(ctx.alert(query, texts::ALERT_STALE)?);
@@ -67,15 +67,28 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     Ok(())
 }
 
-/// What a press that claims nothing (the ticket was taken or closed, or the card was replaced) is told: where the
-/// ticket is now.
-async fn no_claim_alert(ctx: &Ctx<'_>, ticket_id: i64) -> Result<String, ProcessError> {
-    Ok(match tickets::lock_ticket(ctx.db(), ticket_id).await?.map(|t| t.status) {
+/// A press that claims nothing (the ticket was taken or closed, or the card was replaced) is told where the ticket
+/// is now. A pressed card nobody settled (a card whose `sent` mark was lost: the process died right after Telegram
+/// posted it, and the post was made again) is settled here: it says what became of the ticket.
+async fn no_claim(
+    ctx: &mut Ctx<'_>,
+    query: &CallbackQuery,
+    ticket_id: i64,
+    pressed: (i64, i64),
+) -> Result<(), ProcessError> {
+    let ticket = tickets::lock_ticket(ctx.db(), ticket_id).await?;
+    let alert = match ticket.as_ref().map(|t| t.status) {
         Some(Status::Assigned) => texts::alert_taken(ticket_id),
         Some(Status::Closed) => texts::alert_closed(ticket_id),
         Some(Status::Waiting) => texts::alert_newer_card(ticket_id),
         None => texts::ALERT_STALE.into(),
-    })
+    };
+    if let Some(ticket) = ticket.filter(|t| t.status != Status::Waiting)
+        && cards::settle_one(ctx.db(), pressed, ticket_id).await?
+    {
+        card::show_outcome(ctx, &ticket, pressed).await?;
+    }
+    Ok(ctx.alert(query, alert)?)
 }
 
 /// The dialog so far, for an operator who takes over a ticket another operator had (after a transfer, a requeue,

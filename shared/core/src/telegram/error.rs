@@ -59,6 +59,12 @@ impl TelegramError {
         matches!(self, TelegramError::Api { code: 403, .. })
     }
 
+    /// 400 "message is not modified": an edit asked for what the message already shows (an edit made again after a
+    /// process died before it was recorded, a button removed twice). What the edit wanted holds.
+    pub fn is_not_modified(&self) -> bool {
+        matches!(self, TelegramError::Api { code: 400, description, .. } if description.contains("message is not modified"))
+    }
+
     /// 403 "bot can't initiate conversation with a user": the user never pressed Start in a DM with the bot.
     pub fn is_cannot_initiate(&self) -> bool {
         matches!(self, TelegramError::Api { code: 403, description, .. } if description.contains("can't initiate"))
