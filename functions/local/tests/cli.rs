@@ -69,7 +69,8 @@ async fn set_webhook_registers_the_url_secret_and_update_kinds() {
     let webhook = t.telegram.webhook().expect("a webhook is set");
     assert_eq!(webhook.url, "https://example.test/webhook");
     assert_eq!(webhook.secret_token.as_deref(), Some(WEBHOOK_SECRET));
-    assert_eq!(webhook.allowed_updates, Some(vec!["message".into(), "edited_message".into(), "callback_query".into()]));
+    let kinds = ["message", "edited_message", "callback_query", "message_reaction"].map(String::from).to_vec();
+    assert_eq!(webhook.allowed_updates, Some(kinds));
     assert!(webhook.drop_pending_updates);
     assert_eq!(webhook.max_connections, Some(20), "the template's WebhookConcurrency default");
 }

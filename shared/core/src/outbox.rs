@@ -192,9 +192,15 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
 }
 
 /// Makes `pending`'s call. An edit Telegram calls "not modified" did what it was for (the message already shows
-/// it): it counts as sent, never as a failure.
+/// it): it counts as sent, never as a failure. A reply whose quote Telegram refuses goes again as a plain reply.
 async fn call(app: &App, pending: &Pending, deadline: Instant) -> Result<serde_json::Value, TelegramError> {
-    let result = app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await;
+    let mut result = app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await;
+    if let Err(TelegramError::Api { code: 400, .. }) = &result
+        && let Some(unquoted) = without_quote(&pending.params)
+    {
+        tracing::info!(method = pending.method, "quote refused; sent as a plain reply");
+        result = app.telegram.call_until(&pending.method, &unquoted, deadline).await;
+    }
     match result {
         Err(e) if e.is_not_modified() => {
             tracing::info!(method = pending.method, "edit already in place; counted as sent");
@@ -202,6 +208,17 @@ async fn call(app: &App, pending: &Pending, deadline: Instant) -> Result<serde_j
         }
         other => other,
     }
+}
+
+/// `params` without the quote of their `reply_parameters`; `None` when they quote nothing.
+fn without_quote(params: &serde_json::Value) -> Option<serde_json::Value> {
+    params.get("reply_parameters")?.get("quote")?;
+    let mut unquoted = params.clone();
+    if let Some(reply) = unquoted.get_mut("reply_parameters").and_then(serde_json::Value::as_object_mut) {
+        reply.remove("quote");
+        reply.remove("quote_position");
+    }
+    Some(unquoted)
 }
 
 /// The head call of `rows` when it is due, and whether another waits behind it; else why the flush stops.

@@ -211,30 +211,6 @@ async fn another_operators_message_never_reaches_a_customer_in_someone_elses_dia
     assert_eq!(t.db.count("ticket_messages").await, 0);
 }
 
-#[tokio::test]
-async fn an_edited_message_in_a_dialog_is_not_relayed_and_the_editor_is_told() {
-    let t = spawn_app().await;
-    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
-    let question = updates::private_text(&customer, "Чайник не греет");
-    let question_id = question["message"]["message_id"].as_i64().unwrap();
-    t.send(question).await;
-    let answer = updates::private_text(&operator, "Принесите его в сервис");
-    let answer_id = answer["message"]["message_id"].as_i64().unwrap();
-    t.send(answer).await;
-    let (customer_saw, operator_saw) = (t.telegram.received(customer.id).len(), t.telegram.received(operator.id).len());
-
-    t.send(updates::edited_text(&customer, question_id, "Чайник не греет и искрит")).await;
-    assert_eq!(t.telegram.received(customer.id).len(), customer_saw + 1);
-    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::EDIT_NOT_DELIVERED));
-    assert_eq!(t.telegram.received(operator.id).len(), operator_saw, "the edit is not relayed");
-
-    t.send(updates::edited_text(&operator, answer_id, "Принесите его в сервис на Тверской")).await;
-    assert_eq!(t.last(operator.id).text.as_deref(), Some(texts::EDIT_NOT_DELIVERED));
-    assert_eq!(t.telegram.received(customer.id).len(), customer_saw + 1, "the edit is not relayed");
-    assert_eq!(t.db.count("ticket_messages").await, 2);
-    assert_eq!(t.telegram.calls_to("editMessageText").len(), 1, "only the card was edited, at the claim");
-}
-
 const KINDS: [&str; 12] = [
     "text",
     "photo",

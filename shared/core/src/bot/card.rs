@@ -133,5 +133,5 @@ pub(crate) fn mark_handed_over(ctx: &mut Ctx<'_>, card: (i64, i64), line: String
 }
 
 fn edit(ctx: &mut Ctx<'_>, (chat_id, message_id): (i64, i64), text: String) -> Result<(), DbError> {
-    ctx.edit_text(EditMessageText { chat_id, message_id, text, reply_markup: None })
+    ctx.edit_text(EditMessageText { chat_id, message_id, text, entities: None, reply_markup: None })
 }

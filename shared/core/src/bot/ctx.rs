@@ -109,14 +109,31 @@ impl<'a> Ctx<'a> {
 
     /// copyMessage, recording where it was delivered.
     pub fn copy(&mut self, to: i64, from_chat_id: i64, message_id: i64, ticket_message_id: i64) -> Result<(), DbError> {
-        let params = CopyMessage { chat_id: to, from_chat_id, message_id, reply_markup: None };
+        self.copy_replying(to, from_chat_id, message_id, ticket_message_id, None)
+    }
+
+    /// copyMessage as a reply (`reply`), recording where it was delivered.
+    pub fn copy_replying(
+        &mut self,
+        to: i64,
+        from_chat_id: i64,
+        message_id: i64,
+        ticket_message_id: i64,
+        reply: Option<ReplyParameters>,
+    ) -> Result<(), DbError> {
+        let params = CopyMessage { chat_id: to, from_chat_id, message_id, reply_markup: None, reply_parameters: reply };
         self.queue(to, "copyMessage", &params, Some(OnResult::Delivered { ticket_message_id }))
+    }
+
+    /// Any other Bot API call about a message in `chat_id` (a relayed edit, a mirrored reaction).
+    pub fn call(&mut self, chat_id: i64, method: &'static str, params: &impl serde::Serialize) -> Result<(), DbError> {
+        self.queue(chat_id, method, params, None)
     }
 
     /// copyMessage of a dialog message delivered before (the story for an operator taking a ticket over): where
     /// this copy lands is not recorded, the message keeps its first delivery.
     pub fn copy_again(&mut self, to: i64, from_chat_id: i64, message_id: i64) -> Result<(), DbError> {
-        let params = CopyMessage { chat_id: to, from_chat_id, message_id, reply_markup: None };
+        let params = CopyMessage { chat_id: to, from_chat_id, message_id, reply_markup: None, reply_parameters: None };
         self.queue(to, "copyMessage", &params, None)
     }
 

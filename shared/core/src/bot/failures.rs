@@ -68,7 +68,7 @@ async fn park(app: &App, update: &Update, attempts: i32, error: &str, deadline: 
         Some(Route::Private(message, _) | Route::Operators(message, ..)) => {
             ctx.send(SendMessage::new(message.chat_id(), texts::UPDATE_FAILED))?
         }
-        Some(Route::EditedPrivate(..)) | None => {}
+        Some(Route::EditedPrivate(..) | Route::Reaction(..)) | None => {}
     }
     ctx.commit(deadline).await?.deliver(app, deadline).await;
     Ok(())

@@ -56,6 +56,10 @@ pub enum ProcessError {
     /// A Bot API call the decision depends on failed transiently.
     #[error(transparent)]
     Telegram(#[from] TelegramError),
+    /// The update came before one it depends on (an edit before the message it edits): delivered again, it finds
+    /// it.
+    #[error("not yet: {0}")]
+    NotYet(&'static str),
 }
 
 impl ProcessError {
@@ -66,6 +70,7 @@ impl ProcessError {
         match self {
             ProcessError::Db(e) => e.is_transient(),
             ProcessError::Telegram(e) => e.is_transient(),
+            ProcessError::NotYet(_) => true,
         }
     }
 }

@@ -7,8 +7,12 @@ use super::{intake, keyboards};
 use crate::db::messages::{self, Sender};
 use crate::db::tickets::{self, SenderTickets, Status};
 use crate::db::users::UserRow;
+use crate::domain::ContentKind;
 use crate::domain::DialogState;
-use crate::telegram::{Message, SendMessage};
+use crate::telegram::{
+    EditMessageCaption, EditMessageMedia, EditMessageText, InputMedia, Message, MessageReactionUpdated,
+    ReplyParameters, SendMessage, SetMessageReaction,
+};
 use crate::texts;
 
 /// Any private message that is not one of the desk's commands (see `route`).
@@ -66,10 +70,16 @@ async fn store_and_copy(
     };
     let (stored, touched) = tokio::join!(messages::insert_message(db, ticket_id, sender, from, message), touch);
     touched?;
-    let Some(id) = stored? else { return Ok(()) };
-    note_file(ctx, id, message);
+    let Some(stored) = stored? else { return Ok(()) };
+    note_file(ctx, stored.id, message);
     if let Some(to) = to {
-        ctx.copy(to, from, message.message_id, id)?;
+        let reply = stored.reply_target(to).map(|message_id| ReplyParameters {
+            message_id,
+            allow_sending_without_reply: true,
+            quote: message.quote.as_ref().map(|q| q.text.clone()),
+            quote_position: message.quote.as_ref().map(|q| q.position),
+        });
+        ctx.copy_replying(to, from, message.message_id, stored.id, reply)?;
     }
     Ok(())
 }
@@ -81,10 +91,133 @@ fn note_file(ctx: &mut Ctx<'_>, id: i64, message: &Message) {
     }
 }
 
-/// An edited message: edits are not relayed; someone in a dialog is told so.
-pub async fn edited(ctx: &mut Ctx<'_>, sender: i64, tickets: &SenderTickets) -> Result<(), ProcessError> {
-    if tickets.as_operator.is_some() || tickets.as_customer.is_some() {
-        ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED))?;
+/// How long after a message was sent an edit of it may come before the message itself (concurrent deliveries):
+/// such an edit is delivered again until its message is here.
+const EDIT_BEFORE_ORIGINAL: i64 = 60;
+
+/// An edited dialog message: every version is kept; the newest one is shown on its copy (its text, caption or
+/// media edited) while the dialog it was delivered in is live. An edit after the dialog ended, or of something
+/// that was never part of one, is answered with a note that it cannot be delivered.
+pub async fn edited(
+    ctx: &mut Ctx<'_>,
+    message: &Message,
+    sender: i64,
+    tickets: &SenderTickets,
+) -> Result<(), ProcessError> {
+    let in_dialog = tickets.as_operator.is_some() || tickets.as_customer.is_some();
+    let Some(stored) = messages::to_edit(ctx.db(), message.chat_id(), message.message_id).await? else {
+        if in_dialog && message.date >= chrono::Utc::now().timestamp() - EDIT_BEFORE_ORIGINAL {
+            // Its message may be on its way (deliveries run concurrently): wait for it rather than lose the edit.
+            return Err(ProcessError::NotYet("an edit of a message not stored yet"));
+        }
+        if in_dialog {
+            ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED))?;
+        }
+        return Ok(());
+    };
+    let edit_date = message.edit_date.unwrap_or(message.date);
+    let newest = messages::add_version(ctx.db(), stored.id, edit_date, message).await?;
+    let file = message.content().file;
+    let new_file = file.as_ref().filter(|f| Some(&f.file_unique_id) != stored.file_unique_id.as_ref());
+    if new_file.is_some() {
+        messages::add_attachment(ctx.db(), stored.id, message).await?;
+        note_file(ctx, stored.id, message);
     }
+    tracing::info!(ticket = stored.ticket_id, newest, "dialog message edited");
+    if stored.status == Status::Closed {
+        ctx.send(SendMessage::new(sender, texts::EDIT_AFTER_CLOSE))?;
+        return Ok(());
+    }
+    // The other side of the dialog now: a copy made for someone who no longer has the ticket is left as it was
+    // (the next operator reads the newest version in the story).
+    let counterpart = match (stored.sender, stored.status) {
+        (Sender::Operator, _) => Some(stored.customer),
+        (Sender::User, Status::Assigned) => stored.operator,
+        (Sender::User, _) => None,
+    };
+    let Some((chat_id, message_id)) = stored.delivered.filter(|(chat, _)| Some(*chat) == counterpart) else {
+        // Not delivered yet: its copy, made later, shows the newest version.
+        return Ok(());
+    };
+    if !newest {
+        return Ok(());
+    }
+    relay_edit(ctx, chat_id, message_id, message, new_file.is_some())?;
+    Ok(())
+}
+
+/// Edits the copy `message_id` in `chat_id` to show `message`: its text, its caption, or (`new_file`) its media.
+fn relay_edit(
+    ctx: &mut Ctx<'_>,
+    chat_id: i64,
+    message_id: i64,
+    message: &Message,
+    new_file: bool,
+) -> Result<(), crate::db::DbError> {
+    if let Some(text) = &message.text {
+        let edit = EditMessageText {
+            chat_id,
+            message_id,
+            text: text.clone(),
+            entities: message.entities.clone(),
+            reply_markup: None,
+        };
+        return ctx.edit_text(edit);
+    }
+    let content = message.content();
+    let media_kind = match content.kind {
+        ContentKind::Photo => Some("photo"),
+        ContentKind::Video => Some("video"),
+        ContentKind::Animation => Some("animation"),
+        ContentKind::Audio => Some("audio"),
+        ContentKind::Document => Some("document"),
+        _ => None,
+    };
+    if new_file && let (Some(kind), Some(file)) = (media_kind, content.file) {
+        let media = InputMedia {
+            kind: kind.to_owned(),
+            media: file.file_id,
+            caption: message.caption.clone(),
+            caption_entities: message.caption_entities.clone(),
+        };
+        return ctx.call(chat_id, "editMessageMedia", &EditMessageMedia { chat_id, message_id, media });
+    }
+    let edit = EditMessageCaption {
+        chat_id,
+        message_id,
+        caption: message.caption.clone(),
+        caption_entities: message.caption_entities.clone(),
+    };
+    ctx.call(chat_id, "editMessageCaption", &edit)
+}
+
+/// A reaction on a message of a live dialog is mirrored on its counterpart in the other chat (a bot shows one
+/// reaction: the first emoji; none removes it). Reactions elsewhere, and custom or paid ones, are not mirrored.
+pub async fn reaction(
+    ctx: &mut Ctx<'_>,
+    reaction: &MessageReactionUpdated,
+    tickets: &SenderTickets,
+) -> Result<(), ProcessError> {
+    let ticket = tickets.as_operator.as_ref().or(tickets.as_customer.as_ref()).filter(|t| t.status == Status::Assigned);
+    let Some(ticket) = ticket else { return Ok(()) };
+    let Some(operator) = ticket.operator_tg_id else { return Ok(()) };
+    let chat = reaction.chat.id;
+    let other = if chat == operator { ticket.customer_tg_id } else { operator };
+    let Some(pair) = messages::pair_of(ctx.db(), ticket.id, chat, reaction.message_id).await? else {
+        return Ok(());
+    };
+    let Some(message_id) = pair.counterpart_in(other) else { return Ok(()) };
+    let emoji: Vec<serde_json::Value> = reaction
+        .new_reaction
+        .iter()
+        .filter(|r| r.get("type").and_then(|t| t.as_str()) == Some("emoji"))
+        .take(1)
+        .cloned()
+        .collect();
+    if emoji.is_empty() && !reaction.new_reaction.is_empty() {
+        tracing::info!(ticket = ticket.id, "a custom or paid reaction is not mirrored");
+        return Ok(());
+    }
+    ctx.call(other, "setMessageReaction", &SetMessageReaction { chat_id: other, message_id, reaction: emoji })?;
     Ok(())
 }

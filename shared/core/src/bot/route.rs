@@ -9,7 +9,7 @@ use crate::db::Tx;
 use crate::db::tickets::{self, SenderTickets};
 use crate::db::users::{self, UserRow};
 use crate::domain::{Callback, Command, TicketArg};
-use crate::telegram::{CallbackQuery, Message, SendMessage, Update, User};
+use crate::telegram::{CallbackQuery, Message, MessageReactionUpdated, SendMessage, Update, User};
 use crate::texts;
 
 /// An update we act on.
@@ -22,6 +22,8 @@ pub enum Route<'u> {
     Button(&'u CallbackQuery),
     /// A supervisor's command (`/requeue N`, `/close N`) typed in the operators' chat.
     Operators(&'u Message, &'u User, Command<'u>),
+    /// A reaction changed on a message of a private chat.
+    Reaction(&'u MessageReactionUpdated, &'u User),
 }
 
 impl<'u> Route<'u> {
@@ -41,6 +43,9 @@ impl<'u> Route<'u> {
         if let Some(m) = update.edited_message.as_ref().filter(|m| private(m)) {
             return m.from.as_ref().map(|from| Route::EditedPrivate(m, from));
         }
+        if let Some(r) = update.message_reaction.as_ref().filter(|r| r.chat.is_private()) {
+            return r.user.as_ref().map(|from| Route::Reaction(r, from));
+        }
         update.callback_query.as_ref().map(Route::Button)
     }
 
@@ -49,7 +54,7 @@ impl<'u> Route<'u> {
         match self {
             Route::Private(_, from) | Route::EditedPrivate(_, from) => from.id,
             Route::Button(query) => query.from.id,
-            Route::Operators(_, from, _) => from.id,
+            Route::Operators(_, from, _) | Route::Reaction(_, from) => from.id,
         }
     }
 
@@ -61,12 +66,15 @@ impl<'u> Route<'u> {
                 let (user, tickets) = tokio::join!(users::upsert_user(db, from), tickets_of(from.id));
                 Loaded::Private { message, user: user?, tickets: tickets? }
             }
-            Route::EditedPrivate(_, from) => Loaded::Edited { sender: from.id, tickets: tickets_of(from.id).await? },
+            Route::EditedPrivate(message, from) => {
+                Loaded::Edited { message, sender: from.id, tickets: tickets_of(from.id).await? }
+            }
             Route::Button(query) => Loaded::Button { query, user: users::upsert_user(db, &query.from).await? },
             Route::Operators(message, from, command) => {
                 users::upsert_user(db, from).await?;
                 Loaded::Operators { chat: message.chat_id(), from, command }
             }
+            Route::Reaction(reaction, from) => Loaded::Reaction { reaction, tickets: tickets_of(from.id).await? },
         })
     }
 }
@@ -74,16 +82,17 @@ impl<'u> Route<'u> {
 /// A route with what its handlers need loaded.
 pub(crate) enum Loaded<'u> {
     Private { message: &'u Message, user: UserRow, tickets: SenderTickets },
-    Edited { sender: i64, tickets: SenderTickets },
+    Edited { message: &'u Message, sender: i64, tickets: SenderTickets },
     Button { query: &'u CallbackQuery, user: UserRow },
     Operators { chat: i64, from: &'u User, command: Command<'u> },
+    Reaction { reaction: &'u MessageReactionUpdated, tickets: SenderTickets },
 }
 
 impl Loaded<'_> {
     pub(crate) async fn dispatch(self, ctx: &mut Ctx<'_>) -> Result<(), ProcessError> {
         match self {
             Loaded::Private { message, user, tickets } => private(ctx, message, &user, tickets).await,
-            Loaded::Edited { sender, tickets } => proxy::edited(ctx, sender, &tickets).await,
+            Loaded::Edited { message, sender, tickets } => proxy::edited(ctx, message, sender, &tickets).await,
             Loaded::Button { query, user } => match query.data.as_deref().and_then(Callback::parse) {
                 None => Ok(ctx.alert(query, texts::ALERT_STALE)?),
                 Some(Callback::Topic(topic)) => menu::topic(ctx, query, topic).await,
@@ -100,6 +109,7 @@ impl Loaded<'_> {
                 Some(Callback::CancelTicket(ticket_id)) => intake::cancel_button(ctx, query, ticket_id).await,
             },
             Loaded::Operators { chat, from, command } => desk::supervisor(ctx, from, chat, command).await,
+            Loaded::Reaction { reaction, tickets } => proxy::reaction(ctx, reaction, &tickets).await,
         }
     }
 }

@@ -18,17 +18,72 @@ pub(crate) struct PendingMessage {
     pub source_message_id: i64,
 }
 
-/// The statement of [`insert_message`]: the message and, when it carries a file, its attachment row, in one trip.
+/// The statement of [`insert_message`]: the message (with the dialog message it replies to, `$18` in the same
+/// chat, found on either side of the dialog) and, when it carries a file, its attachment row, in one trip; it
+/// returns where the replied message lives on both sides.
 const INSERT_MESSAGE: &str = "WITH m AS (\
       INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, caption, \
-        source_chat_id, source_message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-      ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id), \
+        source_chat_id, source_message_id, reply_to_id, quote_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+        (SELECT r.id FROM ticket_messages r WHERE r.ticket_id = $1 AND $18::bigint IS NOT NULL \
+          AND ((r.source_chat_id = $7 AND r.source_message_id = $18) \
+            OR (r.delivered_chat_id = $7 AND r.delivered_message_id = $18)) ORDER BY r.id DESC LIMIT 1), $19) \
+      ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id, reply_to_id), \
     a AS (\
       INSERT INTO message_attachments (message_id, kind, file_id, file_unique_id, mime_type, size, width, height, \
         duration, file_name) \
       SELECT m.id, $9::text, $10::text, $11::text, $12::text, $13::bigint, $14::int, $15::int, $16::int, $17::text \
       FROM m WHERE $9::text IS NOT NULL) \
-    SELECT id FROM m";
+    SELECT m.id, r.source_chat_id, r.source_message_id, r.delivered_chat_id, r.delivered_message_id \
+    FROM m LEFT JOIN ticket_messages r ON r.id = m.reply_to_id";
+
+/// A message just stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stored {
+    /// Its `ticket_messages.id`.
+    pub id: i64,
+    /// The dialog message it replies to.
+    pub replied: Option<Pair>,
+}
+
+impl Stored {
+    /// The replied message's counterpart in chat `to` (see [`Pair::counterpart_in`]).
+    pub(crate) fn reply_target(&self, to: i64) -> Option<i64> {
+        self.replied?.counterpart_in(to)
+    }
+}
+
+/// A dialog message on both sides: where it was written and where its copy landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pair {
+    /// Chat and message id where it was written.
+    pub source: (i64, i64),
+    /// Chat and message id of its copy, once delivered.
+    pub delivered: Option<(i64, i64)>,
+}
+
+impl Pair {
+    /// The message's id in chat `chat`: the copy when it was written elsewhere, the original when it was written
+    /// there; `None` when it has no side in that chat (a copy made for an earlier operator).
+    pub(crate) fn counterpart_in(&self, chat: i64) -> Option<i64> {
+        [Some(self.source), self.delivered].into_iter().flatten().find(|(c, _)| *c == chat).map(|(_, id)| id)
+    }
+}
+
+const PAIR_OF: &str = "SELECT source_chat_id, source_message_id, delivered_chat_id, delivered_message_id \
+    FROM ticket_messages WHERE ticket_id = $1 \
+      AND ((source_chat_id = $2 AND source_message_id = $3) OR (delivered_chat_id = $2 AND delivered_message_id = $3)) \
+    ORDER BY id DESC LIMIT 1";
+/// The dialog message of ticket `ticket_id` that is `message_id` in `chat_id` (written there, or copied there).
+pub(crate) async fn pair_of(
+    db: &impl Sql,
+    ticket_id: i64,
+    chat_id: i64,
+    message_id: i64,
+) -> Result<Option<Pair>, tokio_postgres::Error> {
+    let Some(r) = db.query_opt(PAIR_OF, &[&ticket_id, &chat_id, &message_id]).await? else { return Ok(None) };
+    let delivered = r.try_get::<_, Option<i64>>(2)?.zip(r.try_get::<_, Option<i64>>(3)?);
+    Ok(Some(Pair { source: (r.try_get(0)?, r.try_get(1)?), delivered }))
+}
 
 /// Stores a message of a ticket (and its attachment's metadata). `None` when this exact message was stored
 /// before, so a redelivery cannot duplicate history.
@@ -38,7 +93,7 @@ pub(crate) async fn insert_message(
     sender: Sender,
     sender_tg_id: i64,
     message: &Message,
-) -> Result<Option<i64>, tokio_postgres::Error> {
+) -> Result<Option<Stored>, tokio_postgres::Error> {
     let content = message.content();
     let meta = content.file.as_ref();
     let kind = meta.map(|_| content.kind);
@@ -65,10 +120,18 @@ pub(crate) async fn insert_message(
                 &to_i32(meta.and_then(|m| m.height.or(m.length))),
                 &to_i32(meta.and_then(|m| m.duration)),
                 &meta.and_then(|m| pg_text_opt(m.file_name.as_deref())),
+                &message.reply_to_message.as_ref().map(|r| r.message_id),
+                &message.quote.as_ref().and_then(|q| pg_text_opt(Some(q.text.as_str()))),
             ],
         )
         .await?;
-    row.map(|r| r.try_get(0)).transpose()
+    let Some(r) = row else { return Ok(None) };
+    let pair = |chat: usize| -> Result<Option<(i64, i64)>, tokio_postgres::Error> {
+        Ok(r.try_get::<_, Option<i64>>(chat)?.zip(r.try_get::<_, Option<i64>>(chat + 1)?))
+    };
+    let replied =
+        pair(1)?.map(|source| Ok::<_, tokio_postgres::Error>(Pair { source, delivered: pair(3)? })).transpose()?;
+    Ok(Some(Stored { id: r.try_get(0)?, replied }))
 }
 
 const UNDELIVERED: &str = "SELECT id, source_chat_id, source_message_id FROM ticket_messages \
@@ -141,3 +204,108 @@ pub(crate) async fn said(db: &impl Sql, ticket_id: i64) -> Result<Vec<Said>, tok
 
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
 pub(super) const PREPARED: &[&str] = &[INSERT_MESSAGE, UNDELIVERED, BRIEFS, SAID];
+
+/// A stored dialog message that its sender edited, with where its ticket is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ToEdit {
+    /// Its `ticket_messages.id`.
+    pub id: i64,
+    /// Its ticket.
+    pub ticket_id: i64,
+    /// Where the ticket is now.
+    pub status: crate::domain::Status,
+    /// Who wrote it.
+    pub sender: Sender,
+    /// The ticket's operator (kept after close).
+    pub operator: Option<i64>,
+    /// The ticket's customer.
+    pub customer: i64,
+    /// Where its copy landed, if it did.
+    pub delivered: Option<(i64, i64)>,
+    /// What it is.
+    pub content: ContentKind,
+    /// The file of its newest version, if it has one.
+    pub file_unique_id: Option<String>,
+}
+
+const TO_EDIT: &str = "SELECT m.id, m.ticket_id, t.status, m.sender_type, t.operator_tg_id, u.tg_id, \
+      m.delivered_chat_id, m.delivered_message_id, m.content_type, \
+      (SELECT a.file_unique_id FROM message_attachments a WHERE a.message_id = m.id ORDER BY a.id DESC LIMIT 1) \
+    FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id JOIN users u ON u.id = t.user_id \
+    WHERE m.source_chat_id = $1 AND m.source_message_id = $2";
+/// The dialog message written as `message_id` in `chat_id`, if one was stored.
+pub(crate) async fn to_edit(
+    db: &impl Sql,
+    chat_id: i64,
+    message_id: i64,
+) -> Result<Option<ToEdit>, tokio_postgres::Error> {
+    let Some(r) = db.query_opt(TO_EDIT, &[&chat_id, &message_id]).await? else { return Ok(None) };
+    Ok(Some(ToEdit {
+        id: r.try_get(0)?,
+        ticket_id: r.try_get(1)?,
+        status: r.try_get(2)?,
+        sender: r.try_get(3)?,
+        operator: r.try_get(4)?,
+        customer: r.try_get(5)?,
+        delivered: r.try_get::<_, Option<i64>>(6)?.zip(r.try_get::<_, Option<i64>>(7)?),
+        content: r.try_get(8)?,
+        file_unique_id: r.try_get(9)?,
+    }))
+}
+
+/// Keeps the original (at the first edit) and this version of message `$1`, and makes the row hold this version
+/// if it is not older than the one it holds: true then.
+const ADD_VERSION: &str = "WITH original AS (\
+      INSERT INTO ticket_message_versions (ticket_message_id, edit_date, message_text, caption, file_unique_id, \
+        created_at) \
+      SELECT m.id, 0, m.message_text, m.caption, \
+        (SELECT a.file_unique_id FROM message_attachments a WHERE a.message_id = m.id ORDER BY a.id LIMIT 1), \
+        m.created_at \
+      FROM ticket_messages m WHERE m.id = $1 \
+        AND NOT EXISTS (SELECT 1 FROM ticket_message_versions v WHERE v.ticket_message_id = $1)), \
+    version AS (\
+      INSERT INTO ticket_message_versions (ticket_message_id, edit_date, message_text, caption, file_unique_id) \
+      VALUES ($1, $2, $3, $4, $5)) \
+    UPDATE ticket_messages SET message_text = $3, caption = $4, edit_date = $2 \
+    WHERE id = $1 AND coalesce(edit_date, 0) <= $2 RETURNING id";
+/// Records `edited` (a new version of stored message `id`, edited at `edit_date`); true when it is the newest
+/// version so far (an older edit delivered late is history only).
+pub(crate) async fn add_version(
+    db: &impl Sql,
+    id: i64,
+    edit_date: i64,
+    edited: &Message,
+) -> Result<bool, tokio_postgres::Error> {
+    let file = edited.content().file.map(|f| f.file_unique_id);
+    let text = pg_text_opt(edited.text.as_deref());
+    let caption = pg_text_opt(edited.caption.as_deref());
+    let row = db.query_opt(ADD_VERSION, &[&id, &edit_date, &text, &caption, &file]).await?;
+    Ok(row.is_some())
+}
+
+const ADD_ATTACHMENT: &str = "INSERT INTO message_attachments (message_id, kind, file_id, file_unique_id, mime_type, \
+      size, width, height, duration, file_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+/// Stores the file of an edited media message: the new version's attachment, archived like any other.
+pub(crate) async fn add_attachment(db: &impl Sql, id: i64, edited: &Message) -> Result<(), tokio_postgres::Error> {
+    let content = edited.content();
+    let Some(meta) = content.file.as_ref() else { return Ok(()) };
+    let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
+    let size = meta.file_size.and_then(|s| i64::try_from(s).ok());
+    db.execute(
+        ADD_ATTACHMENT,
+        &[
+            &id,
+            &content.kind,
+            &meta.file_id,
+            &meta.file_unique_id,
+            &pg_text_opt(meta.mime_type.as_deref()),
+            &size,
+            &to_i32(meta.width.or(meta.length)),
+            &to_i32(meta.height.or(meta.length)),
+            &to_i32(meta.duration),
+            &pg_text_opt(meta.file_name.as_deref()),
+        ],
+    )
+    .await?;
+    Ok(())
+}

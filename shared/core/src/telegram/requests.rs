@@ -108,6 +108,77 @@ pub(crate) struct CopyMessage {
     /// Buttons to put under the copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<ReplyMarkup>,
+    /// The message of the target chat the copy replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_parameters: Option<ReplyParameters>,
+}
+
+/// What a message replies to (`reply_parameters`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct ReplyParameters {
+    /// The message replied to, in the target chat.
+    pub message_id: i64,
+    /// Sent anyway, as a plain message, when that message is gone.
+    pub allow_sending_without_reply: bool,
+    /// The part of it quoted; Telegram refuses a quote it cannot find in the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Where the quote starts, in UTF-16 code units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_position: Option<i64>,
+}
+
+/// editMessageCaption.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct EditMessageCaption {
+    /// Chat of the message.
+    pub chat_id: i64,
+    /// Its id within that chat.
+    pub message_id: i64,
+    /// New caption; none removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// Its formatting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption_entities: Option<serde_json::Value>,
+}
+
+/// editMessageMedia: the message's photo, video, file… replaced.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct EditMessageMedia {
+    /// Chat of the message.
+    pub chat_id: i64,
+    /// Its id within that chat.
+    pub message_id: i64,
+    /// The new media.
+    pub media: InputMedia,
+}
+
+/// A photo, video, animation, audio or document to put in a message, by `file_id`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct InputMedia {
+    /// "photo", "video", "animation", "audio" or "document".
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The file_id.
+    pub media: String,
+    /// Its caption; none leaves it without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// The caption's formatting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption_entities: Option<serde_json::Value>,
+}
+
+/// setMessageReaction: the bot's reaction on a message (an empty list removes it).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct SetMessageReaction {
+    /// Chat of the message.
+    pub chat_id: i64,
+    /// Its id within that chat.
+    pub message_id: i64,
+    /// At most one for a bot.
+    pub reaction: Vec<serde_json::Value>,
 }
 
 /// editMessageText.
@@ -119,6 +190,9 @@ pub(crate) struct EditMessageText {
     pub message_id: i64,
     /// New text.
     pub text: String,
+    /// Its formatting (a relayed edit keeps the sender's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<serde_json::Value>,
     /// New inline keyboard; none removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<InlineKeyboardMarkup>,
@@ -181,5 +255,5 @@ pub struct SetWebhook {
 
 /// The update kinds the bot handles; everything else is not even sent to us.
 pub fn allowed_updates() -> Vec<String> {
-    ["message", "edited_message", "callback_query"].into_iter().map(String::from).collect()
+    ["message", "edited_message", "callback_query", "message_reaction"].into_iter().map(String::from).collect()
 }

@@ -198,8 +198,11 @@ pub const NO_ACTIVE_DIALOG: &str = "У вас нет активного диал
 pub fn customer_blocked(ticket_id: i64) -> String {
     format!("Клиент заблокировал бота — заявка #{ticket_id} закрыта.")
 }
-/// An edited message is not delivered again.
-pub const EDIT_NOT_DELIVERED: &str = "Изменения уже отправленных сообщений не пересылаются — напишите новое сообщение.";
+/// An edit of a message that was never part of a dialog.
+pub const EDIT_NOT_DELIVERED: &str =
+    "Это сообщение не было частью диалога, поэтому его изменение не доставлено — напишите новое сообщение.";
+/// An edit of a message whose dialog has ended.
+pub const EDIT_AFTER_CLOSE: &str = "Диалог, в котором было это сообщение, уже завершён — изменение не доставлено.";
 /// A message kind that cannot be relayed.
 pub const UNSUPPORTED_CONTENT: &str = "Этот тип сообщения не удалось переслать. Отправьте текст, фото или файл.";
 /// A relayed message that could not be delivered within a day (Telegram kept refusing or was unreachable).

@@ -59,6 +59,157 @@ pub(crate) fn edit_reply_markup(shared: &Shared, params: &Value) -> Reply {
     })
 }
 
+/// The media types editMessageMedia takes, and the field each becomes in a message.
+const INPUT_MEDIA: [&str; 5] = ["photo", "video", "animation", "audio", "document"];
+
+/// editMessageMedia by file_id: the message's media (and caption) replaced. A text message has no media to edit.
+pub(crate) fn edit_media(shared: &Shared, params: &Value) -> Reply {
+    let Some(media) = json_param(params, "media") else {
+        return Err(ApiError::bad_request("can't parse InputMedia: media is empty"));
+    };
+    let kind = str_param(&media, "type").unwrap_or_default();
+    if !INPUT_MEDIA.contains(&kind.as_str()) {
+        return Err(ApiError::bad_request("can't parse InputMedia: unsupported media type"));
+    }
+    let Some(file_id) = str_param(&media, "media").filter(|f| !f.is_empty()) else {
+        return Err(ApiError::bad_request("can't parse InputMedia: media not found"));
+    };
+    let caption = checked_caption(&media)?;
+    edit(shared, params, |message, markup| {
+        if message.received.text.is_some() {
+            return Err(ApiError::bad_request("there is no media in the message to edit"));
+        }
+        let current = message.content.get(kind.as_str()).map(|f| {
+            let f = f.as_array().and_then(|sizes| sizes.last()).unwrap_or(f);
+            f.get("file_id").and_then(Value::as_str).unwrap_or_default().to_owned()
+        });
+        if current.as_deref() == Some(file_id.as_str()) && message.received.caption == caption {
+            return Err(ApiError::bad_request(NOT_MODIFIED));
+        }
+        for other in INPUT_MEDIA {
+            message.content.remove(other);
+        }
+        let file = json!({ "file_id": file_id, "file_unique_id": format!("u_{file_id}"), "file_size": 1024 });
+        let file = if kind == "photo" { json!([file]) } else { file };
+        message.content.insert(kind.clone(), file);
+        message.received.caption = caption;
+        message.received.reply_markup = markup;
+        Ok(())
+    })
+}
+
+/// The emoji a bot may react with (Telegram's list for ReactionTypeEmoji).
+const REACTIONS: &[&str] = &[
+    "👍",
+    "👎",
+    "❤",
+    "🔥",
+    "🥰",
+    "👏",
+    "😁",
+    "🤔",
+    "🤯",
+    "😱",
+    "🤬",
+    "😢",
+    "🎉",
+    "🤩",
+    "🤮",
+    "💩",
+    "🙏",
+    "👌",
+    "🕊",
+    "🤡",
+    "🥱",
+    "🥴",
+    "😍",
+    "🐳",
+    "❤‍🔥",
+    "🌚",
+    "🌭",
+    "💯",
+    "🤣",
+    "⚡",
+    "🍌",
+    "🏆",
+    "💔",
+    "🤨",
+    "😐",
+    "🍓",
+    "🍾",
+    "💋",
+    "🖕",
+    "😈",
+    "😴",
+    "😭",
+    "🤓",
+    "👻",
+    "👨‍💻",
+    "👀",
+    "🎃",
+    "🙈",
+    "😇",
+    "😨",
+    "🤝",
+    "✍",
+    "🤗",
+    "🫡",
+    "🎅",
+    "🎄",
+    "☃",
+    "💅",
+    "🤪",
+    "🗿",
+    "🆒",
+    "💘",
+    "🙉",
+    "🦄",
+    "😘",
+    "💊",
+    "🙊",
+    "😎",
+    "👾",
+    "🤷‍♂",
+    "🤷",
+    "🤷‍♀",
+    "😡",
+];
+
+/// setMessageReaction: the bot's reaction on a message of the chat, incoming or its own. A bot sets at most one;
+/// an emoji outside Telegram's list is 400 REACTION_INVALID; an empty list removes the reaction.
+pub(crate) fn set_reaction(shared: &Shared, params: &Value) -> Reply {
+    let chat_id = chat_id_param(params, "chat_id")?;
+    let message_id =
+        int_param(params, "message_id").ok_or_else(|| ApiError::bad_request("message identifier is not specified"))?;
+    let reaction = match json_param(params, "reaction") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(ApiError::bad_request("can't parse reaction types JSON object")),
+    };
+    if reaction.len() > 1 {
+        return Err(ApiError::bad_request("REACTIONS_TOO_MANY"));
+    }
+    for r in &reaction {
+        let emoji = (str_param(r, "type").as_deref() == Some("emoji")).then(|| str_param(r, "emoji")).flatten();
+        if !emoji.is_some_and(|e| REACTIONS.contains(&e.as_str())) {
+            return Err(ApiError::bad_request("REACTION_INVALID"));
+        }
+    }
+    let mut state = shared.lock();
+    super::messages::ensure_reachable(&state, chat_id)?;
+    let known = state.incoming.contains_key(&(chat_id, message_id))
+        || state.sent.iter().any(|m| m.received.chat_id == chat_id && m.received.message_id == message_id);
+    if !known {
+        return Err(ApiError::bad_request("message to react not found"));
+    }
+    if reaction.is_empty() {
+        state.reactions.remove(&(chat_id, message_id));
+    } else {
+        state.reactions.insert((chat_id, message_id), reaction);
+    }
+    Ok(json!(true))
+}
+
 /// deleteMessage: always true; the message disappears from `received`.
 pub(crate) fn delete_message(shared: &Shared, params: &Value) -> Reply {
     let chat_id = chat_id_param(params, "chat_id")?;

@@ -46,7 +46,8 @@ pub(crate) fn send_message(shared: &Shared, params: &Value) -> Reply {
     }
     let mut state = shared.lock();
     ensure_reachable(&state, chat_id)?;
-    let sent = create(&mut state, chat_id, "sendMessage", params, Some(text), None, Map::new());
+    let reply = reply_of(&state, chat_id, params)?;
+    let sent = create(&mut state, chat_id, "sendMessage", params, Some(text), None, Map::new(), reply);
     Ok(render(&state, &sent))
 }
 
@@ -85,7 +86,8 @@ pub(crate) fn send_media(shared: &Shared, method: &str, params: &Value) -> Reply
     }
     let mut state = shared.lock();
     ensure_reachable(&state, chat_id)?;
-    let sent = create(&mut state, chat_id, name, params, None, caption, content);
+    let reply = reply_of(&state, chat_id, params)?;
+    let sent = create(&mut state, chat_id, name, params, None, caption, content, reply);
     Ok(render(&state, &sent))
 }
 
@@ -95,12 +97,13 @@ pub(crate) fn copy_message(shared: &Shared, params: &Value) -> Reply {
     let caption = checked_caption(params)?;
     let mut state = shared.lock();
     ensure_reachable(&state, chat_id)?;
+    let reply = reply_of(&state, chat_id, params)?;
     let (text, source_caption, mut content) = source_content(&state, from_chat_id, message_id);
     let caption = if text.is_some() { None } else { caption.or(source_caption) };
     if params.get("caption").is_some() {
         content.remove("caption_entities");
     }
-    let sent = create(&mut state, chat_id, "copyMessage", params, text, caption, content);
+    let sent = create(&mut state, chat_id, "copyMessage", params, text, caption, content, reply);
     Ok(json!({ "message_id": sent.received.message_id }))
 }
 
@@ -118,11 +121,45 @@ pub(crate) fn forward_message(shared: &Shared, params: &Value) -> Reply {
         origin(&state, from_chat_id, None, None)
     };
     content.insert("forward_origin".into(), origin);
-    let sent = create(&mut state, chat_id, "forwardMessage", params, text, caption, content);
+    let sent = create(&mut state, chat_id, "forwardMessage", params, text, caption, content, None);
     Ok(render(&state, &sent))
 }
 
+/// What `reply_parameters` make of a new message in `chat_id`: the message it replies to and the quote, as
+/// Telegram checks them. A target that is not in the chat is 400 "message to be replied not found" unless
+/// `allow_sending_without_reply`; a quote that is not in the target's text or caption is 400 "QUOTE_TEXT_INVALID".
+fn reply_of(state: &State, chat_id: i64, params: &Value) -> Result<Option<(i64, Option<String>)>, ApiError> {
+    let Some(reply) = json_param(params, "reply_parameters") else { return Ok(None) };
+    let target =
+        int_param(&reply, "message_id").ok_or_else(|| ApiError::bad_request("message to be replied not found"))?;
+    if int_param(&reply, "chat_id").is_some_and(|c| c != chat_id) {
+        return Err(ApiError::bad_request("replies to other chats are not emulated"));
+    }
+    let found = state.sent.iter().find(|m| m.received.chat_id == chat_id && m.received.message_id == target);
+    let said = match found {
+        Some(sent) => Some(sent.received.text.clone().or_else(|| sent.received.caption.clone()).unwrap_or_default()),
+        None => state.incoming.get(&(chat_id, target)).map(|m| {
+            let text = m.get("text").or_else(|| m.get("caption")).and_then(Value::as_str);
+            text.unwrap_or_default().to_owned()
+        }),
+    };
+    let Some(said) = said else {
+        if super::methods::bool_param(&reply, "allow_sending_without_reply") {
+            return Ok(None);
+        }
+        return Err(ApiError::bad_request("message to be replied not found"));
+    };
+    let quote = str_param(&reply, "quote");
+    if let Some(quote) = &quote
+        && (quote.is_empty() || !said.contains(quote.as_str()))
+    {
+        return Err(ApiError::bad_request("QUOTE_TEXT_INVALID"));
+    }
+    Ok(Some((target, quote)))
+}
+
 /// Stores a new message from the bot in `chat_id` and returns it.
+#[allow(clippy::too_many_arguments)] // the one place every kind of new message goes through
 fn create(
     state: &mut State,
     chat_id: i64,
@@ -131,8 +168,10 @@ fn create(
     text: Option<String>,
     caption: Option<String>,
     content: Map<String, Value>,
+    reply: Option<(i64, Option<String>)>,
 ) -> SentMessage {
     let message_id = state.next_message_id(chat_id);
+    let (reply_to_message_id, quote) = reply.map_or((None, None), |(id, quote)| (Some(id), quote));
     let received = Received {
         chat_id,
         message_id,
@@ -141,6 +180,8 @@ fn create(
         caption,
         reply_markup: json_param(params, "reply_markup"),
         params: params.clone(),
+        reply_to_message_id,
+        quote,
     };
     let sent = SentMessage { received, date: now(), edit_date: None, content };
     state.sent.push(sent.clone());

@@ -18,6 +18,8 @@ pub(crate) async fn dispatch(shared: &Shared, method: &str, params: &Value) -> R
         "editmessagetext" => edits::edit_text(shared, params),
         "editmessagecaption" => edits::edit_caption(shared, params),
         "editmessagereplymarkup" => edits::edit_reply_markup(shared, params),
+        "editmessagemedia" => edits::edit_media(shared, params),
+        "setmessagereaction" => edits::set_reaction(shared, params),
         "deletemessage" => edits::delete_message(shared, params),
         "sendchataction" => send_chat_action(shared, params),
         "answercallbackquery" => answer_callback_query(shared, params),

@@ -91,6 +91,20 @@ impl BotApiEmulator {
         state.sent.iter().filter(|m| m.received.chat_id == chat_id).map(|m| m.received.clone()).collect()
     }
 
+    /// Someone deleted message `message_id` of `chat_id` (theirs or the bot's) in their app.
+    pub fn delete(&self, chat_id: i64, message_id: i64) {
+        let mut state = self.shared.lock();
+        state.incoming.remove(&(chat_id, message_id));
+        state.sent.retain(|m| !(m.received.chat_id == chat_id && m.received.message_id == message_id));
+    }
+
+    /// The emoji the bot has set as its reaction on message `message_id` of `chat_id` (none: empty).
+    pub fn reaction(&self, chat_id: i64, message_id: i64) -> Vec<String> {
+        let state = self.shared.lock();
+        let reactions = state.reactions.get(&(chat_id, message_id)).cloned().unwrap_or_default();
+        reactions.iter().filter_map(|r| r.get("emoji").and_then(Value::as_str).map(str::to_owned)).collect()
+    }
+
     /// The text (or caption) of each message in [`received`](Self::received); "" when it has neither.
     pub fn texts(&self, chat_id: i64) -> Vec<String> {
         self.received(chat_id).into_iter().map(|m| m.text.or(m.caption).unwrap_or_default()).collect()

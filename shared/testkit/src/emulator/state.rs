@@ -54,6 +54,8 @@ pub(crate) struct State {
     pub(crate) webhook_error: Option<(i64, String)>,
     pub(crate) callback_answers: Vec<CallbackAnswer>,
     pub(crate) commands: Value,
+    /// The bot's reaction on each message it reacted to, by (chat_id, message_id).
+    pub(crate) reactions: HashMap<(i64, i64), Vec<Value>>,
 }
 
 /// State shared by the public handle and the HTTP handlers.
@@ -78,6 +80,7 @@ impl Shared {
             scripted_faults: VecDeque::new(),
             download_limit: super::files::MAX_DOWNLOAD_BYTES,
             fault_rates: HashMap::new(),
+            reactions: HashMap::new(),
             rng: fastrand::Rng::with_seed(0x7a_ab07a),
             files: HashMap::new(),
             file_count: 0,
@@ -174,7 +177,12 @@ impl State {
             self.chats.insert(chat_id, chat.clone());
         }
         if let (true, Some(message_id)) = (keep_content, message.get("message_id").and_then(Value::as_i64)) {
-            self.incoming.insert((chat_id, message_id), message.clone());
+            // Telegram holds a message's newest version: a late original (or older edit) does not replace it.
+            let edited = |m: &Value| m.get("edit_date").and_then(Value::as_i64).unwrap_or(0);
+            let newer = self.incoming.get(&(chat_id, message_id)).is_some_and(|known| edited(known) > edited(message));
+            if !newer {
+                self.incoming.insert((chat_id, message_id), message.clone());
+            }
         }
     }
 

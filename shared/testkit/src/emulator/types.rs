@@ -32,6 +32,10 @@ pub struct Received {
     pub reply_markup: Option<Value>,
     /// The parameters of the call that created the message.
     pub params: Value,
+    /// The message of this chat it replies to, if Telegram found it.
+    pub reply_to_message_id: Option<i64>,
+    /// The part of that message it quotes.
+    pub quote: Option<String>,
 }
 
 impl Received {

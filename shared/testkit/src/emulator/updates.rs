@@ -124,6 +124,50 @@ pub fn edited_text(user: &TgUser, message_id: i64, text: &str) -> Value {
     message_update("edited_message", user.private_chat(), user, content)
 }
 
+/// A text message from `user` replying to message `reply_to` of their private chat, quoting `quote` of it if given.
+pub fn reply_text(user: &TgUser, reply_to: i64, text: &str, quote: Option<&str>) -> Value {
+    let mut content = text_content(text);
+    content["reply_to_message"] = json!({ "message_id": reply_to, "chat": user.private_chat(), "date": now() - 30 });
+    if let Some(quote) = quote {
+        content["quote"] = json!({ "text": quote, "position": 0 });
+    }
+    private_message(user, content)
+}
+
+/// An `edited_message` update: `user` changed their message `message` (an update built here) to carry `content`
+/// instead (text, caption, photo…), edited `seconds_later` after it was sent.
+pub fn edited(message: &Value, content: Value, seconds_later: i64) -> Value {
+    let mut edited = message["message"].clone();
+    if let Some(object) = edited.as_object_mut() {
+        for field in ["text", "entities", "caption", "photo", "document", "video", "animation", "audio"] {
+            object.remove(field);
+        }
+        if let Value::Object(content) = content {
+            object.extend(content);
+        }
+    }
+    let date = edited["date"].as_i64().unwrap_or_else(now);
+    edited["edit_date"] = json!(date + seconds_later);
+    json!({ "update_id": next_update_id(), "edited_message": edited })
+}
+
+/// A `message_reaction` update: `user` set `emoji` (none: took theirs back) on message `message_id` of their
+/// private chat.
+pub fn reaction(user: &TgUser, message_id: i64, emoji: Option<&str>) -> Value {
+    let new_reaction = emoji.map_or_else(|| json!([]), |e| json!([{ "type": "emoji", "emoji": e }]));
+    json!({
+        "update_id": next_update_id(),
+        "message_reaction": {
+            "chat": user.private_chat(),
+            "message_id": message_id,
+            "user": user.json(),
+            "date": now(),
+            "old_reaction": [],
+            "new_reaction": new_reaction,
+        }
+    })
+}
+
 /// A `callback_query` update: `user` pressed a button with `data` under the bot's message `message_id` in `chat_id`.
 pub fn callback(user: &TgUser, chat_id: i64, message_id: i64, data: &str) -> Value {
     let chat = if chat_id == user.id { user.private_chat() } else { group_chat(chat_id) };

@@ -59,6 +59,41 @@ pub struct Message {
     /// Inline keyboard attached to a message the bot sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_markup: Option<serde_json::Value>,
+    /// Formatting of `text` (bold, links…), passed on as it is when an edit is relayed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entities: Option<serde_json::Value>,
+    /// Formatting of `caption`, likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caption_entities: Option<serde_json::Value>,
+    /// The message of this chat it replies to (only its id is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to_message: Option<Box<RepliedTo>>,
+    /// The part of the replied message it quotes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<TextQuote>,
+    /// Unix time of the last edit (edited messages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit_date: Option<i64>,
+    /// Parts of one album share it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_group_id: Option<String>,
+}
+
+/// The message a reply answers, as far as the relay needs it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct RepliedTo {
+    /// Its id in the same chat.
+    pub message_id: i64,
+}
+
+/// A quoted part of the replied message.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct TextQuote {
+    /// The quoted text.
+    pub text: String,
+    /// Where it starts in the replied message, in UTF-16 code units.
+    #[serde(default)]
+    pub position: i64,
 }
 
 impl Message {

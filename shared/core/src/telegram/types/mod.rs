@@ -23,6 +23,27 @@ pub struct Update {
     /// A press of an inline keyboard button under one of the bot's messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_query: Option<CallbackQuery>,
+    /// Someone changed their reaction to a message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_reaction: Option<MessageReactionUpdated>,
+}
+
+/// A reaction to a message changed (`message_reaction`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MessageReactionUpdated {
+    /// The chat of the message.
+    pub chat: Chat,
+    /// The message.
+    pub message_id: i64,
+    /// Who reacted (absent for anonymous group admins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    /// Unix time.
+    #[serde(default)]
+    pub date: i64,
+    /// Their reactions now (`ReactionType` objects); empty when they took theirs back.
+    #[serde(default)]
+    pub new_reaction: Vec<serde_json::Value>,
 }
 
 impl Update {
@@ -34,6 +55,8 @@ impl Update {
             "edited_message"
         } else if self.callback_query.is_some() {
             "callback_query"
+        } else if self.message_reaction.is_some() {
+            "message_reaction"
         } else {
             "other"
         }
