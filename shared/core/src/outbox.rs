@@ -304,6 +304,7 @@ async fn settle_failure(
     queue::give_up(tx, pending.id, &e.to_string()).await?;
     report.failed += 1;
     if method == "copyMessage"
+        && pending.is_relayed_copy()
         && !e.is_forbidden()
         && let Some(sender) = pending.params.get("from_chat_id").and_then(serde_json::Value::as_i64)
     {

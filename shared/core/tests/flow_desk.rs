@@ -67,6 +67,12 @@ async fn close_reason(t: &TestApp, ticket: i64) -> Option<CloseReason> {
     row.get::<_, Option<&str>>(0).map(|r| CloseReason::parse(r).unwrap())
 }
 
+/// What a customer is told when their ticket goes back to the queue (the only one waiting): it is being passed on,
+/// and their place in the queue with «Отменить обращение».
+fn passed_on(ticket: i64) -> [String; 2] {
+    [texts::passing_on_customer(ticket), texts::queue_position(1, None)]
+}
+
 /// A dialog between customer 1 and operator 1 in which each said something; operator 2 is an operator too.
 async fn a_dialog_with_history(t: &TestApp) -> (Dialog, TgUser) {
     let d = t.open_dialog(1, Topic::Return).await;
@@ -88,7 +94,7 @@ async fn transfer_hands_the_dialog_to_a_colleague_who_gets_the_whole_story_then_
     t.send(updates::private_text(&d.operator, "/transfer нужен специалист по гарантии")).await;
 
     assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None));
-    assert_eq!(texts_after(&t, d.customer.id, customer_saw), [texts::passing_on_customer(d.ticket)]);
+    assert_eq!(texts_after(&t, d.customer.id, customer_saw), passed_on(d.ticket));
     assert_eq!(texts_after(&t, d.operator.id, operator_saw), [texts::transferred_operator(d.ticket)]);
     assert_eq!(summary_of(&t, d.operator.id, d.ticket).reply_markup, None, "the old summary lost its buttons");
     let old_card = t.telegram.received(OPERATORS_CHAT_ID).into_iter().find(|m| m.message_id == d.card.message_id);
@@ -127,7 +133,7 @@ async fn transfer_hands_the_dialog_to_a_colleague_who_gets_the_whole_story_then_
     assert_eq!(story[0], texts::story_header(d.ticket, 3));
     assert!(story[1].ends_with("Клиент @customer1: Здравствуйте, чайник не греет"), "{story:#?}");
     assert!(story[2].ends_with("Оператор @operator1: Пришлите, пожалуйста, фото чека"), "{story:#?}");
-    assert!(story[3].ends_with("Клиент @customer1: [photo, копия ниже]"), "{story:#?}");
+    assert!(story[3].ends_with("Клиент @customer1: [фото, копия ниже]"), "{story:#?}");
     let received = t.telegram.received(colleague.id);
     assert_eq!(received[2].method, "copyMessage", "the photo itself follows the transcript");
     assert_eq!(received[2].params["from_chat_id"], d.customer.id);
@@ -200,7 +206,7 @@ async fn a_supervisor_requeues_an_assigned_ticket_from_the_operators_chat_and_th
 
     assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None));
     assert_eq!(texts_after(&t, d.operator.id, operator_saw), [texts::requeued_operator(d.ticket, "@operator9")]);
-    assert_eq!(t.telegram.texts(d.customer.id).last().unwrap(), &texts::passing_on_customer(d.ticket));
+    assert!(t.telegram.texts(d.customer.id).ends_with(&passed_on(d.ticket)));
     let group = t.telegram.texts(OPERATORS_CHAT_ID);
     assert!(group.contains(&texts::requeued_done(d.ticket)), "{group:#?}");
     let card = the_live_card(&t, d.ticket);
@@ -210,7 +216,7 @@ async fn a_supervisor_requeues_an_assigned_ticket_from_the_operators_chat_and_th
 
     // The former operator's messages are no longer theirs to send.
     t.send(updates::private_text(&d.operator, "А ещё...")).await;
-    assert_eq!(t.telegram.texts(d.customer.id).last().unwrap(), &texts::passing_on_customer(d.ticket));
+    assert!(t.telegram.texts(d.customer.id).ends_with(&passed_on(d.ticket)));
 
     t.claim(&colleague, d.ticket, &card).await;
     let story = &t.telegram.texts(colleague.id)[1];
@@ -311,7 +317,7 @@ async fn an_operator_removed_from_the_chat_loses_the_dialog_to_the_queue_at_thei
 
     assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None));
     assert_eq!(t.telegram.texts(d.operator.id).last().unwrap(), &texts::operator_gone(d.ticket));
-    assert_eq!(texts_after(&t, d.customer.id, customer_saw), [texts::passing_on_customer(d.ticket)], "not relayed");
+    assert_eq!(texts_after(&t, d.customer.id, customer_saw), passed_on(d.ticket), "not relayed");
     assert_eq!(handovers(&t, d.ticket).await, [(HandoverKind::OperatorGone, d.operator.id, None, None)]);
     let card = the_live_card(&t, d.ticket);
     let header = texts::card_handover_header(HandoverKind::OperatorGone, "@operator1", "@operator1", None);
@@ -347,7 +353,7 @@ async fn an_operator_removed_from_the_chat_who_never_writes_again_loses_the_dial
     assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None));
     assert_eq!(t.ticket_status(stays.ticket).await, (Status::Assigned, Some(colleague.id)));
     assert_eq!(t.telegram.texts(d.operator.id).last().unwrap(), &texts::operator_gone(d.ticket));
-    assert_eq!(texts_after(&t, d.customer.id, customer_saw), [texts::passing_on_customer(d.ticket)]);
+    assert_eq!(texts_after(&t, d.customer.id, customer_saw), passed_on(d.ticket));
     assert_eq!(handovers(&t, d.ticket).await, [(HandoverKind::OperatorGone, d.operator.id, None, None)]);
     let summary = summary_of(&t, d.operator.id, d.ticket);
     assert_eq!(summary.reply_markup, None, "the former operator's buttons went");
@@ -525,4 +531,108 @@ async fn outside_working_hours_the_ticket_is_queued_and_the_customer_told_when_o
     .await;
     always.queue_ticket(&customer, Topic::Return).await;
     assert_eq!(always.last(customer.id).text, Some(texts::queue_position(1, None)));
+}
+
+#[tokio::test]
+async fn a_ticket_handed_back_to_the_queue_waits_afresh_for_reminders_and_expiry() {
+    let t = spawn_app().await; // WAITING_REMINDER_AFTER 15m, WAITING_EXPIRE_AFTER 24h
+    let (d, _) = a_dialog_with_history(&t).await;
+    // Opened two days ago, reminded three times before its claim.
+    t.db.execute(&format!(
+        "UPDATE tickets SET created_at = now() - interval '2 days', queued_at = now() - interval '2 days', \
+         reminders_sent = 3, reminded_at = now() - interval '47 hours' WHERE id = {}",
+        d.ticket
+    ))
+    .await;
+    t.send(updates::private_text(&d.operator, "/transfer")).await;
+    let reports = run_all(&t.app, Utc::now()).await;
+    assert_eq!(affected(&reports, "waiting_expiry"), Some(0), "not expired by when it was opened");
+    assert_eq!(t.ticket_status(d.ticket).await, (Status::Waiting, None));
+    let reports = run_all(&t.app, Utc::now() + Duration::minutes(16)).await;
+    assert_eq!(affected(&reports, "waiting_reminders"), Some(1), "reminders start over");
+    let reminder = live_cards(&t, d.ticket).pop().unwrap();
+    assert!(reminder.text.unwrap().starts_with(&texts::waiting_reminder(16)), "counted from the hand-over");
+    let reports = run_all(&t.app, Utc::now() + Duration::hours(25)).await;
+    assert_eq!(affected(&reports, "waiting_expiry"), Some(1));
+    assert_eq!(close_reason(&t, d.ticket).await, Some(CloseReason::Expired));
+}
+
+#[tokio::test]
+async fn a_refusal_about_the_operators_chat_itself_takes_no_dialog_away() {
+    let t = spawn_app().await;
+    let (d, _) = a_dialog_with_history(&t).await;
+    t.db.execute("UPDATE operator_checks SET checked_at = checked_at - interval '25 hours'").await;
+    // The group was upgraded or the bot removed from it: Telegram refuses to say anything about its members.
+    t.telegram.fail_next("getChatMember", Fault::BadRequest("Bad Request: chat not found".into()), 3);
+    let reports = run_all(&t.app, Utc::now()).await;
+    assert_eq!(affected(&reports, "operator_checks"), Some(0), "{reports:#?}");
+    assert_eq!(t.ticket_status(d.ticket).await, (Status::Assigned, Some(d.operator.id)));
+    // The operator's messages still go through on what was known of them.
+    let saw = t.telegram.received(d.customer.id).len();
+    t.send(updates::private_text(&d.operator, "Мы на связи")).await;
+    assert_eq!(texts_after(&t, d.customer.id, saw), ["Мы на связи"]);
+    assert_eq!(t.ticket_status(d.ticket).await, (Status::Assigned, Some(d.operator.id)));
+}
+
+#[tokio::test]
+async fn a_role_is_asked_once_per_role_cache_ttl_not_on_every_message() {
+    let t = spawn_app().await; // ROLE_CACHE_TTL 60s
+    let d = t.open_dialog(1, Topic::Return).await;
+    let asked = t.telegram.calls_to("getChatMember").len();
+    for k in 0..3 {
+        t.send(updates::private_text(&d.operator, &format!("ответ {k}"))).await;
+    }
+    assert_eq!(t.telegram.calls_to("getChatMember").len(), asked, "fresh for a minute: no call per message");
+    t.db.execute("UPDATE operator_checks SET checked_at = checked_at - interval '61 seconds'").await;
+    t.send(updates::private_text(&d.operator, "ещё ответ")).await;
+    t.send(updates::private_text(&d.operator, "и ещё")).await;
+    assert_eq!(t.telegram.calls_to("getChatMember").len(), asked + 1, "asked again once it is older");
+}
+
+#[tokio::test]
+async fn an_operators_close_or_requeue_without_a_ticket_number_is_for_the_customer() {
+    let t = spawn_app().await;
+    let d = t.open_dialog(1, Topic::Return).await;
+    let saw = t.telegram.received(d.customer.id).len();
+    for text in ["/close 3 дня", "/requeue"] {
+        t.send(updates::private_text(&d.operator, text)).await;
+    }
+    assert_eq!(texts_after(&t, d.customer.id, saw), ["/close 3 дня", "/requeue"]);
+    assert_eq!(t.ticket_status(d.ticket).await, (Status::Assigned, Some(d.operator.id)));
+}
+
+#[tokio::test]
+async fn a_long_message_reaches_the_next_operator_whole_in_the_story() {
+    let t = spawn_app().await;
+    let d = t.open_dialog(1, Topic::Return).await;
+    let long: String = "Очень подробное описание поломки. ".repeat(120); // ~4000 characters
+    t.send(updates::private_text(&d.customer, &long)).await;
+    t.send(updates::private_text(&d.operator, "/transfer")).await;
+    let colleague = TgUser::operator(2);
+    t.make_operator(colleague.id);
+    t.claim(&colleague, d.ticket, &the_live_card(&t, d.ticket)).await;
+    let story: String = t.telegram.texts(colleague.id)[1..].concat();
+    assert!(story.contains(long.trim()), "the whole text, over as many messages as it takes");
+}
+
+#[tokio::test]
+async fn the_card_of_a_dialog_says_how_it_ended() {
+    let t = spawn_app().await;
+    let d = t.open_dialog(1, Topic::Return).await;
+    t.send(updates::private_text(&d.operator, "/close")).await;
+    let card = message(&t, OPERATORS_CHAT_ID, d.card.message_id);
+    assert_eq!((card.text, card.reply_markup), (Some(texts::card_closed(d.ticket, CloseReason::Operator)), None));
+}
+
+#[tokio::test]
+async fn a_story_copy_telegram_refuses_tells_nobody_an_old_message_was_not_delivered() {
+    let t = spawn_app().await;
+    let (d, colleague) = a_dialog_with_history(&t).await; // the customer's photo was delivered
+    t.send(updates::private_text(&d.operator, "/transfer")).await;
+    let customer_saw = t.telegram.received(d.customer.id).len();
+    // The customer deleted the photo since: its copy for the story cannot be made.
+    t.telegram.fail_next("copyMessage", Fault::BadRequest("Bad Request: message to copy not found".into()), 1);
+    t.claim(&colleague, d.ticket, &the_live_card(&t, d.ticket)).await;
+    assert_eq!(texts_after(&t, d.customer.id, customer_saw), [texts::OPERATOR_CONNECTED], "no «not delivered»");
+    assert_eq!(t.db.count("outbox WHERE status = 'failed' AND method = 'copyMessage'").await, 1);
 }

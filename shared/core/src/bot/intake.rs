@@ -103,6 +103,20 @@ pub(crate) async fn cancel(ctx: &mut Ctx<'_>, tickets: &SenderTickets) -> Result
     Ok(true)
 }
 
+/// Tells `customer` where waiting ticket `ticket_id` is in the queue (and when operators are back, outside working
+/// hours), with «Отменить обращение»; the message is recorded with the ticket's cards, so that its button goes
+/// when the ticket leaves the queue.
+pub(crate) async fn post_position(ctx: &mut Ctx<'_>, customer: i64, ticket_id: i64) -> Result<(), ProcessError> {
+    let position = tickets::queue_position(ctx.db(), ticket_id).await?;
+    let back_at = operators_back_at(ctx);
+    ctx.send_tracked(
+        SendMessage::new(customer, texts::queue_position(position, back_at.as_deref()))
+            .with_markup(keyboards::cancel_ticket(ticket_id)),
+        OnResult::Prompt { ticket_id },
+    )?;
+    Ok(())
+}
+
 /// When operators are back, for the customer, if `WORKING_HOURS` says they are off now.
 fn operators_back_at(ctx: &Ctx<'_>) -> Option<String> {
     let opening = ctx.app.config.working_hours.as_ref()?.next_opening(chrono::Utc::now())?;
@@ -147,13 +161,7 @@ async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &s
     };
     ctx.send(SendMessage::new(user.tg_id, texts::queued(ticket_id)).with_markup(ReplyMarkup::remove_keyboard()))?;
     // A message carries one keyboard: the one above removes the phone button, this one offers to cancel.
-    let position = tickets::queue_position(ctx.db(), ticket_id).await?;
-    let back_at = operators_back_at(ctx);
-    ctx.send_tracked(
-        SendMessage::new(user.tg_id, texts::queue_position(position, back_at.as_deref()))
-            .with_markup(keyboards::cancel_ticket(ticket_id)),
-        OnResult::Prompt { ticket_id },
-    )?;
+    post_position(ctx, user.tg_id, ticket_id).await?;
     if let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? {
         super::card::post(ctx, &ticket, None).await?;
     }

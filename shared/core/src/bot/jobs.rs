@@ -115,12 +115,20 @@ pub async fn settle_stale_cards(app: &App, id: i64, deadline: Instant) -> Result
 /// older than `ROLE_CACHE_TTL`, so that a dialog of someone removed from the chat goes back to the queue even if
 /// they never write again (as their next message would); true when it did.
 pub async fn recheck_operator(app: &App, id: i64, deadline: Instant) -> Result<bool, ProcessError> {
+    // Telegram is asked with no lock held (the dialog goes on meanwhile); the ticket is locked after, and acted on
+    // only if the same operator still has it.
+    let Some(operator) = due::operator_of(&app.db.get().await?, id).await? else { return Ok(false) };
+    let ctx = Ctx::begin(app).await?;
+    let still = roles::still_operator(&ctx, operator).await?;
+    ctx.commit(deadline).await?.deliver(app, deadline).await;
+    if still != Some(false) {
+        return Ok(false);
+    }
     let mut ctx = Ctx::begin(app).await?;
     let mut gone = false;
     if let Some(ticket) = tickets::lock_ticket(ctx.db(), id).await?
         && ticket.status == Status::Assigned
-        && let Some(operator) = ticket.operator_tg_id
-        && !roles::role(&ctx, operator).await?.is_operator()
+        && ticket.operator_tg_id == Some(operator)
     {
         desk::operator_gone(&mut ctx, &ticket).await?;
         gone = true;

@@ -54,8 +54,8 @@ pub(crate) async fn close(
         (Status::Waiting, _) => card::mark_closed(ctx, ticket.id, reason).await?,
         _ => {}
     }
-    if let (CloseReason::Supervisor, Status::Assigned, Some(taken)) = (reason, ticket.status, ticket.card) {
-        // The card said whose dialog it was; now it says a supervisor ended it.
+    if let (Status::Assigned, Some(taken)) = (ticket.status, ticket.card) {
+        // The card said whose dialog it was; now it says how the dialog ended.
         card::mark_handed_over(ctx, taken, texts::card_closed(ticket.id, reason))?;
     }
     Ok(true)
@@ -86,7 +86,7 @@ pub(crate) async fn hand_over(
         return Ok(());
     };
     outbox::cancel_copies_to_operator(ctx.db(), ticket.id, "ticket handed over").await?;
-    tickets::requeue_ticket(ctx.db(), ticket.id).await?;
+    tickets::hand_back(ctx.db(), ticket.id).await?;
     handovers::record(ctx.db(), ticket.id, kind, operator, by.map(|(id, _)| id), comment).await?;
     let operator_handle = users::handle_of(ctx.db(), operator).await?;
     let by_handle = by.map_or(operator_handle.as_str(), |(_, handle)| handle);
@@ -103,6 +103,8 @@ pub(crate) async fn hand_over(
         ctx.send(SendMessage::new(operator, told))?;
     }
     ctx.send(SendMessage::new(ticket.customer_tg_id, texts::passing_on_customer(ticket.id)))?;
+    // Back in the queue: the customer sees their place in it and may withdraw the request, as when they joined.
+    super::intake::post_position(ctx, ticket.customer_tg_id, ticket.id).await?;
     if let Some(old) = ticket.card {
         card::mark_handed_over(ctx, old, texts::card_handed_over(ticket.id, kind, by_handle))?;
     }

@@ -100,7 +100,7 @@ async fn story(ctx: &mut Ctx<'_>, operator: i64, ticket_id: i64) -> Result<(), P
     if said.is_empty() {
         return Ok(());
     }
-    let zone = ctx.app.config.working_hours.as_ref().map_or(chrono_tz::Europe::Moscow, |h| h.tz());
+    let zone = ctx.app.config.desk_tz;
     let mut texts = vec![texts::story_header(ticket_id, said.len())];
     for m in &said {
         let at = m.at.with_timezone(&zone).format("%d.%m %H:%M").to_string();
@@ -110,7 +110,9 @@ async fn story(ctx: &mut Ctx<'_>, operator: i64, ticket_id: i64) -> Result<(), P
             texts[last].push('\n');
             texts[last].push_str(&line);
         } else {
-            texts.push(line.chars().take(LIST_CHARS).collect());
+            // A line longer than a message (a long text) goes whole, over as many messages as it takes.
+            let chars: Vec<char> = line.chars().collect();
+            texts.extend(chars.chunks(LIST_CHARS).map(|part| part.iter().collect::<String>()));
         }
     }
     for text in texts {

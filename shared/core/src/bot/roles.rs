@@ -23,14 +23,20 @@ fn listed(ctx: &Ctx<'_>, user_id: i64) -> bool {
     ctx.app.config.supervisor_ids.contains(&user_id)
 }
 
-/// Asks Telegram; a refusal (the chat is gone, the bot was removed from it) is an outsider.
-async fn ask(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, TelegramError> {
+/// Asks Telegram. `None` when Telegram refuses to say anything about the operators' chat (the chat is gone or was
+/// upgraded, the bot was removed from it): a set-up trouble that says nothing about this person, so it must not
+/// take anyone's dialog away. A user Telegram does not know in the chat is an outsider.
+async fn ask(ctx: &Ctx<'_>, user_id: i64) -> Result<Option<Role>, TelegramError> {
     match ctx.app.telegram.get_chat_member(ctx.app.config.operators_chat_id, user_id).await {
-        Ok(member) => Ok(role_of(&member)),
+        Ok(member) => Ok(Some(role_of(&member))),
         Err(e) if e.is_transient() => Err(e),
+        Err(e) if e.is_unknown_user() => {
+            tracing::info!(user_id, error = %e, "getChatMember: not in the operators' chat");
+            Ok(Some(Role::Outsider))
+        }
         Err(e) => {
-            tracing::info!(user_id, error = %e, "getChatMember refused; treated as not an operator");
-            Ok(Role::Outsider)
+            tracing::error!(user_id, error = %e, "getChatMember refused for the operators' chat; check OPERATORS_CHAT_ID");
+            Ok(None)
         }
     }
 }
@@ -46,7 +52,9 @@ pub(crate) async fn role_cached(ctx: &Ctx<'_>, user_id: i64, cached: Membership)
         return Ok(role);
     }
     let role = match ask(ctx, user_id).await {
-        Ok(role) => role,
+        Ok(Some(role)) => role,
+        // Nothing known about the chat: the last answer stands, and someone never seen is no operator.
+        Ok(None) => return Ok(cached.last.unwrap_or(Role::Outsider)),
         Err(e) => match cached.last {
             Some(role) => {
                 tracing::info!(user_id, error = %e, "getChatMember failed; the last known role stands");
@@ -65,9 +73,24 @@ pub(crate) async fn confirm_role(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, Pr
     if listed(ctx, user_id) {
         return Ok(Role::Supervisor);
     }
-    let role = ask(ctx, user_id).await?;
+    let Some(role) = ask(ctx, user_id).await? else {
+        let cached = tickets::cached_membership(ctx.db(), user_id, ctx.app.config.role_cache_ttl).await?;
+        return Ok(cached.last.unwrap_or(Role::Outsider));
+    };
     tickets::remember_role(ctx.db(), user_id, role).await?;
     Ok(role)
+}
+
+/// Whether `user_id` is still in the operators' chat, as Telegram says now (remembered); `None` when Telegram says
+/// nothing about the chat (see [`ask`]). For the maintenance re-check, which must never take a dialog away on a
+/// set-up trouble.
+pub(crate) async fn still_operator(ctx: &Ctx<'_>, user_id: i64) -> Result<Option<bool>, ProcessError> {
+    if listed(ctx, user_id) {
+        return Ok(Some(true));
+    }
+    let Some(role) = ask(ctx, user_id).await? else { return Ok(None) };
+    tickets::remember_role(ctx.db(), user_id, role).await?;
+    Ok(Some(role.is_operator()))
 }
 
 /// `user_id`'s role: the remembered answer, or Telegram's (see [`role_cached`]).

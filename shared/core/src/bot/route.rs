@@ -131,7 +131,13 @@ async fn private(
         match command {
             Some(Command::Transfer(comment)) => return desk::transfer(ctx, from, ticket, comment).await,
             Some(Command::Close(TicketArg::Missing)) => return operator::close_own(ctx, ticket).await,
-            Some(command) if command.is_supervisors() => return desk::supervisor(ctx, from, user.tg_id, command).await,
+            // `/close N`, `/requeue N` with a ticket number; anything else (`/close 3 дня`) is for the customer.
+            Some(command @ (Command::Requeue(TicketArg::Id(_)) | Command::Close(TicketArg::Id(_)))) => {
+                return desk::supervisor(ctx, from, user.tg_id, command).await;
+            }
+            Some(Command::Requeue(_) | Command::Close(_)) => {
+                return proxy::private_message(ctx, user, tickets, message).await;
+            }
             _ => {}
         }
     }

@@ -123,6 +123,9 @@ pub struct Config {
     /// `WORKING_HOURS`, read in `WORKING_HOURS_TZ` (default [`DEFAULT_WORKING_HOURS_TZ`]): when operators are at
     /// the desk. `None` (unset): there are no off hours.
     pub working_hours: Option<hours::WorkingHours>,
+    /// `WORKING_HOURS_TZ`: the desk's time zone (default [`DEFAULT_WORKING_HOURS_TZ`]); working hours are read in
+    /// it and the dialog so far shows its times in it.
+    pub desk_tz: chrono_tz::Tz,
     /// `LOG_FORMAT`: `json` (the default on Lambda) or `pretty`.
     pub log_format: LogFormat,
 }
@@ -176,7 +179,8 @@ impl Config {
         let waiting_expire_after = duration("WAITING_EXPIRE_AFTER", "24h")?;
         let supervisor_ids = parse::supervisor_ids(get("SUPERVISOR_IDS"))?;
         let role_cache_ttl = parse::role_cache_ttl(get("ROLE_CACHE_TTL"))?;
-        let working_hours = parse::working_hours(get("WORKING_HOURS"), get("WORKING_HOURS_TZ"))?;
+        let desk_tz = parse::time_zone(get("WORKING_HOURS_TZ").unwrap_or_else(|| DEFAULT_WORKING_HOURS_TZ.to_owned()))?;
+        let working_hours = parse::working_hours(get("WORKING_HOURS"), desk_tz)?;
         let log_format = parse::log_format(get("LOG_FORMAT"), get("AWS_LAMBDA_FUNCTION_NAME").is_some())?;
         Ok(Config {
             bot_token,
@@ -196,6 +200,7 @@ impl Config {
             supervisor_ids,
             role_cache_ttl,
             working_hours,
+            desk_tz,
             log_format,
         })
     }

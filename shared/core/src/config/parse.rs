@@ -9,8 +9,8 @@ use secrecy::SecretString;
 
 use super::hours::{self, WorkingHours};
 use super::{
-    ConfigError, DEFAULT_HISTORY_RETENTION_DAYS, DEFAULT_TELEGRAM_API_URL, DEFAULT_WORKING_HOURS_TZ, LogFormat,
-    MIN_HISTORY_RETENTION_DAYS, MediaBackend,
+    ConfigError, DEFAULT_HISTORY_RETENTION_DAYS, DEFAULT_TELEGRAM_API_URL, LogFormat, MIN_HISTORY_RETENTION_DAYS,
+    MediaBackend,
 };
 
 pub(super) fn invalid(name: &'static str, reason: impl Into<String>, hint: &'static str) -> ConfigError {
@@ -235,17 +235,16 @@ pub(super) fn supervisor_ids(value: Option<String>) -> Result<Vec<i64>, ConfigEr
 
 /// `WORKING_HOURS`, read in `WORKING_HOURS_TZ` (default [`DEFAULT_WORKING_HOURS_TZ`]); unset, there are none and the
 /// zone is not read.
-pub(super) fn working_hours(value: Option<String>, tz: Option<String>) -> Result<Option<WorkingHours>, ConfigError> {
+pub(super) fn working_hours(value: Option<String>, tz: Tz) -> Result<Option<WorkingHours>, ConfigError> {
     const HINT: &str = "Write shifts as DAYS HH:MM-HH:MM separated by ; e.g. WORKING_HOURS=Mon-Fri 09:00-18:00; Sat \
         10:00-15:00 (a day Mon..Sun or a range such as Mon-Fri; an end before the start runs past midnight, as in \
         Fri 22:00-02:00; 24:00 ends at midnight), or leave it unset for always open";
     let Some(rules) = value else { return Ok(None) };
-    let tz = time_zone(tz.unwrap_or_else(|| DEFAULT_WORKING_HOURS_TZ.to_owned()))?;
     hours::parse(&rules, tz).map(Some).map_err(|reason| invalid("WORKING_HOURS", reason, HINT))
 }
 
 /// An IANA zone name from the bundled database; letter case does not matter.
-fn time_zone(name: String) -> Result<Tz, ConfigError> {
+pub(super) fn time_zone(name: String) -> Result<Tz, ConfigError> {
     let known = name.parse::<Tz>().ok();
     let known =
         known.or_else(|| chrono_tz::TZ_VARIANTS.iter().find(|tz| tz.name().eq_ignore_ascii_case(&name)).copied());

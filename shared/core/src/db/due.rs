@@ -61,11 +61,11 @@ pub(crate) async fn lock_if_idle(
 const LOCK_IF_IDLE: &str =
     lock_ticket_where!("t.id = $1 AND t.status = 'ASSIGNED' AND t.last_activity_at <= $2 AND t.idle_warned_at <= $3");
 
-/// When reminders are due: for tickets created before `created_before`, not reminded since `reminded_before`, and
+/// When reminders are due: for tickets in the queue since before `created_before`, not reminded since `reminded_before`, and
 /// reminded fewer than `max` times.
 #[derive(Clone, Copy, Debug)]
 pub struct ReminderDue {
-    /// Waiting since at least then.
+    /// In the queue (`queued_at`: opened, or handed back) since at least then.
     pub created_before: DateTime<Utc>,
     /// Not reminded since then.
     pub reminded_before: DateTime<Utc>,
@@ -75,13 +75,13 @@ pub struct ReminderDue {
 
 /// Waiting tickets a reminder is due for, oldest id first.
 pub(crate) async fn due_reminders(db: &impl Sql, due: ReminderDue) -> Result<Vec<i64>, tokio_postgres::Error> {
-    let sql = "SELECT id FROM tickets WHERE status = 'WAITING' AND created_at <= $1 \
+    let sql = "SELECT id FROM tickets WHERE status = 'WAITING' AND queued_at <= $1 \
                AND (reminded_at IS NULL OR reminded_at <= $2) AND reminders_sent < $3 ORDER BY id LIMIT $4";
     let max = i32::try_from(due.max).unwrap_or(i32::MAX);
     ids(db.query(sql, &[&due.created_before, &due.reminded_before, &max, &JOB_BATCH]).await?)
 }
 
-/// Marks waiting ticket `id` reminded at `now` if a reminder is still due; returns when the ticket was created and
+/// Marks waiting ticket `id` reminded at `now` if a reminder is still due; returns when the ticket joined the queue and
 /// how many reminders it has had, this one included.
 pub(crate) async fn mark_reminded(
     db: &impl Sql,
@@ -93,8 +93,8 @@ pub(crate) async fn mark_reminded(
     let row = db
         .query_opt(
             "UPDATE tickets SET reminded_at = $2, reminders_sent = reminders_sent + 1 WHERE id = $1 \
-             AND status = 'WAITING' AND created_at <= $3 AND (reminded_at IS NULL OR reminded_at <= $4) \
-             AND reminders_sent < $5 RETURNING created_at, reminders_sent",
+             AND status = 'WAITING' AND queued_at <= $3 AND (reminded_at IS NULL OR reminded_at <= $4) \
+             AND reminders_sent < $5 RETURNING queued_at, reminders_sent",
             &[&id, &now, &due.created_before, &due.reminded_before, &max],
         )
         .await?;
@@ -102,16 +102,16 @@ pub(crate) async fn mark_reminded(
     Ok(Some((r.try_get(0)?, u32::try_from(r.try_get::<_, i32>(1)?).unwrap_or(0))))
 }
 
-/// Tickets still waiting that were created before `created_before`, oldest id first.
+/// Tickets still waiting that joined the queue before `created_before`, oldest id first.
 pub(crate) async fn expired_waiting(
     db: &impl Sql,
     created_before: DateTime<Utc>,
 ) -> Result<Vec<i64>, tokio_postgres::Error> {
-    let sql = "SELECT id FROM tickets WHERE status = 'WAITING' AND created_at <= $1 ORDER BY id LIMIT $2";
+    let sql = "SELECT id FROM tickets WHERE status = 'WAITING' AND queued_at <= $1 ORDER BY id LIMIT $2";
     ids(db.query(sql, &[&created_before, &JOB_BATCH]).await?)
 }
 
-/// Ticket `id`, row-locked, if it is still waiting and was created before `created_before`.
+/// Ticket `id`, row-locked, if it is still waiting and joined the queue before `created_before`.
 pub(crate) async fn lock_if_expired(
     db: &impl Sql,
     id: i64,
@@ -121,7 +121,7 @@ pub(crate) async fn lock_if_expired(
     row.as_ref().map(from_row).transpose()
 }
 
-const LOCK_IF_EXPIRED: &str = lock_ticket_where!("t.id = $1 AND t.status = 'WAITING' AND t.created_at <= $2");
+const LOCK_IF_EXPIRED: &str = lock_ticket_where!("t.id = $1 AND t.status = 'WAITING' AND t.queued_at <= $2");
 
 /// Tickets no longer waiting that still have a message inviting an action (a card or the customer's place in the
 /// queue that went out, or was recorded, after the ticket left the queue), oldest id first.
@@ -143,6 +143,12 @@ pub(crate) async fn unchecked_operators(
                AND (c.checked_at IS NULL OR c.checked_at <= now() - make_interval(secs => $1)) ORDER BY t.id LIMIT $3";
     let ttl = super::operators::ttl_seconds(ttl);
     ids(db.query(sql, &[&ttl, &listed, &JOB_BATCH]).await?)
+}
+
+/// The operator of ticket `id` while it is assigned (read without a lock).
+pub(crate) async fn operator_of(db: &impl Sql, id: i64) -> Result<Option<i64>, tokio_postgres::Error> {
+    let sql = "SELECT operator_tg_id FROM tickets WHERE id = $1 AND status = 'ASSIGNED'";
+    Ok(db.query_opt(sql, &[&id]).await?.map(|r| r.try_get(0)).transpose()?.flatten())
 }
 
 fn ids(rows: Vec<Row>) -> Result<Vec<i64>, tokio_postgres::Error> {

@@ -63,7 +63,10 @@ pub(crate) async fn remember_role(db: &impl Sql, tg_id: i64, role: Role) -> Resu
     Ok(())
 }
 
-/// Forgets membership checks older than a day.
+/// Forgets membership checks older than a day, but for operators with a dialog (their last known role is what
+/// stands while Telegram cannot be asked).
 pub(crate) async fn prune_checks(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
-    db.execute("DELETE FROM operator_checks WHERE checked_at < now() - interval '1 day'", &[]).await
+    let sql = "DELETE FROM operator_checks c WHERE c.checked_at < now() - interval '1 day' \
+               AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.operator_tg_id = c.tg_id AND t.status = 'ASSIGNED')";
+    db.execute(sql, &[]).await
 }

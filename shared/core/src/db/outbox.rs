@@ -126,6 +126,12 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
+    /// A dialog message copied to the other side (not a copy made again for the story of a ticket taken over):
+    /// its sender is told when it cannot be delivered.
+    pub(crate) fn is_relayed_copy(&self) -> bool {
+        matches!(self.on_result, Some(OnResult::Delivered { .. }))
+    }
+
     fn from_row(row: &tokio_postgres::Row) -> Result<Pending, tokio_postgres::Error> {
         let id = row.try_get(0)?;
         let on_result = row.try_get::<_, Option<serde_json::Value>>(3)?.and_then(|v| {

@@ -174,10 +174,20 @@ pub(crate) async fn claim_ticket(db: &impl Sql, id: i64, operator_tg_id: i64) ->
 
 const REQUEUE: &str = "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL \
            WHERE id = $1";
-/// Back to the queue (the claim could not be completed, or the operator blocked the bot). The card stays
-/// recorded: it is still live, or a fresh one replaces it when posted.
+/// Back to the queue as if never claimed (the claim could not be completed). The card stays recorded: it is still
+/// live.
 pub(crate) async fn requeue_ticket(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(REQUEUE, &[&id]).await?;
+    Ok(())
+}
+
+const HAND_BACK: &str = "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, \
+           operator_message_id = NULL, queued_at = now(), reminded_at = NULL, reminders_sent = 0, idle_warned_at = NULL \
+           WHERE id = $1";
+/// Back to the queue after a dialog (a transfer, a requeue, an operator gone): it waits afresh, so reminders and
+/// expiry count from now.
+pub(crate) async fn hand_back(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute(HAND_BACK, &[&id]).await?;
     Ok(())
 }
 
@@ -243,6 +253,7 @@ pub(super) const PREPARED: &[&str] = &[
     COUNT_EARLIER,
     CLAIM,
     REQUEUE,
+    HAND_BACK,
     CLOSE,
     SET_OPERATOR_MESSAGE,
     SET_CARD,

@@ -59,6 +59,13 @@ impl TelegramError {
         matches!(self, TelegramError::Api { code: 403, .. })
     }
 
+    /// 400 "user not found" / "member not found" / PARTICIPANT_ID_INVALID: getChatMember about someone the chat
+    /// does not know (as opposed to a refusal about the chat itself).
+    pub fn is_unknown_user(&self) -> bool {
+        matches!(self, TelegramError::Api { code: 400, description, .. }
+            if ["user not found", "member not found", "PARTICIPANT_ID_INVALID"].iter().any(|d| description.contains(d)))
+    }
+
     /// 400 "message is not modified": an edit asked for what the message already shows (an edit made again after a
     /// process died before it was recorded, a button removed twice). What the edit wanted holds.
     pub fn is_not_modified(&self) -> bool {

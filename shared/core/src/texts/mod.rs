@@ -152,7 +152,25 @@ pub(crate) fn earlier_line(text: Option<&str>, content: ContentKind) -> String {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         Some(text) if text.chars().count() > 300 => format!("• {}…", text.chars().take(300).collect::<String>()),
         Some(text) => format!("• {text}"),
-        None => format!("• [{content}]"),
+        None => format!("• [{}]", kind_name(content)),
+    }
+}
+/// What a message is, as operators read it in lists and transcripts.
+pub(crate) fn kind_name(content: ContentKind) -> &'static str {
+    match content {
+        ContentKind::Text => "текст",
+        ContentKind::Photo => "фото",
+        ContentKind::Animation => "GIF",
+        ContentKind::Document => "файл",
+        ContentKind::Video => "видео",
+        ContentKind::Voice => "голосовое",
+        ContentKind::Audio => "аудио",
+        ContentKind::Sticker => "стикер",
+        ContentKind::VideoNote => "видеосообщение",
+        ContentKind::Contact => "контакт",
+        ContentKind::Venue => "место",
+        ContentKind::Location => "геопозиция",
+        ContentKind::Other => "сообщение",
     }
 }
 /// The end of that list when it is longer than fits.
@@ -342,8 +360,8 @@ pub(crate) fn story_line(at: &str, who: &str, customer: bool, text: Option<&str>
     let side = if customer { format!("Клиент {who}") } else { format!("Оператор {who}") };
     let body = match text.map(str::trim).filter(|t| !t.is_empty()) {
         Some(text) if content == ContentKind::Text => text.to_owned(),
-        Some(caption) => format!("[{content}, копия ниже] {caption}"),
-        None => format!("[{content}, копия ниже]"),
+        Some(caption) => format!("[{}, копия ниже] {caption}", kind_name(content)),
+        None => format!("[{}, копия ниже]", kind_name(content)),
     };
     format!("{at} {side}: {body}")
 }
