@@ -16,6 +16,9 @@ pub struct App {
     pub telegram: TelegramClient,
     /// Where media bytes go (`config.media`).
     pub media: MediaStore,
+    /// Updates are handled concurrently (a webhook): the handler of an album's part waits the album out and sends
+    /// it. Off for long polling, which handles updates one after another (its outbox loop sends albums instead).
+    pub waits_for_albums: bool,
 }
 
 /// Why the app could not be built. The Bot API client cannot fail here: its HTTP client is built on first use
@@ -35,7 +38,7 @@ impl App {
         let db = db::build_pool(&config.database, pool_size)?;
         let telegram = TelegramClient::new(&config.telegram_api_url, config.bot_token.clone());
         let media = MediaStore::from_config(&config.media).await;
-        Ok(App { config, db, telegram, media })
+        Ok(App { config, db, telegram, media, waits_for_albums: true })
     }
 
     /// Starts, in the background, what the first update would otherwise wait for: the Bot API client's TLS

@@ -13,7 +13,7 @@ use crate::db::outbox::{self as queue, ChatLock, Pending};
 use crate::db::{DbError, Sql, Tx};
 use crate::telegram::TelegramError;
 
-pub(crate) use crate::db::outbox::cancel_copies_to_operator;
+pub(crate) use crate::db::outbox::{add_album_part, cancel_copies_to_operator};
 
 /// What to record from a successful call's result.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub(crate) enum OnResult {
         /// The ticket whose card this is.
         ticket_id: i64,
     },
+    /// An album copied with copyMessages (its parts are the call's `message_ids`): store where each part landed.
+    Album,
     /// The customer's place in the queue with «Отменить обращение»: remember it, so that its button goes when the
     /// ticket leaves the queue.
     Prompt {

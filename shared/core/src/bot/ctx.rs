@@ -4,7 +4,9 @@
 //! destination's queue inside its transaction, so a relayed message costs one transaction; a job's never holds
 //! its locks across a Bot API call.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use serde::Serialize;
 
@@ -24,6 +26,8 @@ pub(crate) struct Ctx<'a> {
     calls: Vec<Call>,
     /// Dialog messages with a file to archive after delivery.
     archive: Vec<i64>,
+    /// Albums this handler added a part to: the chat, and when the album's copy is due.
+    albums: Vec<(i64, DateTime<Utc>)>,
 }
 
 /// What a committed handler left to send, and the files to archive after that. Holds no connection.
@@ -31,7 +35,14 @@ pub(crate) struct Ctx<'a> {
 pub(crate) struct Deliveries {
     sent: Sent,
     archive: Vec<i64>,
+    albums: Vec<(i64, DateTime<Utc>)>,
 }
+
+/// How long an album's copy waits after its latest part for the next one (Telegram sends an album's parts back
+/// to back, as separate updates)…
+pub const ALBUM_WAIT: Duration = Duration::from_secs(1);
+/// …and at most after its first part.
+pub const ALBUM_MAX_WAIT: Duration = Duration::from_secs(3);
 
 enum Sent {
     /// The only destination's head call went out inside the transaction; how that flush ended.
@@ -44,12 +55,13 @@ impl<'a> Ctx<'a> {
     /// An update's context on `tx`, which it owns from now on: with one destination, [`Ctx::commit`] sends the head
     /// of its queue inside the transaction (the update's locks are held for that one call).
     pub fn for_update(app: &'a App, tx: Tx) -> Self {
-        Ctx { app, tx, send_head: true, calls: Vec::new(), archive: Vec::new() }
+        Ctx { app, tx, send_head: true, calls: Vec::new(), archive: Vec::new(), albums: Vec::new() }
     }
 
     /// A job's context on a new transaction: [`Ctx::commit`] only writes and commits.
     pub async fn begin(app: &'a App) -> Result<Ctx<'a>, DbError> {
-        Ok(Ctx { app, tx: Tx::begin(&app.db).await?, send_head: false, calls: Vec::new(), archive: Vec::new() })
+        let tx = Tx::begin(&app.db).await?;
+        Ok(Ctx { app, tx, send_head: false, calls: Vec::new(), archive: Vec::new(), albums: Vec::new() })
     }
 
     /// The transaction.
@@ -66,7 +78,7 @@ impl<'a> Ctx<'a> {
     /// head of its queue is sent inside the transaction (recorded with the COMMIT; see
     /// [`outbox::write_and_flush`]); otherwise everything waits for [`Deliveries::deliver`].
     pub async fn commit(self, deadline: Instant) -> Result<Deliveries, DbError> {
-        let Ctx { app, tx, send_head, calls, archive } = self;
+        let Ctx { app, tx, send_head, calls, archive, albums } = self;
         let in_time = Instant::now() < deadline;
         let sent = match chats_of(&calls).as_slice() {
             [chat] if send_head && in_time => {
@@ -77,7 +89,16 @@ impl<'a> Ctx<'a> {
                 Sent::Queued(chats.to_vec())
             }
         };
-        Ok(Deliveries { sent, archive })
+        Ok(Deliveries { sent, archive, albums })
+    }
+
+    /// Message `message_id` of `from`, a part of album `group`, joins the album's copy to `to`: one copyMessages
+    /// call per album, sent [`ALBUM_WAIT`] after its latest part (at most [`ALBUM_MAX_WAIT`] after its first).
+    pub async fn album_part(&mut self, to: i64, from: i64, message_id: i64, group: &str) -> Result<(), DbError> {
+        let part = (to, from, message_id);
+        let due = outbox::add_album_part(&self.tx, part, group, ALBUM_WAIT, ALBUM_MAX_WAIT).await?;
+        self.albums.push((to, due));
+        Ok(())
     }
 
     /// Rolls the transaction back; nothing queued is written.
@@ -178,6 +199,17 @@ impl Deliveries {
             Sent::Head(chat, flush) => delivery::follow_up(app, chat, flush, deadline).await,
             Sent::Queued(chats) => delivery::deliver_until(app, chats, deadline).await,
         }
+        if app.waits_for_albums {
+            // Updates are handled at once (a webhook): this part's handler waits for the album and sends it, unless
+            // a later part pushed it further (that part's handler sends it then). Nothing waits past the deadline.
+            for (chat, due) in self.albums {
+                let wait = (due - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(50);
+                if Instant::now() + wait < deadline {
+                    tokio::time::sleep(wait).await;
+                    delivery::deliver_until(app, vec![chat], deadline).await;
+                }
+            }
+        }
         if app.media.is_enabled()
             && !self.archive.is_empty()
             && let Err(e) = crate::media::archive::archive_messages(app, &self.archive).await
@@ -190,7 +222,7 @@ impl Deliveries {
     /// The chats with calls still to send, for a delivery already under way to take into its line. A 403 met
     /// inside the transaction is handled by the redelivery (it is recorded in `blocked_chats`).
     pub fn chats_left(self) -> Vec<i64> {
-        debug_assert!(self.archive.is_empty(), "a job has no files to archive");
+        debug_assert!(self.archive.is_empty() && self.albums.is_empty(), "a job has no files nor albums");
         match self.sent {
             Sent::Head(chat, flush) => {
                 let again = flush.calls_left().then_some(chat);

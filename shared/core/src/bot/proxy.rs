@@ -79,7 +79,11 @@ async fn store_and_copy(
             quote: message.quote.as_ref().map(|q| q.text.clone()),
             quote_position: message.quote.as_ref().map(|q| q.position),
         });
-        ctx.copy_replying(to, from, message.message_id, stored.id, reply)?;
+        match message.media_group_id.as_deref() {
+            // A part of an album travels with the album (a reply keeps to the album as a whole).
+            Some(group) => ctx.album_part(to, from, message.message_id, group).await?,
+            None => ctx.copy_replying(to, from, message.message_id, stored.id, reply)?,
+        }
     }
     Ok(())
 }

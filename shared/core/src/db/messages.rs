@@ -23,10 +23,11 @@ pub(crate) struct PendingMessage {
 /// returns where the replied message lives on both sides.
 const INSERT_MESSAGE: &str = "WITH m AS (\
       INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, caption, \
-        source_chat_id, source_message_id, reply_to_id, quote_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+        source_chat_id, source_message_id, reply_to_id, quote_text, media_group_id) VALUES ($1, $2, $3, $4, $5, $6, \
+        $7, $8, \
         (SELECT r.id FROM ticket_messages r WHERE r.ticket_id = $1 AND $18::bigint IS NOT NULL \
           AND ((r.source_chat_id = $7 AND r.source_message_id = $18) \
-            OR (r.delivered_chat_id = $7 AND r.delivered_message_id = $18)) ORDER BY r.id DESC LIMIT 1), $19) \
+            OR (r.delivered_chat_id = $7 AND r.delivered_message_id = $18)) ORDER BY r.id DESC LIMIT 1), $19, $20) \
       ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id, reply_to_id), \
     a AS (\
       INSERT INTO message_attachments (message_id, kind, file_id, file_unique_id, mime_type, size, width, height, \
@@ -122,6 +123,7 @@ pub(crate) async fn insert_message(
                 &meta.and_then(|m| pg_text_opt(m.file_name.as_deref())),
                 &message.reply_to_message.as_ref().map(|r| r.message_id),
                 &message.quote.as_ref().and_then(|q| pg_text_opt(Some(q.text.as_str()))),
+                &pg_text_opt(message.media_group_id.as_deref()),
             ],
         )
         .await?;

@@ -221,6 +221,10 @@ pub const EDIT_NOT_DELIVERED: &str =
     "Это сообщение не было частью диалога, поэтому его изменение не доставлено — напишите новое сообщение.";
 /// An edit of a message whose dialog has ended.
 pub const EDIT_AFTER_CLOSE: &str = "Диалог, в котором было это сообщение, уже завершён — изменение не доставлено.";
+/// Some parts of an album the sender sent did not reach the other side (Telegram skipped them).
+pub fn album_parts_lost(missing: usize, parts: usize) -> String {
+    format!("Из альбома ({parts}) не удалось переслать частей: {missing}. Отправьте их, пожалуйста, ещё раз.")
+}
 /// A message kind that cannot be relayed.
 pub const UNSUPPORTED_CONTENT: &str = "Этот тип сообщения не удалось переслать. Отправьте текст, фото или файл.";
 /// A relayed message that could not be delivered within a day (Telegram kept refusing or was unreachable).

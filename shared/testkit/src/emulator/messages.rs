@@ -103,8 +103,49 @@ pub(crate) fn copy_message(shared: &Shared, params: &Value) -> Reply {
     if params.get("caption").is_some() {
         content.remove("caption_entities");
     }
+    // A part of an album copied on its own is a message of its own.
+    content.remove("media_group_id");
     let sent = create(&mut state, chat_id, "copyMessage", params, text, caption, content, reply);
     Ok(json!({ "message_id": sent.received.message_id }))
+}
+
+/// copyMessages: 1–100 ids in strictly increasing order; the copies of an album's parts form one album again
+/// (they share a new `media_group_id`). A message that cannot be found is skipped, as Telegram does; answers the
+/// new ids of what was copied, in order.
+pub(crate) fn copy_messages(shared: &Shared, params: &Value) -> Reply {
+    let chat_id = chat_id_param(params, "chat_id")?;
+    let from_chat_id = chat_id_param(params, "from_chat_id")?;
+    let ids: Vec<i64> = match json_param(params, "message_ids") {
+        Some(Value::Array(ids)) => ids.iter().filter_map(Value::as_i64).collect(),
+        _ => return Err(ApiError::bad_request("message identifiers are not specified")),
+    };
+    if ids.is_empty() || ids.len() > 100 {
+        return Err(ApiError::bad_request("too many messages to copy"));
+    }
+    if ids.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(ApiError::bad_request("message identifiers must be in strictly increasing order"));
+    }
+    let mut state = shared.lock();
+    ensure_reachable(&state, chat_id)?;
+    let known = |state: &State, id: i64| {
+        state.incoming.contains_key(&(from_chat_id, id))
+            || state.sent.iter().any(|m| m.received.chat_id == from_chat_id && m.received.message_id == id)
+    };
+    let found: Vec<i64> = ids.iter().copied().filter(|id| known(&state, *id)).collect();
+    if found.is_empty() {
+        return Err(ApiError::bad_request("MESSAGE_ID_INVALID"));
+    }
+    let group = format!("copied_{from_chat_id}_{}", found[0]);
+    let mut copied = Vec::new();
+    for id in found {
+        let (text, caption, mut content) = source_content(&state, from_chat_id, id);
+        if content.contains_key("media_group_id") {
+            content.insert("media_group_id".into(), json!(group));
+        }
+        let sent = create(&mut state, chat_id, "copyMessages", params, text, caption, content, None);
+        copied.push(json!({ "message_id": sent.received.message_id }));
+    }
+    Ok(Value::Array(copied))
 }
 
 /// forwardMessage: the new message carries `forward_origin`.
@@ -182,6 +223,7 @@ fn create(
         params: params.clone(),
         reply_to_message_id,
         quote,
+        media_group_id: content.get("media_group_id").and_then(Value::as_str).map(str::to_owned),
     };
     let sent = SentMessage { received, date: now(), edit_date: None, content };
     state.sent.push(sent.clone());

@@ -14,6 +14,7 @@ pub(crate) async fn dispatch(shared: &Shared, method: &str, params: &Value) -> R
         "sendphoto" | "senddocument" | "sendvideo" | "sendvoice" | "sendaudio" | "sendanimation" | "sendsticker"
         | "sendvideonote" => messages::send_media(shared, method, params),
         "copymessage" => messages::copy_message(shared, params),
+        "copymessages" => messages::copy_messages(shared, params),
         "forwardmessage" => messages::forward_message(shared, params),
         "editmessagetext" => edits::edit_text(shared, params),
         "editmessagecaption" => edits::edit_caption(shared, params),

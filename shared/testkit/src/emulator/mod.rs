@@ -91,6 +91,14 @@ impl BotApiEmulator {
         state.sent.iter().filter(|m| m.received.chat_id == chat_id).map(|m| m.received.clone()).collect()
     }
 
+    /// The file id of the photo in the bot's message `message_id` of `chat_id` (its largest size), if it has one.
+    pub fn photo_file_id(&self, chat_id: i64, message_id: i64) -> Option<String> {
+        let state = self.shared.lock();
+        let sent = state.sent.iter().find(|m| m.received.chat_id == chat_id && m.received.message_id == message_id)?;
+        let sizes = sent.content.get("photo")?.as_array()?;
+        sizes.last()?.get("file_id")?.as_str().map(str::to_owned)
+    }
+
     /// Someone deleted message `message_id` of `chat_id` (theirs or the bot's) in their app.
     pub fn delete(&self, chat_id: i64, message_id: i64) {
         let mut state = self.shared.lock();

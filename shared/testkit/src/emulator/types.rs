@@ -36,6 +36,8 @@ pub struct Received {
     pub reply_to_message_id: Option<i64>,
     /// The part of that message it quotes.
     pub quote: Option<String>,
+    /// The album it is a part of.
+    pub media_group_id: Option<String>,
 }
 
 impl Received {

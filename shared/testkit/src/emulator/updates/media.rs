@@ -118,3 +118,15 @@ pub fn venue(user: &TgUser, latitude: f64, longitude: f64, title: &str, address:
         json!({ "venue": { "location": location, "title": title, "address": address }, "location": location }),
     )
 }
+
+/// An album of `parts` photos ("{group}_1"…), as Telegram delivers it: one update per part, sharing
+/// `media_group_id`, the caption on the first.
+pub fn album(user: &TgUser, group: &str, parts: usize, caption: Option<&str>) -> Vec<Value> {
+    (1..=parts)
+        .map(|k| {
+            let mut part = photo(user, &format!("{group}_{k}"), if k == 1 { caption } else { None });
+            part["message"]["media_group_id"] = json!(group);
+            part
+        })
+        .collect()
+}
