@@ -48,7 +48,7 @@ async fn dialog(app: &App, setup: &Setup, proxy: &CountingProxy, n: i64, measure
     let operator = TgUser::operator(n);
     setup.telegram.set_chat_member(OPERATORS_CHAT_ID, operator.id, "member");
     let mut costs = serde_json::Map::new();
-    let steps: [&str; 8] = [
+    let steps: [&str; 9] = [
         "start",
         "menu_button",
         "contact_operator_button",
@@ -56,9 +56,18 @@ async fn dialog(app: &App, setup: &Setup, proxy: &CountingProxy, n: i64, measure
         "claim",
         "customer_message",
         "operator_message",
+        "album_of_10",
         "close",
     ];
     for step in steps {
+        if step == "album_of_10" {
+            let before = snapshot(setup, proxy).await;
+            let latency = album(app, setup, &customer, n).await;
+            let mut cost = delta(before, snapshot(setup, proxy).await);
+            cost["ms_from_last_part_to_delivery"] = json!(latency);
+            costs.insert(step.to_owned(), cost);
+            continue;
+        }
         let update = match step {
             "start" => updates::command(&customer, "/start"),
             "menu_button" => {
@@ -106,6 +115,33 @@ async fn dialog(app: &App, setup: &Setup, proxy: &CountingProxy, n: i64, measure
         costs.insert(step.to_owned(), delta(before, after));
     }
     Value::Object(costs)
+}
+
+/// A 10-part album from `customer`, its parts posted at once; how long after its last part was stored the album
+/// went out (ALBUM_WAIT by design, plus the flush), in ms.
+async fn album(app: &App, setup: &Setup, customer: &TgUser, n: i64) -> f64 {
+    let group = format!("bench{n}");
+    let parts = updates::album(customer, &group, 10, Some("Фото чека"));
+    let copies = setup.telegram.calls_to("copyMessages").len();
+    let watch = async {
+        let stored = format!("ticket_messages WHERE media_group_id = '{group}'");
+        while setup.db.count(&stored).await < 10 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let last_part = std::time::Instant::now();
+        while setup.telegram.calls_to("copyMessages").len() == copies {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        last_part.elapsed().as_secs_f64() * 1000.0
+    };
+    let posts = futures::future::join_all(parts.into_iter().map(|part| post(app, setup, part)));
+    let ((), latency) = tokio::join!(
+        async {
+            posts.await;
+        },
+        watch
+    );
+    latency
 }
 
 /// "host:port" of a postgres:// URL.

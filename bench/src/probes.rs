@@ -160,6 +160,7 @@ pub fn print_table(results: &Value) {
         ("  transactions", "/proxied_message/transactions"),
         ("  round trips before Bot API call", "/proxied_message/round_trips_before_bot_api_call"),
         ("  round trips after it", "/proxied_message/round_trips_after_bot_api_call"),
+        ("album of 10: last part to delivery ms", "/per_update_kind/album_of_10/ms_from_last_part_to_delivery"),
         ("pgbench tps (same statements)", "/pgbench_tps"),
         ("share of pgbench", "/pgbench_ratio"),
         ("Lambda cold init ms", "/cold_init_ms"),

@@ -98,3 +98,37 @@ async fn an_update_that_fails_for_good_is_parked_and_polling_moves_on() {
     assert_eq!(t.db.count(&format!("dead_letters WHERE update_id = {press_id}")).await, 1);
     assert_eq!(t.db.count("ticket_messages").await, 1, "the update after it was processed");
 }
+
+#[tokio::test]
+async fn polling_relays_replies_edits_reactions_and_albums() {
+    let mut t = spawn_app().await;
+    t.app.waits_for_albums = false; // as `zabota poll` runs
+    let d = t.open_dialog(1, Topic::Return).await;
+    let question = updates::private_text(&d.customer, "Вопрос");
+    t.telegram.push_update(question.clone());
+    let mut offset = poll_once(&t.app, None, 0).await.unwrap().next_offset;
+    let copy = t.last(d.operator.id);
+    let reply = updates::reply_text(&d.operator, copy.message_id, "Ответ", None);
+    let edit = updates::edited(&question, serde_json::json!({ "text": "Уточнённый вопрос" }), 5);
+    let reaction = updates::reaction(&d.operator, copy.message_id, Some("👍"));
+    let album = updates::album(&d.customer, "pa", 3, None);
+    for update in [reply, edit, reaction].into_iter().chain(album) {
+        t.telegram.push_update(update);
+    }
+    offset = poll_once(&t.app, offset, 0).await.unwrap().next_offset;
+    poll_once(&t.app, offset, 0).await.unwrap();
+    // The outbox loop sends the album once its wait is over.
+    t.make_outbox_due().await;
+    t.redeliver().await;
+
+    let question_id = question["message"]["message_id"].as_i64().unwrap();
+    let answer = t.telegram.received(d.customer.id).into_iter().find(|m| m.text.as_deref() == Some("Ответ")).unwrap();
+    assert_eq!(answer.reply_to_message_id, Some(question_id));
+    let copy_now = t.telegram.received(d.operator.id).into_iter().find(|m| m.message_id == copy.message_id).unwrap();
+    assert_eq!(copy_now.text.as_deref(), Some("Уточнённый вопрос"));
+    assert_eq!(t.telegram.reaction(d.customer.id, question_id), ["👍"], "message_reaction is asked for and relayed");
+    let album: Vec<_> = t.telegram.received(d.operator.id).into_iter().filter(|m| m.method == "copyMessages").collect();
+    assert_eq!(album.len(), 3);
+    assert!(album.iter().all(|m| m.media_group_id.is_some() && m.media_group_id == album[0].media_group_id));
+    assert_eq!(t.telegram.calls_to("copyMessages").len(), 1);
+}

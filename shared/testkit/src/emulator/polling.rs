@@ -11,9 +11,23 @@ use super::types::{ApiError, Reply, WebhookSettings};
 const WEBHOOK_CONFLICT: &str =
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
 
+/// Update kinds Telegram sends only to bots that list them in `allowed_updates`.
+const OPT_IN: [&str; 3] = ["chat_member", "message_reaction", "message_reaction_count"];
+
 /// getUpdates: confirms updates below `offset`, answers the rest, long-polls for `timeout` seconds when none.
 pub(crate) async fn get_updates(shared: &Shared, params: &Value) -> Reply {
     let offset = int_param(params, "offset");
+    // Like Telegram: kinds not asked for are never delivered; without a list, all but the opt-in ones.
+    let allowed: Option<Vec<String>> = json_param(params, "allowed_updates")
+        .and_then(|v| v.as_array().map(|kinds| kinds.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect()))
+        .filter(|kinds: &Vec<String>| !kinds.is_empty());
+    let wanted = |update: &Value| {
+        let Some(kind) = update.as_object().and_then(|u| u.keys().find(|k| *k != "update_id")) else { return false };
+        match &allowed {
+            Some(kinds) => kinds.iter().any(|k| k == kind),
+            None => !OPT_IN.contains(&kind.as_str()),
+        }
+    };
     let limit = int_param(params, "limit").unwrap_or(100).clamp(1, 100) as usize;
     let timeout = Duration::from_secs(int_param(params, "timeout").unwrap_or(0).max(0) as u64);
     let deadline = tokio::time::Instant::now() + timeout;
@@ -29,6 +43,7 @@ pub(crate) async fn get_updates(shared: &Shared, params: &Value) -> Reply {
             if let Some(offset) = offset {
                 state.updates.retain(|u| u.get("update_id").and_then(Value::as_i64).is_none_or(|id| id >= offset));
             }
+            state.updates.retain(|u| wanted(u));
             if !state.updates.is_empty() {
                 return Ok(Value::Array(state.updates.iter().take(limit).cloned().collect()));
             }
