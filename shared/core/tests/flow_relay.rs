@@ -253,3 +253,48 @@ async fn a_reaction_is_mirrored_both_ways_and_taking_it_back_removes_it() {
     assert_eq!(t.telegram.calls_to("setMessageReaction").len(), calls);
     assert_eq!(t.db.count("outbox WHERE status = 'failed'").await, 0);
 }
+
+#[tokio::test]
+async fn an_edit_of_a_message_whose_copy_was_given_up_is_answered() {
+    let t = spawn_app().await;
+    let Dialog { customer, .. } = t.open_dialog(1, Topic::Return).await;
+    t.telegram.fail_next("copyMessage", Fault::BadRequest("Bad Request: message can't be copied".into()), 1);
+    let question = updates::private_text(&customer, "Вопрос");
+    t.send(question.clone()).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::UNSUPPORTED_CONTENT));
+    t.send(updates::edited(&question, json!({ "text": "Вопрос поточнее" }), 5)).await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::EDIT_NOT_DELIVERED));
+}
+
+#[tokio::test]
+async fn through_the_webhook_entry_point_a_reply_an_edit_and_a_reaction_keep_their_context() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    let question = updates::private_text(&customer, "Вопрос");
+    assert_eq!(t.post(&t.body_of(&question)).await.status, 200);
+    let copy = t.last(operator.id);
+    let reply = updates::reply_text(&operator, copy.message_id, "Ответ", None);
+    let edit = updates::edited(&question, json!({ "text": "Вопрос точнее" }), 5);
+    let reaction = updates::reaction(&operator, copy.message_id, Some("🙏"));
+    for update in [reply, edit, reaction] {
+        assert_eq!(t.post(&t.body_of(&update)).await.status, 200);
+    }
+    let answer = t.last(customer.id);
+    assert_eq!((answer.text.as_deref(), answer.reply_to_message_id), (Some("Ответ"), Some(id_of(&question))));
+    assert_eq!(message(&t, operator.id, copy.message_id).text.as_deref(), Some("Вопрос точнее"));
+    assert_eq!(t.telegram.reaction(customer.id, id_of(&question)), ["🙏"]);
+}
+
+#[tokio::test]
+async fn retention_deletes_the_versions_with_their_message() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    let question = updates::private_text(&customer, "Старый вопрос");
+    relay(&t, &operator, question.clone()).await;
+    t.send(updates::edited(&question, json!({ "text": "Старый вопрос, исправленный" }), 5)).await;
+    assert_eq!(versions(&t, id_of(&question)).await.len(), 2);
+    t.db.execute("UPDATE ticket_messages SET created_at = now() - interval '400 days'").await;
+    zabota_core::maintenance::run_all(&t.app, chrono::Utc::now()).await;
+    assert_eq!(t.db.count("ticket_messages").await, 0);
+    assert_eq!(t.db.count("ticket_message_versions").await, 0, "versions go with their message");
+}

@@ -140,7 +140,14 @@ pub async fn edited(
         (Sender::User, _) => None,
     };
     let Some((chat_id, message_id)) = stored.delivered.filter(|(chat, _)| Some(*chat) == counterpart) else {
-        // Not delivered yet: its copy, made later, shows the newest version.
+        if stored.delivered.is_none()
+            && counterpart.is_some()
+            && !messages::copy_pending(ctx.db(), stored.id, message.chat_id(), message.message_id).await?
+        {
+            // Its copy was given up (the sender was told then): there is nothing to edit.
+            ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED))?;
+        }
+        // Otherwise its copy is still on its way (it shows the newest version), or it waits for the next operator.
         return Ok(());
     };
     if !newest {

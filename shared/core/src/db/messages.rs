@@ -311,3 +311,18 @@ pub(crate) async fn add_attachment(db: &impl Sql, id: i64, edited: &Message) -> 
     .await?;
     Ok(())
 }
+
+const COPY_PENDING: &str = "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND ( \
+      (on_result ->> 'kind' = 'delivered' AND (on_result ->> 'ticket_message_id')::bigint = $1) \
+      OR (method = 'copyMessages' AND (params ->> 'from_chat_id')::bigint = $2 \
+        AND params -> 'message_ids' @> to_jsonb($3::bigint))))";
+/// Whether the copy of stored message `id` (`message_id` in `chat_id`) is still waiting in the outbox, alone or in
+/// its album.
+pub(crate) async fn copy_pending(
+    db: &impl Sql,
+    id: i64,
+    chat_id: i64,
+    message_id: i64,
+) -> Result<bool, tokio_postgres::Error> {
+    db.query_one(COPY_PENDING, &[&id, &chat_id, &message_id]).await?.try_get(0)
+}
