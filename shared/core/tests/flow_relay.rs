@@ -298,3 +298,35 @@ async fn retention_deletes_the_versions_with_their_message() {
     assert_eq!(t.db.count("ticket_messages").await, 0);
     assert_eq!(t.db.count("ticket_message_versions").await, 0, "versions go with their message");
 }
+
+#[tokio::test]
+async fn after_a_transfer_replies_and_edits_use_the_new_operators_copies() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
+    t.send(updates::private_text(&operator, "/transfer")).await;
+    let waiting = updates::private_text(&customer, "Пока жду: модель VT-1");
+    t.send(waiting.clone()).await;
+    let colleague = TgUser::operator(2);
+    t.make_operator(colleague.id);
+    let claim = format!("claim:{ticket}");
+    let card = t
+        .telegram
+        .received(zabota_testkit::OPERATORS_CHAT_ID)
+        .into_iter()
+        .rfind(|m| m.callback_data().contains(&claim));
+    t.claim(&colleague, ticket, &card.unwrap()).await;
+    let replayed =
+        t.telegram.received(colleague.id).into_iter().find(|m| m.text.as_deref() == Some("Пока жду: модель VT-1"));
+    let replayed = replayed.expect("what waited reached the new operator");
+    let reply = updates::reply_text(&colleague, replayed.message_id, "Понял, VT-1", None);
+    assert_eq!(relay(&t, &customer, reply).await.reply_to_message_id, Some(id_of(&waiting)));
+    t.send(updates::edited(&waiting, json!({ "text": "Пока жду: модель VT-2" }), 5)).await;
+    assert_eq!(message(&t, colleague.id, replayed.message_id).text.as_deref(), Some("Пока жду: модель VT-2"));
+    let old = t
+        .telegram
+        .received(operator.id)
+        .into_iter()
+        .filter(|m| m.text.as_deref().is_some_and(|x| x.contains("VT-")))
+        .count();
+    assert_eq!(old, 0, "the first operator never saw it, and is not sent its edit");
+}
