@@ -109,8 +109,8 @@ async fn run(command: AppCommand, config: Config) -> anyhow::Result<()> {
     match command {
         AppCommand::Poll => {
             let mut app = App::new(config, 4).await?;
-            // Updates come one after another: an album's parts are gathered by the outbox loop, not waited for.
-            app.waits_for_albums = false;
+            // Updates come one after another, in order: the outbox loop sends albums, nothing waits for an update.
+            app.concurrent_updates = false;
             let me = app.telegram.get_me().await.context("checking BOT_TOKEN with getMe")?;
             tracing::info!(bot = me.username.as_deref().unwrap_or_default(), "bot is up");
             let background = spawn_background(&app);

@@ -102,7 +102,7 @@ async fn an_update_that_fails_for_good_is_parked_and_polling_moves_on() {
 #[tokio::test]
 async fn polling_relays_replies_edits_reactions_and_albums() {
     let mut t = spawn_app().await;
-    t.app.waits_for_albums = false; // as `zabota poll` runs
+    t.app.concurrent_updates = false; // as `zabota poll` runs
     let d = t.open_dialog(1, Topic::Return).await;
     let question = updates::private_text(&d.customer, "Вопрос");
     t.telegram.push_update(question.clone());

@@ -16,9 +16,10 @@ pub struct App {
     pub telegram: TelegramClient,
     /// Where media bytes go (`config.media`).
     pub media: MediaStore,
-    /// Updates are handled concurrently (a webhook): the handler of an album's part waits the album out and sends
-    /// it. Off for long polling, which handles updates one after another (its outbox loop sends albums instead).
-    pub waits_for_albums: bool,
+    /// Updates are handled concurrently (a webhook, where Telegram may deliver them out of order): the handler of
+    /// an album's part waits the album out and sends it, and an edit that overtook its message is delivered again.
+    /// Off for long polling, which handles updates one after another, in order (its outbox loop sends albums).
+    pub concurrent_updates: bool,
 }
 
 /// Why the app could not be built. The Bot API client cannot fail here: its HTTP client is built on first use
@@ -38,7 +39,7 @@ impl App {
         let db = db::build_pool(&config.database, pool_size)?;
         let telegram = TelegramClient::new(&config.telegram_api_url, config.bot_token.clone());
         let media = MediaStore::from_config(&config.media).await;
-        Ok(App { config, db, telegram, media, waits_for_albums: true })
+        Ok(App { config, db, telegram, media, concurrent_updates: true })
     }
 
     /// Starts, in the background, what the first update would otherwise wait for: the Bot API client's TLS

@@ -163,7 +163,13 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
                 return Ok(report);
             }
         };
-        let result = match call(app, &pending, deadline).await {
+        let Some(pending) = queue::close_album(&tx, pending).await? else {
+            // A part is joining it right now: its handler sends it once it is due.
+            tx.commit().await?;
+            report.stop = Stop::NotDue;
+            return Ok(report);
+        };
+        let result = match Box::pin(call(app, &pending, deadline)).await {
             Ok(result) => result,
             Err(e) => {
                 let stop = settle_failure(&tx, chat_id, &pending, &e, &mut report).await?;
@@ -197,7 +203,8 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
 /// it): it counts as sent, never as a failure. A reply whose quote Telegram refuses goes again as a plain reply.
 async fn call(app: &App, pending: &Pending, deadline: Instant) -> Result<serde_json::Value, TelegramError> {
     let mut result = app.telegram.call_until::<_, serde_json::Value>(&pending.method, &pending.params, deadline).await;
-    if let Err(TelegramError::Api { code: 400, .. }) = &result
+    if let Err(TelegramError::Api { code: 400, description, .. }) = &result
+        && description.contains("QUOTE")
         && let Some(unquoted) = without_quote(&pending.params)
     {
         tracing::info!(method = pending.method, "quote refused; sent as a plain reply");
@@ -271,7 +278,11 @@ async fn send_head(
             return Ok(Some(stop));
         }
     };
-    match call(app, &pending, deadline).await {
+    let Some(pending) = queue::close_album(&tx, pending).await? else {
+        tx.commit().await?;
+        return Ok(Some(Stop::NotDue));
+    };
+    match Box::pin(call(app, &pending, deadline)).await {
         Ok(result) => {
             tx.commit_after(queue::record_sent(tx.client(), &pending, chat_id, &result)).await?;
             report.sent += 1;
@@ -305,8 +316,7 @@ async fn settle_failure(
     tracing::warn!(chat_id, method, error = %e, attempts = pending.attempts + 1, "outbox call given up");
     queue::give_up(tx, pending.id, &e.to_string()).await?;
     report.failed += 1;
-    if method == "copyMessage"
-        && pending.is_relayed_copy()
+    if pending.is_relayed_copy()
         && !e.is_forbidden()
         && let Some(sender) = pending.params.get("from_chat_id").and_then(serde_json::Value::as_i64)
     {

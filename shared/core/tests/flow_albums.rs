@@ -91,7 +91,7 @@ async fn a_redelivered_part_is_stored_and_sent_once_and_a_single_part_album_goes
 async fn a_part_telegram_cannot_copy_leaves_the_others_and_its_sender_is_told() {
     let mut t = spawn_app().await;
     // Long polling: updates one after another, the album sent by the outbox loop once its wait is over.
-    t.app.waits_for_albums = false;
+    t.app.concurrent_updates = false;
     let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     let parts = updates::album(&customer, "tri", 3, None);
     for part in &parts {
@@ -169,4 +169,66 @@ async fn fifty_ten_part_albums_shuffled_redelivered_and_failing_each_arrive_once
     assert_eq!(t.db.count("ticket_messages").await, DIALOGS * PARTS as i64);
     assert_eq!(t.db.count("ticket_messages WHERE delivered_message_id IS NULL").await, 0);
     assert_eq!(t.db.count("outbox WHERE status <> 'sent'").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_that_comes_while_its_album_is_being_sent_arrives_in_an_album_of_its_own() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    let parts = updates::album(&customer, "late", 3, None);
+    // The album's copy is held half a second at Telegram; the third part comes in the middle of it.
+    t.telegram.fail_next("copyMessages", Fault::Delay(Duration::from_millis(600)), 1);
+    let late = async {
+        while t.telegram.calls_to("copyMessages").is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        t.send(parts[2].clone()).await;
+    };
+    tokio::join!(at_once(&t, &parts[..2]), late);
+    let got: Vec<String> = photos(&t, operator.id).into_iter().map(|(id, ..)| id).collect();
+    assert_eq!(got, ["late_1", "late_2", "late_3"], "nothing lost, nothing twice, in order");
+    assert_eq!(t.telegram.calls_to("copyMessages").len(), 2, "the late part went in a second album");
+    assert_eq!(t.db.count("ticket_messages WHERE delivered_message_id IS NULL").await, 0);
+    assert_eq!(t.db.count("outbox WHERE status <> 'sent'").await, 0);
+}
+
+#[tokio::test]
+async fn an_album_waiting_for_an_operator_who_hands_the_dialog_over_goes_to_the_next_one() {
+    let mut t = spawn_app().await;
+    t.app.concurrent_updates = false; // the album stays in the outbox until the redelivery
+    let Dialog { customer, operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
+    for part in updates::album(&customer, "pere", 3, None) {
+        t.send(part).await;
+    }
+    t.send(updates::private_text(&operator, "/transfer")).await;
+    assert_eq!(t.db.count("outbox WHERE method = 'copyMessages' AND status = 'cancelled'").await, 1);
+    let colleague = zabota_testkit::TgUser::operator(2);
+    t.make_operator(colleague.id);
+    let claim = format!("claim:{ticket}");
+    let card = t
+        .telegram
+        .received(zabota_testkit::OPERATORS_CHAT_ID)
+        .into_iter()
+        .rfind(|m| m.callback_data().contains(&claim));
+    t.claim(&colleague, ticket, &card.unwrap()).await;
+    t.make_outbox_due().await;
+    t.redeliver().await;
+    assert!(photos(&t, operator.id).is_empty(), "the first operator no longer has the dialog");
+    assert_one_album(&photos(&t, colleague.id), "pere", 3);
+}
+
+#[tokio::test]
+async fn an_album_telegram_refuses_is_reported_to_its_sender() {
+    let mut t = spawn_app().await;
+    t.app.concurrent_updates = false;
+    let Dialog { customer, .. } = t.open_dialog(1, Topic::Return).await;
+    for part in updates::album(&customer, "net", 2, None) {
+        t.send(part).await;
+    }
+    t.telegram.fail_next("copyMessages", Fault::BadRequest("Bad Request: MEDIA_INVALID".into()), 1);
+    t.make_outbox_due().await;
+    t.redeliver().await;
+    t.redeliver().await;
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::UNSUPPORTED_CONTENT));
 }

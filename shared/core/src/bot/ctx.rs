@@ -6,8 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-
 use serde::Serialize;
 
 use super::delivery;
@@ -26,8 +24,8 @@ pub(crate) struct Ctx<'a> {
     calls: Vec<Call>,
     /// Dialog messages with a file to archive after delivery.
     archive: Vec<i64>,
-    /// Albums this handler added a part to: the chat, and when the album's copy is due.
-    albums: Vec<(i64, DateTime<Utc>)>,
+    /// Albums this handler added a part to: the chat, and when (from the part's commit) the album's copy is due.
+    albums: Vec<(i64, Duration)>,
 }
 
 /// What a committed handler left to send, and the files to archive after that. Holds no connection.
@@ -35,7 +33,7 @@ pub(crate) struct Ctx<'a> {
 pub(crate) struct Deliveries {
     sent: Sent,
     archive: Vec<i64>,
-    albums: Vec<(i64, DateTime<Utc>)>,
+    albums: Vec<(i64, Duration)>,
 }
 
 /// How long an album's copy waits after its latest part for the next one (Telegram sends an album's parts back
@@ -146,6 +144,13 @@ impl<'a> Ctx<'a> {
         self.queue(to, "copyMessage", &params, Some(OnResult::Delivered { ticket_message_id }))
     }
 
+    /// copyMessages of the parts `message_ids` (ascending) of an album in `from_chat_id`, all known already (at a
+    /// claim): sent at once, recording where each part landed.
+    pub fn copy_album(&mut self, to: i64, from_chat_id: i64, message_ids: &[i64]) -> Result<(), DbError> {
+        let params = serde_json::json!({ "chat_id": to, "from_chat_id": from_chat_id, "message_ids": message_ids });
+        self.queue(to, "copyMessages", &params, Some(OnResult::Album))
+    }
+
     /// Any other Bot API call about a message in `chat_id` (a relayed edit, a mirrored reaction).
     pub fn call(&mut self, chat_id: i64, method: &'static str, params: &impl serde::Serialize) -> Result<(), DbError> {
         self.queue(chat_id, method, params, None)
@@ -199,11 +204,11 @@ impl Deliveries {
             Sent::Head(chat, flush) => delivery::follow_up(app, chat, flush, deadline).await,
             Sent::Queued(chats) => delivery::deliver_until(app, chats, deadline).await,
         }
-        if app.waits_for_albums {
+        if app.concurrent_updates {
             // Updates are handled at once (a webhook): this part's handler waits for the album and sends it, unless
             // a later part pushed it further (that part's handler sends it then). Nothing waits past the deadline.
-            for (chat, due) in self.albums {
-                let wait = (due - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(50);
+            for (chat, due_in) in self.albums {
+                let wait = due_in + Duration::from_millis(50);
                 if Instant::now() + wait < deadline {
                     tokio::time::sleep(wait).await;
                     delivery::deliver_until(app, vec![chat], deadline).await;

@@ -99,7 +99,7 @@ impl Line {
     async fn drain(&mut self, app: &App, deadline: Instant) -> u64 {
         let mut sent = 0;
         while let Some(chat) = self.queue.pop_front() {
-            match outbox::flush_chat(app, chat, deadline, FLUSH_TURN).await {
+            match Box::pin(outbox::flush_chat(app, chat, deadline, FLUSH_TURN)).await {
                 Ok(flush) => {
                     sent += flush.sent;
                     let stop = flush.stop;

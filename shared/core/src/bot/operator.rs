@@ -138,8 +138,17 @@ async fn replay(
             ctx.send(SendMessage::new(operator, text))?;
         }
     }
-    for message in replayed {
-        ctx.copy(operator, message.source_chat_id, message.source_message_id, message.id)?;
+    // The parts of an album go as the album (one copyMessages), the rest one by one.
+    for run in replayed.chunk_by(|a, b| a.media_group_id.is_some() && a.media_group_id == b.media_group_id) {
+        match run {
+            [message] => ctx.copy(operator, message.source_chat_id, message.source_message_id, message.id)?,
+            parts => {
+                // Stored in the order they arrived; Telegram wants them in the order they were sent.
+                let mut ids: Vec<i64> = parts.iter().map(|m| m.source_message_id).collect();
+                ids.sort_unstable();
+                ctx.copy_album(operator, parts[0].source_chat_id, &ids)?;
+            }
+        }
     }
     Ok(())
 }

@@ -110,7 +110,11 @@ pub async fn edited(
 ) -> Result<(), ProcessError> {
     let in_dialog = tickets.as_operator.is_some() || tickets.as_customer.is_some();
     let Some(stored) = messages::to_edit(ctx.db(), message.chat_id(), message.message_id).await? else {
-        if in_dialog && message.date >= chrono::Utc::now().timestamp() - EDIT_BEFORE_ORIGINAL {
+        let overtaken = ctx.app.concurrent_updates
+            && message.date >= chrono::Utc::now().timestamp() - EDIT_BEFORE_ORIGINAL
+            // A command is never stored as a dialog message.
+            && !message.text.as_deref().is_some_and(|t| t.starts_with('/'));
+        if in_dialog && overtaken {
             // Its message may be on its way (deliveries run concurrently): wait for it rather than lose the edit.
             return Err(ProcessError::NotYet("an edit of a message not stored yet"));
         }
@@ -139,7 +143,8 @@ pub async fn edited(
         (Sender::User, Status::Assigned) => stored.operator,
         (Sender::User, _) => None,
     };
-    let Some((chat_id, message_id)) = stored.delivered.filter(|(chat, _)| Some(*chat) == counterpart) else {
+    let known = stored.delivered.filter(|(chat, id)| Some(*chat) == counterpart && *id > 0);
+    let Some((chat_id, message_id)) = known else {
         if stored.delivered.is_none()
             && counterpart.is_some()
             && !messages::copy_pending(ctx.db(), stored.id, message.chat_id(), message.message_id).await?

@@ -8,7 +8,7 @@ use crate::telegram::Message;
 pub use crate::domain::Sender;
 
 /// A message still to be delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PendingMessage {
     /// ticket_messages.id.
     pub id: i64,
@@ -16,6 +16,8 @@ pub(crate) struct PendingMessage {
     pub source_chat_id: i64,
     /// Its id there.
     pub source_message_id: i64,
+    /// The album it is a part of.
+    pub media_group_id: Option<String>,
 }
 
 /// The statement of [`insert_message`]: the message (with the dialog message it replies to, `$18` in the same
@@ -66,7 +68,12 @@ impl Pair {
     /// The message's id in chat `chat`: the copy when it was written elsewhere, the original when it was written
     /// there; `None` when it has no side in that chat (a copy made for an earlier operator).
     pub(crate) fn counterpart_in(&self, chat: i64) -> Option<i64> {
-        [Some(self.source), self.delivered].into_iter().flatten().find(|(c, _)| *c == chat).map(|(_, id)| id)
+        // A copy recorded as 0 is one whose id is not known (a part of an album Telegram copied in part).
+        [Some(self.source), self.delivered]
+            .into_iter()
+            .flatten()
+            .find(|(c, id)| *c == chat && *id > 0)
+            .map(|(_, id)| id)
     }
 }
 
@@ -136,7 +143,7 @@ pub(crate) async fn insert_message(
     Ok(Some(Stored { id: r.try_get(0)?, replied }))
 }
 
-const UNDELIVERED: &str = "SELECT id, source_chat_id, source_message_id FROM ticket_messages \
+const UNDELIVERED: &str = "SELECT id, source_chat_id, source_message_id, media_group_id FROM ticket_messages \
              WHERE ticket_id = $1 AND sender_type = 'USER' AND delivered_message_id IS NULL ORDER BY id";
 /// The customer's messages not yet delivered to any operator, oldest first.
 pub(crate) async fn undelivered_from_customer(
@@ -146,7 +153,12 @@ pub(crate) async fn undelivered_from_customer(
     let rows = db.query(UNDELIVERED, &[&ticket_id]).await?;
     rows.iter()
         .map(|r| {
-            Ok(PendingMessage { id: r.try_get(0)?, source_chat_id: r.try_get(1)?, source_message_id: r.try_get(2)? })
+            Ok(PendingMessage {
+                id: r.try_get(0)?,
+                source_chat_id: r.try_get(1)?,
+                source_message_id: r.try_get(2)?,
+                media_group_id: r.try_get(3)?,
+            })
         })
         .collect()
 }
@@ -160,8 +172,26 @@ pub(crate) struct Brief {
     pub content: ContentKind,
 }
 
-const BRIEFS: &str =
-    "SELECT coalesce(message_text, caption), content_type FROM ticket_messages WHERE id = ANY($1) ORDER BY id";
+/// A message's text or caption as it reads now: its newest version, or the original.
+macro_rules! current_text {
+    ($m:literal) => {
+        concat!(
+            "coalesce((SELECT coalesce(v.message_text, v.caption, '') FROM ticket_message_versions v WHERE v.ticket_message_id = ",
+            $m,
+            ".id ORDER BY v.edit_date DESC, v.id DESC LIMIT 1), coalesce(",
+            $m,
+            ".message_text, ",
+            $m,
+            ".caption))"
+        )
+    };
+}
+
+const BRIEFS: &str = concat!(
+    "SELECT ",
+    current_text!("m"),
+    ", m.content_type FROM ticket_messages m WHERE m.id = ANY($1) ORDER BY m.id"
+);
 /// The texts (or captions) and kinds of messages `ids`, in their order.
 pub(crate) async fn briefs(db: &impl Sql, ids: &[i64]) -> Result<Vec<Brief>, tokio_postgres::Error> {
     let rows = db.query(BRIEFS, &[&ids]).await?;
@@ -185,7 +215,13 @@ pub(crate) struct Said {
     pub source: (i64, i64),
 }
 
-const SAID: &str = "SELECT m.sender_type, coalesce('@' || u.username, nullif(u.first_name, ''), m.sender_tg_id::text),       m.created_at, coalesce(m.message_text, m.caption), m.content_type, m.source_chat_id, m.source_message_id     FROM ticket_messages m LEFT JOIN users u ON u.tg_id = m.sender_tg_id     WHERE m.ticket_id = $1 AND (m.sender_type = 'OPERATOR' OR m.delivered_message_id IS NOT NULL) ORDER BY m.id";
+const SAID: &str = concat!(
+    "SELECT m.sender_type, coalesce('@' || u.username, nullif(u.first_name, ''), m.sender_tg_id::text), m.created_at, ",
+    current_text!("m"),
+    ", m.content_type, m.source_chat_id, m.source_message_id \
+     FROM ticket_messages m LEFT JOIN users u ON u.tg_id = m.sender_tg_id \
+     WHERE m.ticket_id = $1 AND (m.sender_type = 'OPERATOR' OR m.delivered_message_id IS NOT NULL) ORDER BY m.id"
+);
 /// What was said in ticket `ticket_id` before it came back to the queue: every operator's message and every
 /// customer's message an operator received, in order (what nobody received yet is [`undelivered_from_customer`]).
 pub(crate) async fn said(db: &impl Sql, ticket_id: i64) -> Result<Vec<Said>, tokio_postgres::Error> {
@@ -255,21 +291,13 @@ pub(crate) async fn to_edit(
     }))
 }
 
-/// Keeps the original (at the first edit) and this version of message `$1`, and makes the row hold this version
-/// if it is not older than the one it holds: true then.
-const ADD_VERSION: &str = "WITH original AS (\
-      INSERT INTO ticket_message_versions (ticket_message_id, edit_date, message_text, caption, file_unique_id, \
-        created_at) \
-      SELECT m.id, 0, m.message_text, m.caption, \
-        (SELECT a.file_unique_id FROM message_attachments a WHERE a.message_id = m.id ORDER BY a.id LIMIT 1), \
-        m.created_at \
-      FROM ticket_messages m WHERE m.id = $1 \
-        AND NOT EXISTS (SELECT 1 FROM ticket_message_versions v WHERE v.ticket_message_id = $1)), \
-    version AS (\
-      INSERT INTO ticket_message_versions (ticket_message_id, edit_date, message_text, caption, file_unique_id) \
-      VALUES ($1, $2, $3, $4, $5)) \
-    UPDATE ticket_messages SET message_text = $3, caption = $4, edit_date = $2 \
-    WHERE id = $1 AND coalesce(edit_date, 0) <= $2 RETURNING id";
+/// Keeps a new version of message `$1` (edited at `$2`); says whether no newer one is known. Its row is left alone
+/// (see V12): only the versions' foreign key takes a key-share lock on it, which a `sent` mark's no-key-update lock
+/// does not conflict with.
+const ADD_VERSION: &str = "WITH newer AS (SELECT 1 FROM ticket_message_versions WHERE ticket_message_id = $1 \
+      AND edit_date > $2 LIMIT 1) \
+    INSERT INTO ticket_message_versions (ticket_message_id, edit_date, message_text, caption, file_unique_id) \
+    VALUES ($1, $2, $3, $4, $5) RETURNING NOT EXISTS (SELECT 1 FROM newer)";
 /// Records `edited` (a new version of stored message `id`, edited at `edit_date`); true when it is the newest
 /// version so far (an older edit delivered late is history only).
 pub(crate) async fn add_version(
@@ -281,8 +309,7 @@ pub(crate) async fn add_version(
     let file = edited.content().file.map(|f| f.file_unique_id);
     let text = pg_text_opt(edited.text.as_deref());
     let caption = pg_text_opt(edited.caption.as_deref());
-    let row = db.query_opt(ADD_VERSION, &[&id, &edit_date, &text, &caption, &file]).await?;
-    Ok(row.is_some())
+    db.query_one(ADD_VERSION, &[&id, &edit_date, &text, &caption, &file]).await?.try_get(0)
 }
 
 const ADD_ATTACHMENT: &str = "INSERT INTO message_attachments (message_id, kind, file_id, file_unique_id, mime_type, \

@@ -18,7 +18,7 @@ const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = now(), att
 /// them: nothing may make the `sent` mark wait for a lock (a lock timeout would roll it back and the call would
 /// be made again).
 const SET_DELIVERED: &str = "UPDATE ticket_messages SET delivered_chat_id = $2, delivered_message_id = $3 \
-    WHERE id = (SELECT id FROM ticket_messages WHERE id = $1 FOR UPDATE SKIP LOCKED)";
+    WHERE id = (SELECT id FROM ticket_messages WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED)";
 /// A card is also recorded among the ticket's cards (no lock to wait for: `ticket_cards` has no foreign key). One
 /// whose ticket stopped waiting while it was on its way is left unsettled: the `stale_cards` job settles it.
 const SET_CARD: &str = "WITH card AS (INSERT INTO ticket_cards (chat_id, message_id, ticket_id) VALUES ($2, $3, $1) \
@@ -30,19 +30,24 @@ const SET_CARD: &str = "WITH card AS (INSERT INTO ticket_cards (chat_id, message
 const SET_ALBUM_DELIVERED: &str = "UPDATE ticket_messages m SET delivered_chat_id = $2, delivered_message_id = r.copy \
     FROM unnest($3::bigint[], $4::bigint[]) AS r(part, copy) \
     WHERE m.id IN (SELECT id FROM ticket_messages WHERE source_chat_id = $1 AND source_message_id = ANY($3) \
-      FOR UPDATE SKIP LOCKED) AND m.source_message_id = r.part";
+      FOR NO KEY UPDATE SKIP LOCKED) AND m.source_message_id = r.part";
 /// A part of an album joins its pending copyMessages call to chat `$1` (or starts one): the ids stay in ascending
 /// order, and the call waits `$5` seconds after this part, at most `$6` after the first.
 const ALBUM_PART: &str = "INSERT INTO outbox (chat_id, method, params, on_result, group_key, not_before) \
     VALUES ($1, 'copyMessages', jsonb_build_object('chat_id', $1::bigint, 'from_chat_id', $2::bigint, \
       'message_ids', jsonb_build_array($3::bigint)), '{\"kind\": \"album\"}'::jsonb, $4, \
-      now() + make_interval(secs => $5)) \
+      clock_timestamp() + make_interval(secs => $5)) \
     ON CONFLICT (chat_id, group_key) WHERE status = 'pending' AND group_key IS NOT NULL DO UPDATE SET \
       params = jsonb_set(outbox.params, '{message_ids}', (SELECT jsonb_agg(DISTINCT part ORDER BY part) FROM ( \
         SELECT jsonb_array_elements(outbox.params -> 'message_ids') AS part UNION SELECT to_jsonb($3::bigint)) parts)), \
-      not_before = least(greatest(outbox.not_before, now() + make_interval(secs => $5)), \
+      not_before = least(greatest(outbox.not_before, clock_timestamp() + make_interval(secs => $5)), \
         outbox.created_at + make_interval(secs => $6)) \
-    RETURNING not_before";
+    RETURNING greatest(extract(epoch FROM not_before - clock_timestamp()), 0)::float8";
+
+/// An album about to be sent stops taking parts (a later one starts an album of its own), and is sent with the
+/// parts it has now. Skipped while a part's transaction holds it.
+const CLOSE_ALBUM: &str = "UPDATE outbox SET group_key = NULL WHERE id = \
+    (SELECT id FROM outbox WHERE id = $1 AND status = 'pending' FOR UPDATE SKIP LOCKED) RETURNING params";
 
 /// The customer's place in the queue joins the ticket's cards (it too loses its button when the ticket leaves the
 /// queue).
@@ -60,10 +65,13 @@ const NOTE_BLOCKED: &str = "INSERT INTO blocked_chats (chat_id) VALUES ($1) \
 /// Copies of a ticket's customer messages still waiting for its operator; cancelled when the ticket is closed or
 /// given back to the queue (they stay undelivered, so the next claim replays them).
 const CANCEL_COPIES: &str = "UPDATE outbox o SET status = 'cancelled', last_error = $2 \
-    FROM tickets t WHERE t.id = $1 AND o.chat_id = t.operator_tg_id AND o.status = 'pending' \
-      AND o.method = 'copyMessage' AND o.on_result ->> 'kind' = 'delivered' \
-      AND (o.on_result ->> 'ticket_message_id')::bigint IN ( \
-        SELECT id FROM ticket_messages WHERE ticket_id = $1 AND sender_type = 'USER')";
+    FROM tickets t JOIN users u ON u.id = t.user_id \
+    WHERE t.id = $1 AND o.chat_id = t.operator_tg_id AND o.status = 'pending' AND ( \
+      (o.method = 'copyMessage' AND o.on_result ->> 'kind' = 'delivered' \
+        AND (o.on_result ->> 'ticket_message_id')::bigint IN ( \
+          SELECT id FROM ticket_messages WHERE ticket_id = $1 AND sender_type = 'USER')) \
+      OR (o.method = 'copyMessages' AND o.on_result ->> 'kind' = 'album' \
+        AND (o.params ->> 'from_chat_id')::bigint = u.tg_id))";
 
 /// How a flusher takes a chat's lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,10 +153,10 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// A dialog message copied to the other side (not a copy made again for the story of a ticket taken over):
-    /// its sender is told when it cannot be delivered.
+    /// A dialog message (or album) copied to the other side, not a copy made again for the story of a ticket
+    /// taken over: its sender is told when it cannot be delivered.
     pub(crate) fn is_relayed_copy(&self) -> bool {
-        matches!(self.on_result, Some(OnResult::Delivered { .. }))
+        matches!(self.on_result, Some(OnResult::Delivered { .. } | OnResult::Album))
     }
 
     fn from_row(row: &tokio_postgres::Row) -> Result<Pending, tokio_postgres::Error> {
@@ -194,7 +202,8 @@ pub(crate) async fn record_sent(
                 let copies = id_list(Some(result));
                 let from = pending.params.get("from_chat_id").and_then(serde_json::Value::as_i64).unwrap_or(0);
                 // copyMessages skips a part it cannot copy and does not say which: when some are missing, every
-                // part counts as delivered with the album's first copy, so none is replayed twice.
+                // part counts as delivered, to a copy we do not know (message id 0), so none is replayed twice and
+                // no reply, edit or reaction lands on the wrong photo.
                 let copies = if copies.len() == parts.len() {
                     copies
                 } else {
@@ -207,7 +216,7 @@ pub(crate) async fn record_sent(
                     if let Ok(call) = call {
                         write(client, &[call]).await?;
                     }
-                    vec![copies.first().copied().unwrap_or(0); parts.len()]
+                    vec![0; parts.len()]
                 };
                 let params: Params<'_> = &[&from, &chat_id, &parts, &copies];
                 Sql::execute(client, SET_ALBUM_DELIVERED, params).await
@@ -225,6 +234,17 @@ pub(crate) async fn record_sent(
     Ok(())
 }
 
+/// `pending` as it is to be sent: an album (copyMessages) is closed to further parts first, with the parts it has
+/// now. `None` when a part is joining it at this moment (it is sent once that part's wait is over).
+pub(crate) async fn close_album(tx: &Tx, mut pending: Pending) -> Result<Option<Pending>, tokio_postgres::Error> {
+    if pending.method != "copyMessages" {
+        return Ok(Some(pending));
+    }
+    let Some(row) = tx.query_opt(CLOSE_ALBUM, &[&pending.id]).await? else { return Ok(None) };
+    pending.params = row.try_get(0)?;
+    Ok(Some(pending))
+}
+
 /// The ids of a JSON list of ids or of `{"message_id": …}` objects (copyMessages' answer).
 fn id_list(value: Option<&serde_json::Value>) -> Vec<i64> {
     let items = value.and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -234,17 +254,18 @@ fn id_list(value: Option<&serde_json::Value>) -> Vec<i64> {
         .collect()
 }
 
-/// A part `message_id` (in `from`) of album `group` joins its copy to `to`; returns when the album goes out: `wait`
-/// after this part, at most `max_wait` after its first.
+/// A part `message_id` (in `from`) of album `group` joins its copy to `to`; returns how long until the album goes
+/// out, by the database's clock: `wait` after this part, at most `max_wait` after its first.
 pub(crate) async fn add_album_part(
     db: &impl Sql,
     (to, from, message_id): (i64, i64, i64),
     group: &str,
     wait: std::time::Duration,
     max_wait: std::time::Duration,
-) -> Result<chrono::DateTime<chrono::Utc>, tokio_postgres::Error> {
+) -> Result<std::time::Duration, tokio_postgres::Error> {
     let params: Params<'_> = &[&to, &from, &message_id, &group, &wait.as_secs_f64(), &max_wait.as_secs_f64()];
-    db.query_one(ALBUM_PART, params).await?.try_get(0)
+    let left: f64 = db.query_one(ALBUM_PART, params).await?.try_get(0)?;
+    Ok(std::time::Duration::try_from_secs_f64(left).unwrap_or_default())
 }
 
 /// Defers a call that failed transiently by `wait_s` seconds.
@@ -307,6 +328,7 @@ pub(super) const PREPARED: &[&str] = &[
     SET_PROMPT,
     SET_ALBUM_DELIVERED,
     ALBUM_PART,
+    CLOSE_ALBUM,
     DEFER,
     GIVE_UP,
     FAIL_REST,
