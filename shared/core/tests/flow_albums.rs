@@ -232,3 +232,23 @@ async fn an_album_telegram_refuses_is_reported_to_its_sender() {
     t.redeliver().await;
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::UNSUPPORTED_CONTENT));
 }
+
+#[tokio::test]
+async fn an_edited_caption_of_an_album_part_edits_that_parts_copy() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    let parts = updates::album(&customer, "ed", 2, Some("Первое"));
+    at_once(&t, &parts).await;
+    let copies: Vec<Received> =
+        t.telegram.received(operator.id).into_iter().filter(|m| m.method == "copyMessages").collect();
+    let photo = parts[1]["message"]["photo"].clone();
+    t.send(updates::edited(&parts[1], serde_json::json!({ "photo": photo, "caption": "Второе" }), 4)).await;
+    let now: Vec<Option<String>> = t
+        .telegram
+        .received(operator.id)
+        .into_iter()
+        .filter(|m| m.method == "copyMessages")
+        .map(|m| m.caption)
+        .collect();
+    assert_eq!(now, [Some("Первое".to_owned()), Some("Второе".to_owned())], "{copies:#?}");
+}

@@ -329,3 +329,17 @@ async fn after_a_transfer_replies_and_edits_use_the_new_operators_copies() {
         .count();
     assert_eq!(old, 0, "the first operator never saw it, and is not sent its edit");
 }
+
+#[tokio::test]
+async fn a_custom_emoji_reaction_is_not_mirrored() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    let question = updates::private_text(&customer, "Вопрос");
+    let copy = relay(&t, &operator, question.clone()).await;
+    let mut custom = updates::reaction(&operator, copy.message_id, Some("👍"));
+    custom["message_reaction"]["new_reaction"] =
+        json!([{ "type": "custom_emoji", "custom_emoji_id": "5368324170671202286" }]);
+    t.send(custom).await;
+    assert!(t.telegram.calls_to("setMessageReaction").is_empty());
+    assert!(t.telegram.reaction(customer.id, id_of(&question)).is_empty());
+}
