@@ -13,7 +13,8 @@ use crate::db::outbox::{self as queue, ChatLock, Pending};
 use crate::db::{DbError, Sql, Tx};
 use crate::telegram::TelegramError;
 
-pub(crate) use crate::db::outbox::{add_album_part, cancel_copies_to_operator};
+pub(crate) use crate::db::albums::add_album_part;
+pub(crate) use crate::db::outbox::cancel_copies_to_operator;
 
 /// What to record from a successful call's result.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -163,7 +164,7 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
                 return Ok(report);
             }
         };
-        let Some(pending) = queue::close_album(&tx, pending).await? else {
+        let Some(pending) = crate::db::albums::close_album(&tx, pending).await? else {
             // A part is joining it right now: its handler sends it once it is due.
             tx.commit().await?;
             report.stop = Stop::NotDue;
@@ -278,7 +279,7 @@ async fn send_head(
             return Ok(Some(stop));
         }
     };
-    let Some(pending) = queue::close_album(&tx, pending).await? else {
+    let Some(pending) = crate::db::albums::close_album(&tx, pending).await? else {
         tx.commit().await?;
         return Ok(Some(Stop::NotDue));
     };

@@ -4,6 +4,7 @@
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::{intake, keyboards};
+use crate::db::edits;
 use crate::db::messages::{self, Sender};
 use crate::db::tickets::{self, SenderTickets, Status};
 use crate::db::users::UserRow;
@@ -109,7 +110,7 @@ pub async fn edited(
     tickets: &SenderTickets,
 ) -> Result<(), ProcessError> {
     let in_dialog = tickets.as_operator.is_some() || tickets.as_customer.is_some();
-    let Some(stored) = messages::to_edit(ctx.db(), message.chat_id(), message.message_id).await? else {
+    let Some(stored) = edits::to_edit(ctx.db(), message.chat_id(), message.message_id).await? else {
         let overtaken = ctx.app.concurrent_updates
             && message.date >= chrono::Utc::now().timestamp() - EDIT_BEFORE_ORIGINAL
             // A command is never stored as a dialog message.
@@ -124,11 +125,11 @@ pub async fn edited(
         return Ok(());
     };
     let edit_date = message.edit_date.unwrap_or(message.date);
-    let newest = messages::add_version(ctx.db(), stored.id, edit_date, message).await?;
+    let newest = edits::add_version(ctx.db(), stored.id, edit_date, message).await?;
     let file = message.content().file;
     let new_file = file.as_ref().filter(|f| Some(&f.file_unique_id) != stored.file_unique_id.as_ref());
     if new_file.is_some() {
-        messages::add_attachment(ctx.db(), stored.id, message).await?;
+        edits::add_attachment(ctx.db(), stored.id, message).await?;
         note_file(ctx, stored.id, message);
     }
     tracing::info!(ticket = stored.ticket_id, newest, "dialog message edited");
@@ -147,7 +148,7 @@ pub async fn edited(
     let Some((chat_id, message_id)) = known else {
         if stored.delivered.is_none()
             && counterpart.is_some()
-            && !messages::copy_pending(ctx.db(), stored.id, message.chat_id(), message.message_id).await?
+            && !edits::copy_pending(ctx.db(), stored.id, message.chat_id(), message.message_id).await?
         {
             // Its copy was given up (the sender was told then): there is nothing to edit.
             ctx.send(SendMessage::new(sender, texts::EDIT_NOT_DELIVERED))?;

@@ -1,8 +1,10 @@
 //! PostgreSQL: connections (TLS when asked), the migration runner, and one file of free functions per table.
 
+pub(crate) mod albums;
 pub mod cards;
 mod connect;
 pub mod due;
+pub mod edits;
 pub mod handovers;
 pub mod media;
 pub mod messages;
@@ -34,6 +36,7 @@ fn prepared() -> impl Iterator<Item = &'static str> {
         handovers::PREPARED,
         messages::PREPARED,
         outbox::PREPARED,
+        albums::PREPARED,
         media::PREPARED,
     ]
     .into_iter()
