@@ -205,13 +205,7 @@ async fn an_album_waiting_for_an_operator_who_hands_the_dialog_over_goes_to_the_
     assert_eq!(t.db.count("outbox WHERE method = 'copyMessages' AND status = 'cancelled'").await, 1);
     let colleague = zabota_testkit::TgUser::operator(2);
     t.make_operator(colleague.id);
-    let claim = format!("claim:{ticket}");
-    let card = t
-        .telegram
-        .received(zabota_testkit::OPERATORS_CHAT_ID)
-        .into_iter()
-        .rfind(|m| m.callback_data().contains(&claim));
-    t.claim(&colleague, ticket, &card.unwrap()).await;
+    t.claim(&colleague, ticket, &t.newest_live_card(ticket)).await;
     t.make_outbox_due().await;
     t.redeliver().await;
     assert!(photos(&t, operator.id).is_empty(), "the first operator no longer has the dialog");

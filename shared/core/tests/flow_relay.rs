@@ -307,13 +307,7 @@ async fn after_a_transfer_replies_and_edits_use_the_new_operators_copies() {
     t.send(waiting.clone()).await;
     let colleague = TgUser::operator(2);
     t.make_operator(colleague.id);
-    let claim = format!("claim:{ticket}");
-    let card = t
-        .telegram
-        .received(zabota_testkit::OPERATORS_CHAT_ID)
-        .into_iter()
-        .rfind(|m| m.callback_data().contains(&claim));
-    t.claim(&colleague, ticket, &card.unwrap()).await;
+    t.claim(&colleague, ticket, &t.newest_live_card(ticket)).await;
     let replayed =
         t.telegram.received(colleague.id).into_iter().find(|m| m.text.as_deref() == Some("Пока жду: модель VT-1"));
     let replayed = replayed.expect("what waited reached the new operator");

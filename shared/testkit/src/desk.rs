@@ -52,6 +52,13 @@ impl TestApp {
         self.db.execute("UPDATE operator_checks SET checked_at = checked_at - interval '1 day'").await;
     }
 
+    /// The newest card of `ticket` that still invites a claim.
+    pub fn newest_live_card(&self, ticket: i64) -> Received {
+        let claim = format!("claim:{ticket}");
+        let mut cards = self.telegram.received(OPERATORS_CHAT_ID).into_iter();
+        cards.rfind(|m| m.callback_data().contains(&claim)).unwrap_or_else(|| panic!("no live card of #{ticket}"))
+    }
+
     /// `user` types `text` in the operators' chat.
     pub async fn in_operators_chat(&self, user: &TgUser, text: &str) -> Outcome {
         self.send(updates::group_text(OPERATORS_CHAT_ID, user, text)).await
