@@ -1,7 +1,7 @@
 //! Edited dialog messages: the message an edit is about, its versions (`ticket_message_versions`, beside the
 //! original the message row keeps), a replaced file, and whether its copy is still on its way.
 
-use super::messages::Sender;
+use super::messages::{FileColumns, Sender};
 use super::{Sql, pg_text_opt};
 use crate::domain::ContentKind;
 use crate::telegram::Message;
@@ -81,8 +81,7 @@ const ADD_ATTACHMENT: &str = "INSERT INTO message_attachments (message_id, kind,
 pub(crate) async fn add_attachment(db: &impl Sql, id: i64, edited: &Message) -> Result<(), tokio_postgres::Error> {
     let content = edited.content();
     let Some(meta) = content.file.as_ref() else { return Ok(()) };
-    let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
-    let size = meta.file_size.and_then(|s| i64::try_from(s).ok());
+    let file = FileColumns::of(meta);
     db.execute(
         ADD_ATTACHMENT,
         &[
@@ -90,12 +89,12 @@ pub(crate) async fn add_attachment(db: &impl Sql, id: i64, edited: &Message) -> 
             &content.kind,
             &meta.file_id,
             &meta.file_unique_id,
-            &pg_text_opt(meta.mime_type.as_deref()),
-            &size,
-            &to_i32(meta.width.or(meta.length)),
-            &to_i32(meta.height.or(meta.length)),
-            &to_i32(meta.duration),
-            &pg_text_opt(meta.file_name.as_deref()),
+            &file.mime_type,
+            &file.size,
+            &file.width,
+            &file.height,
+            &file.duration,
+            &file.file_name,
         ],
     )
     .await?;

@@ -93,6 +93,30 @@ pub(crate) async fn pair_of(
     Ok(Some(Pair { source: (r.try_get(0)?, r.try_get(1)?), delivered }))
 }
 
+/// A file's metadata as `message_attachments` columns take it (sizes that do not fit are left out).
+pub(super) struct FileColumns<'a> {
+    pub mime_type: Option<std::borrow::Cow<'a, str>>,
+    pub size: Option<i64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration: Option<i32>,
+    pub file_name: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> FileColumns<'a> {
+    pub(super) fn of(meta: &'a crate::telegram::FileMeta) -> Self {
+        let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
+        FileColumns {
+            mime_type: pg_text_opt(meta.mime_type.as_deref()),
+            size: meta.file_size.and_then(|s| i64::try_from(s).ok()),
+            width: to_i32(meta.width.or(meta.length)),
+            height: to_i32(meta.height.or(meta.length)),
+            duration: to_i32(meta.duration),
+            file_name: pg_text_opt(meta.file_name.as_deref()),
+        }
+    }
+}
+
 /// Stores a message of a ticket (and its attachment's metadata). `None` when this exact message was stored
 /// before, so a redelivery cannot duplicate history.
 pub(crate) async fn insert_message(
@@ -105,8 +129,8 @@ pub(crate) async fn insert_message(
     let content = message.content();
     let meta = content.file.as_ref();
     let kind = meta.map(|_| content.kind);
-    let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
-    let size = meta.and_then(|m| m.file_size).and_then(|s| i64::try_from(s).ok());
+    let file = meta.map(FileColumns::of);
+    let file = file.as_ref();
     let row = db
         .query_opt(
             INSERT_MESSAGE,
@@ -122,12 +146,12 @@ pub(crate) async fn insert_message(
                 &kind,
                 &meta.map(|m| m.file_id.as_str()),
                 &meta.map(|m| m.file_unique_id.as_str()),
-                &meta.and_then(|m| pg_text_opt(m.mime_type.as_deref())),
-                &size,
-                &to_i32(meta.and_then(|m| m.width.or(m.length))),
-                &to_i32(meta.and_then(|m| m.height.or(m.length))),
-                &to_i32(meta.and_then(|m| m.duration)),
-                &meta.and_then(|m| pg_text_opt(m.file_name.as_deref())),
+                &file.and_then(|f| f.mime_type.as_deref()),
+                &file.and_then(|f| f.size),
+                &file.and_then(|f| f.width),
+                &file.and_then(|f| f.height),
+                &file.and_then(|f| f.duration),
+                &file.and_then(|f| f.file_name.as_deref()),
                 &message.reply_to_message.as_ref().map(|r| r.message_id),
                 &message.quote.as_ref().and_then(|q| pg_text_opt(Some(q.text.as_str()))),
                 &pg_text_opt(message.media_group_id.as_deref()),
