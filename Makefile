@@ -6,7 +6,7 @@ CARGO ?= cargo
 TEST_THREADS ?= 8
 
 .PHONY: help run test test-faults fuzz lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
-	build deploy cfn-lint security-lint logs stack-url bench
+	build sam-build deploy cfn-lint security-lint logs stack-url bench
 
 # AWS: the CloudFormation stack, and the Lambda architecture (arm64 in production; x86_64 where the arm64
 # Rust standard library cannot be installed).
@@ -70,12 +70,19 @@ db-start: ## Start (or reuse) the local PostgreSQL under .data/ and print its UR
 db-stop: ## Stop the local PostgreSQL under .data/
 	@infra/local-db.sh stop
 
-build: ## Build both Lambda bootstrap zips with cargo-lambda (ARCH=arm64|x86_64) into target/lambda/
+# The target's standard library, which every Lambda build needs.
+define rust_target
 	@rustup target list --installed 2>/dev/null | grep -qx $(RUST_TARGET) || rustup target add $(RUST_TARGET) || \
 	  { echo "the $(RUST_TARGET) standard library is missing and cannot be installed here; try ARCH=x86_64" >&2; exit 1; }
+endef
+
+# Both builds below read the features from [workspace.metadata.lambda.build] in Cargo.toml, so they produce the
+# same binaries.
+build: ## Build both Lambda bootstrap zips with cargo-lambda (ARCH=arm64|x86_64) into target/lambda/
+	$(rust_target)
 	@infra/tools.sh cargo-lambda >/dev/null
 	PATH="$(TOOLS):$$PATH" $(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --output-format zip \
-	  --features vendored-openssl --bin webhook --bin maintenance
+	  --bin webhook --bin maintenance
 	@ls -l target/lambda/webhook/bootstrap.zip target/lambda/maintenance/bootstrap.zip
 
 bench: ## Benchmark: whole dialogs via the webhook entry, per-kind costs, the Lambda binary, pgbench; writes bench/results.json
@@ -91,11 +98,16 @@ security-lint: ## Security-scan template.yaml with checkov (offline; skips are i
 	@"$$(infra/tools.sh checkov)" --file template.yaml --framework cloudformation --skip-download --compact --quiet \
 	  && echo "template.yaml: checkov clean"
 
-deploy: ## sam build + sam deploy (guided the first time; later runs reuse samconfig.toml)
+sam-build: ## What make deploy builds, without deploying: sam validate --lint, then sam build into .aws-sam/
+	$(rust_target)
 	@infra/tools.sh sam >/dev/null; infra/tools.sh cargo-lambda >/dev/null
+	PATH="$(TOOLS):$$PATH" sam validate --lint
 	PATH="$(TOOLS):$$PATH" sam build --beta-features --parameter-overrides Architecture=$(ARCH)
+
+deploy: sam-build ## sam build + sam deploy (guided the first time; later runs reuse samconfig.toml)
 	@if [ -f samconfig.toml ]; then PATH="$(TOOLS):$$PATH" sam deploy --stack-name $(STACK); \
-	  else PATH="$(TOOLS):$$PATH" sam deploy --guided --stack-name $(STACK) --capabilities CAPABILITY_IAM; fi
+	  else PATH="$(TOOLS):$$PATH" sam deploy --guided --stack-name $(STACK) --capabilities CAPABILITY_IAM \
+	    --parameter-overrides Architecture=$(ARCH); fi
 
 stack-url: ## Print the deployed stack's WebhookUrl
 	@PATH="$(TOOLS):$$PATH" "$$(infra/tools.sh sam)" list stack-outputs --stack-name $(STACK) --output json | \
