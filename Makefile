@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Tests are I/O-bound (PostgreSQL, the Bot API emulator): run more of them at once than there are cores.
 TEST_THREADS ?= 8
 
-.PHONY: help run test test-faults fuzz lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
+.PHONY: help run sandbox test test-faults fuzz lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
 	build sam-build deploy cfn-lint security-lint logs stack-url bench
 
 # AWS: the CloudFormation stack, and the Lambda architecture (arm64 in production; x86_64 where the arm64
@@ -24,8 +24,11 @@ TOOLS := $(CURDIR)/.tools/bin
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-run: ## Run the bot with long polling (starts a local PostgreSQL under .data/ unless DATABASE_URL is set)
+run: ## Run the bot with long polling; without BOT_TOKEN, the sandbox (starts a local PostgreSQL under .data/ unless DATABASE_URL is set)
 	@infra/run-local.sh poll
+
+sandbox: ## Try the desk in the browser without Telegram: the real bot on a built-in Bot API server, http://127.0.0.1:8080/ (SANDBOX_LISTEN)
+	@infra/run-local.sh sandbox
 
 serve: ## Run the local webhook server on LISTEN_ADDR (default 127.0.0.1:8080)
 	@infra/run-local.sh serve

@@ -2,11 +2,24 @@
 # infra/run-local.sh — `make run` / `make serve` / `make migrate`: build `zabota` and run one of its commands
 # against DATABASE_URL (from the environment or .env) or, when none is configured, a local PostgreSQL under .data/.
 #
-# Usage: infra/run-local.sh poll|serve|migrate|maintain
+# `poll` without a BOT_TOKEN (in the environment or .env) runs the sandbox instead: the real desk on a built-in
+# Bot API server, behind a web page (`zabota sandbox`).
+#
+# Usage: infra/run-local.sh poll|serve|sandbox|migrate|maintain
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command="${1:-poll}"
+
+token_configured() {
+    [[ -n "${BOT_TOKEN:-}" ]] && return 0
+    [[ -f .env ]] && grep -Eq '^[[:space:]]*(export[[:space:]]+)?BOT_TOKEN=[^[:space:]]' .env
+}
+if [[ "$command" == poll ]] && ! token_configured; then
+    echo "BOT_TOKEN is not set (environment or .env): starting the sandbox, a bot you can try in the browser." >&2
+    echo "To run your real bot, put BOT_TOKEN and OPERATORS_CHAT_ID in .env (see .env.example)." >&2
+    command=sandbox
+fi
 
 # Is a database configured, in the environment or in .env? (zabota itself reads .env; this only decides
 # whether to start the local cluster.)
@@ -22,7 +35,8 @@ if ! configured; then
     export DATABASE_URL
     echo "using the local PostgreSQL at $DATABASE_URL (stop it with: make db-stop)" >&2
 fi
-if [[ "$command" != migrate ]]; then
+# The sandbox migrates a database of its own (beside DATABASE_URL's).
+if [[ "$command" != migrate && "$command" != sandbox ]]; then
     target/debug/zabota migrate
 fi
 exec target/debug/zabota "$command"

@@ -23,7 +23,7 @@ if [[ $# -eq 0 ]]; then
     exit 2
 fi
 
-if [[ -n "${TEST_DATABASE_URL:-}" && -n "${TEST_AWS_ENDPOINT:-}" ]]; then
+if [[ -n "${TEST_DATABASE_URL:-}" && -n "${TEST_AWS_ENDPOINT:-}" && -n "${TEST_WEBDRIVER_URL:-}" ]]; then
     exec "$@"
 fi
 
@@ -66,6 +66,7 @@ cleanup() {
         PG_DIR=""
     fi
     stop_s3 || true
+    stop_browser || true
     if [[ -n "$TMP_DIR" ]]; then
         rm -rf -- "$TMP_DIR" || log "warning: could not remove $TMP_DIR"
         TMP_DIR=""
@@ -146,8 +147,60 @@ stop_s3() {
     fi
 }
 
+# A headless browser for the sandbox page's end-to-end test: Debian's chromium and chromium-driver, installed
+# when missing (as root, with apt-get), and chromedriver on a free port. Tests read TEST_WEBDRIVER_URL; when the
+# browser cannot be had, the script goes on and that test fails with the reason (TEST_WEBDRIVER_ERROR).
+DRIVER_PID=""
+start_browser() {
+    if [[ -n "${TEST_WEBDRIVER_URL:-}" ]]; then
+        return
+    fi
+    if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+        if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            log "installing chromium and chromium-driver (Debian packages) for the browser test ..."
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >"$TMP_DIR/apt.log" 2>&1 ||
+                { apt-get update -q >>"$TMP_DIR/apt.log" 2>&1 &&
+                    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >>"$TMP_DIR/apt.log" 2>&1; } ||
+                tail -n 5 "$TMP_DIR/apt.log" >&2
+        fi
+    fi
+    if ! command -v chromedriver >/dev/null 2>&1; then
+        export TEST_WEBDRIVER_ERROR="chromedriver is not installed: apt-get install chromium chromium-driver (Debian), or set TEST_WEBDRIVER_URL to a running WebDriver server"
+        log "warning: $TEST_WEBDRIVER_ERROR"
+        return
+    fi
+    local port i
+    port="$(free_port)"
+    chromedriver --port="$port" --allowed-ips= >"$TMP_DIR/chromedriver.log" 2>&1 </dev/null &
+    DRIVER_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/status', timeout=0.5)" 2>/dev/null; then
+            TEST_WEBDRIVER_URL="http://127.0.0.1:$port"
+            export TEST_WEBDRIVER_URL
+            log "chromedriver $(chromedriver --version | awk '{print $2}') running at $TEST_WEBDRIVER_URL"
+            return
+        fi
+        if ! kill -0 "$DRIVER_PID" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    export TEST_WEBDRIVER_ERROR="chromedriver did not start: $(tail -n 3 "$TMP_DIR/chromedriver.log" | tr '\n' ' ')"
+    log "warning: $TEST_WEBDRIVER_ERROR"
+}
+
+# shellcheck disable=SC2317  # invoked from cleanup (trap)
+stop_browser() {
+    if [[ -n "$DRIVER_PID" ]]; then
+        kill "$DRIVER_PID" 2>/dev/null || true
+        wait "$DRIVER_PID" 2>/dev/null || true
+        DRIVER_PID=""
+    fi
+}
+
 start_postgres
 start_s3
+start_browser
 
 status=0
 "$@" || status=$?

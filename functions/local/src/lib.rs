@@ -2,6 +2,7 @@
 //! on an interval. The `zabota` binary (main.rs) is a thin CLI over these.
 
 pub mod poll;
+pub mod sandbox;
 pub mod serve;
 
 use std::time::Duration;

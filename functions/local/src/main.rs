@@ -1,4 +1,4 @@
-//! `zabota`: the whole bot on one machine — poll | serve | migrate | maintain | set-webhook | delete-webhook.
+//! `zabota`: the whole bot on one machine — poll | serve | sandbox | migrate | maintain | set-webhook | delete-webhook.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
-use zabota_core::config::DatabaseConfig;
+use zabota_core::config::{DatabaseConfig, LogFormat};
 use zabota_core::telegram::{SetWebhook, allowed_updates};
 use zabota_core::{App, Config, db, maintenance, telemetry};
 use zabota_local::{poll, serve, shutdown_signal, spawn_background};
@@ -22,6 +22,13 @@ struct Cli {
 enum Command {
     /// Apply pending database migrations.
     Migrate,
+    /// Try the desk without Telegram: the real bot on a built-in Bot API server, with a web page showing a
+    /// customer, the operators' group and two operators. Uses a database of its own beside DATABASE_URL.
+    Sandbox {
+        /// Address of the page (loopback by default: the page has no login).
+        #[arg(long, default_value = "127.0.0.1:8080", env = "SANDBOX_LISTEN")]
+        listen: SocketAddr,
+    },
     #[command(flatten)]
     App(AppCommand),
 }
@@ -71,6 +78,11 @@ async fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Migrate => migrate().await,
+        Command::Sandbox { listen } => {
+            // The desk's own lines, not every maintenance run (each 15 s here); RUST_LOG=info shows everything.
+            telemetry::init_with_default(LogFormat::Pretty, "warn,zabota_local=info");
+            sandbox(listen).await
+        }
         Command::App(command) => match Config::from_env() {
             Ok(config) => {
                 telemetry::init(config.log_format);
@@ -102,6 +114,19 @@ async fn migrate() -> anyhow::Result<()> {
     } else {
         println!("applied: {}", applied.join(", "));
     }
+    Ok(())
+}
+
+/// Runs the sandbox until Ctrl-C.
+async fn sandbox(listen: SocketAddr) -> anyhow::Result<()> {
+    let env = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let running = zabota_local::sandbox::start(env, listen).await?;
+    tracing::info!(url = running.url(), "sandbox is up");
+    println!();
+    println!("  Песочница «Службы Заботы»: {}", running.url());
+    println!("  The real desk on a built-in Bot API server: nothing reaches Telegram. Ctrl-C stops it.");
+    println!();
+    shutdown_signal().await;
     Ok(())
 }
 

@@ -1,11 +1,10 @@
-//! Zabota test harness (dev only): a Telegram Bot API emulator on loopback, a fresh PostgreSQL database
+//! Zabota test harness (dev only): the Bot API emulator (`zabota-botapi`) on loopback, a fresh PostgreSQL database
 //! per test, `spawn_app()` that wires a real `App` to both, and the desk's verbs on it (`TestApp::open_dialog`).
 
 pub mod app;
 pub mod aws;
 pub mod cluster;
 pub mod desk;
-pub mod emulator;
 pub mod lambda;
 pub mod pg;
 
@@ -16,7 +15,9 @@ pub use app::{
 pub use aws::{aws_endpoint, create_bucket, s3_client, s3_media_store};
 pub use cluster::Cluster;
 pub use desk::{Dialog, PHONE, claim_press};
-pub use emulator::updates::{self, TgUser};
-pub use emulator::*;
 pub use lambda::{FunctionProcess, InvocationError, LambdaRuntimeEmulator};
 pub use pg::{TestDb, hold_lock};
+/// The Bot API emulator, now the product crate `zabota-botapi` (the sandbox runs on it too).
+pub use zabota_botapi as emulator;
+pub use zabota_botapi::updates::{self, TgUser};
+pub use zabota_botapi::*;

@@ -1,6 +1,9 @@
-//! A Telegram Bot API emulator: a real HTTP server on 127.0.0.1 that answers like api.telegram.org,
-//! records every call, and injects faults on demand. Point `TELEGRAM_API_URL` at [`BotApiEmulator::base_url`].
+//! A Telegram Bot API server in the box: a real HTTP server on 127.0.0.1 that answers like api.telegram.org,
+//! with its validation, refusals and limits, records every call, and injects faults on demand. The tests drive it,
+//! and `zabota sandbox` runs the desk on it behind a web page (the chats' side is in `chats`). Point
+//! `TELEGRAM_API_URL` at [`BotApiEmulator::base_url`]. Nothing it is told reaches Telegram.
 
+mod chats;
 mod edits;
 mod files;
 mod messages;
@@ -104,6 +107,8 @@ impl BotApiEmulator {
         let mut state = self.shared.lock();
         state.incoming.remove(&(chat_id, message_id));
         state.sent.retain(|m| !(m.received.chat_id == chat_id && m.received.message_id == message_id));
+        drop(state);
+        self.shared.changed.send_modify(|n| *n += 1);
     }
 
     /// The emoji the bot has set as its reaction on message `message_id` of `chat_id` (none: empty).
@@ -192,6 +197,7 @@ impl BotApiEmulator {
         state.updates.push_back(update);
         drop(state);
         self.shared.update_pushed.notify_waiters();
+        self.shared.changed.send_modify(|n| *n += 1);
     }
 
     /// Remembers the messages in an update delivered some other way (a test calling the bot directly), so copies

@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::{Map, Value, json};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use super::types::{CallbackAnswer, Fault, Received, RecordedCall, WebhookSettings};
 use super::{BOT_USER_ID, updates};
@@ -63,12 +63,26 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Woken whenever an update is pushed, for long-polling getUpdates.
     pub(crate) update_pushed: Notify,
+    /// Moves on every answered call and pushed update: what a live view of the chats waits on.
+    pub(crate) changed: watch::Sender<u64>,
 }
 
 impl Shared {
     /// Fresh, empty state.
     pub(crate) fn new() -> Self {
-        let state = State {
+        Shared { state: Mutex::new(State::new()), update_pushed: Notify::new(), changed: watch::Sender::new(0) }
+    }
+
+    /// The state; a panic in another test thread does not make it unusable.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// Nothing seen, sent or set yet.
+    pub(crate) fn new() -> Self {
+        State {
             calls: Vec::new(),
             sent: Vec::new(),
             incoming: HashMap::new(),
@@ -89,17 +103,9 @@ impl Shared {
             webhook_error: None,
             callback_answers: Vec::new(),
             commands: json!([]),
-        };
-        Shared { state: Mutex::new(state), update_pushed: Notify::new() }
+        }
     }
 
-    /// The state; a panic in another test thread does not make it unusable.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl State {
     /// Records a call and returns its index, so its status can be filled in later.
     pub(crate) fn record(&mut self, method: &str, params: Value) -> usize {
         self.calls.push(RecordedCall { method: method.to_owned(), params, status: 0 });

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use zabota_testkit::updates::{self, TgUser};
-use zabota_testkit::{BOT_USER_ID, BotApiEmulator, Fault, TEST_BOT_TOKEN};
+use zabota_botapi::updates::{self, TgUser};
+use zabota_botapi::{BOT_USER_ID, BotApiEmulator, Fault, TEST_BOT_TOKEN};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(20)).build().unwrap()
@@ -270,7 +270,7 @@ async fn webhook_target(status: Arc<AtomicU16>, secrets: Arc<Mutex<Vec<String>>>
         let status = status.clone();
         let secrets = secrets.clone();
         async move {
-            let secret = headers.get(zabota_testkit::SECRET_HEADER).map(|v| v.to_str().unwrap().to_owned());
+            let secret = headers.get(zabota_botapi::SECRET_HEADER).map(|v| v.to_str().unwrap().to_owned());
             secrets.lock().unwrap().push(secret.unwrap_or_default());
             axum::http::StatusCode::from_u16(status.load(Ordering::SeqCst)).unwrap()
         }

@@ -136,6 +136,7 @@ fn set_status(shared: &Shared, index: usize, status: u16) {
     if let Some(call) = shared.lock().calls.get_mut(index) {
         call.status = status;
     }
+    shared.changed.send_modify(|n| *n += 1);
 }
 
 fn error_response(error: &ApiError) -> Response {
