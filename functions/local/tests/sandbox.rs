@@ -268,15 +268,22 @@ async fn its_database_is_a_new_one_beside_the_configured_one() {
     assert_eq!(count(&db, "SELECT count(*) FROM tickets").await, 0, "the configured database saw nothing");
     let sandbox_db = format!("{name}_sandbox");
     let client = db.client().await;
-    let tickets = {
-        let url = db.url.replace(&format!("/{name}"), &format!("/{sandbox_db}"));
-        let (other, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let sandbox_url = db.url.replace(&format!("/{name}"), &format!("/{sandbox_db}"));
+    let tickets = || async {
+        let (other, connection) = tokio_postgres::connect(&sandbox_url, tokio_postgres::NoTls).await.unwrap();
         let task = tokio::spawn(connection);
         let n: i64 = other.query_one("SELECT count(*) FROM tickets", &[]).await.unwrap().get(0);
         drop(other);
         task.abort();
         n
     };
-    assert_eq!(tickets, 1, "the sandbox's ticket is in {sandbox_db}");
+    assert_eq!(tickets().await, 1, "the sandbox's ticket is in {sandbox_db}");
+
+    // The chats lived in that process only: the next start is a fresh desk, not tickets pointing at lost chats.
+    let url = db.url.clone();
+    let env = move |name: &str| (name == "DATABASE_URL").then(|| url.clone());
+    let running = sandbox::start(env, "127.0.0.1:0".parse().unwrap()).await.expect("the sandbox starts again");
+    assert_eq!(tickets().await, 0, "a new start empties {sandbox_db}");
+    drop(running);
     client.batch_execute(&format!("DROP DATABASE \"{sandbox_db}\" WITH (FORCE)")).await.unwrap();
 }

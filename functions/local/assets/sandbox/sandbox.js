@@ -109,6 +109,11 @@ function contentOf(message) {
   if (photo) {
     const img = el("img", { src: `/api/files/${encodeURIComponent(photo.file_id)}`, alt: "Фото" });
     img.addEventListener("error", () => img.replaceWith(el("div", { class: "kind" }, "🖼 Фото")));
+    // A picture grows its message once loaded: a chat that was scrolled to the end stays at the end.
+    img.addEventListener("load", () => {
+      const box = img.closest(".messages");
+      if (box && box.scrollHeight - box.scrollTop - box.clientHeight < img.clientHeight + 80) box.scrollTop = box.scrollHeight;
+    });
     parts.push(img);
   }
   const kinds = [

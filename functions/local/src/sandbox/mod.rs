@@ -94,8 +94,8 @@ fn sandbox_config(get: &impl Fn(&str) -> Option<String>, api_url: &str, db_url: 
     Ok(config)
 }
 
-/// Starts the sandbox: its database (created beside `DATABASE_URL` if missing, migrated), the Bot API server on
-/// loopback, the desk polling it with the outbox and maintenance loops, and the page on `listen`.
+/// Starts the sandbox: its database (created beside `DATABASE_URL` if missing, migrated, emptied: every start is a
+/// fresh desk), the Bot API server on loopback, the desk polling it with the outbox and maintenance loops, and the page on `listen`.
 pub async fn start(get: impl Fn(&str) -> Option<String>, listen: SocketAddr) -> anyhow::Result<Running> {
     let db_url = database::url(&get)?;
     let telegram = BotApiEmulator::start().await;
@@ -108,6 +108,8 @@ pub async fn start(get: impl Fn(&str) -> Option<String>, listen: SocketAddr) -> 
     drop(client);
     let mut app = App::new(config, 8).await?;
     app.concurrent_updates = false;
+    // The chats live in this process only: a desk left from an earlier run would point at messages no chat has.
+    database::reset(&app).await.context("emptying the sandbox database")?;
     let sandbox = Arc::new(Sandbox { app, telegram, people: Mutex::new(Vec::new()), steps: Default::default() });
     sandbox.seat_people();
 
