@@ -171,7 +171,7 @@ start_browser() {
     fi
     local port i
     port="$(free_port)"
-    chromedriver --port="$port" --allowed-ips= >"$TMP_DIR/chromedriver.log" 2>&1 </dev/null &
+    chromedriver --port="$port" >"$TMP_DIR/chromedriver.log" 2>&1 </dev/null &
     DRIVER_PID=$!
     for ((i = 0; i < 100; i++)); do
         if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/status', timeout=0.5)" 2>/dev/null; then

@@ -69,13 +69,14 @@ enum AppCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // .env first: the options that read the environment (SANDBOX_LISTEN, LISTEN_ADDR) see it too.
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
         eprintln!("error: .env cannot be read: {e}");
         return ExitCode::from(2);
     }
+    let cli = Cli::parse();
     let result = match cli.command {
         Command::Migrate => migrate().await,
         Command::Sandbox { listen } => {

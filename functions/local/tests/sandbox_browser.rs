@@ -183,7 +183,7 @@ async fn checklist(running: &sandbox::Running, olga: &Client, dmitry: &Client) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_seed_checklist_by_clicks_in_a_real_browser() {
     let webdriver = webdriver_url();
-    let db = TestDb::new().await;
+    let db = TestDb::ending_in("_sandbox").await;
     let url = db.url.clone();
     let env = move |name: &str| matches!(name, "DATABASE_URL" | "SANDBOX_DATABASE_URL").then(|| url.clone());
     let running = sandbox::start(env, "127.0.0.1:0".parse().unwrap()).await.expect("the sandbox starts");

@@ -10,7 +10,8 @@ use super::updates::{self, TgUser};
 use super::{BotApiEmulator, CallbackAnswer};
 
 impl BotApiEmulator {
-    /// A counter that moves whenever a chat may look different: a call answered, an update pushed, a reset.
+    /// A counter that moves whenever a chat may look different: a call answered (not the `get…` reads), an
+    /// update pushed, a reset.
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.shared.changed.subscribe()
     }
@@ -82,45 +83,60 @@ impl BotApiEmulator {
     /// Every message of `chat_id` that exists now, both sides, in order, as Bot API Message objects. The bot's
     /// carry their `reply_markup` as sent (reply keyboards too) and `bot_reaction`, the bot's reaction on them.
     pub fn transcript(&self, chat_id: i64) -> Vec<Value> {
-        let state = self.shared.lock();
-        let mut messages: Vec<Value> = state
-            .incoming
-            .iter()
-            .filter(|((chat, _), _)| *chat == chat_id)
-            .map(|(_, message)| message.clone())
-            .collect();
-        for sent in state.sent.iter().filter(|m| m.received.chat_id == chat_id) {
-            let mut message = render(&state, sent);
-            if let Some(markup) = &sent.received.reply_markup {
-                message["reply_markup"] = markup.clone();
-            }
-            if let Some(reply_to) = sent.received.reply_to_message_id {
-                message["reply_to_message"] = json!({ "message_id": reply_to });
-            }
-            messages.push(message);
-        }
-        for message in &mut messages {
-            let id = message.get("message_id").and_then(Value::as_i64).unwrap_or_default();
-            if let Some(reactions) = state.reactions.get(&(chat_id, id)).filter(|r| !r.is_empty()) {
-                message["bot_reaction"] = json!(reactions);
-            }
-        }
-        messages.sort_by_key(|m| m.get("message_id").and_then(Value::as_i64).unwrap_or_default());
-        messages
+        transcript_of(&self.shared.lock(), chat_id)
     }
 
+    /// The transcripts of `chats`, read at one moment: a message relayed from one to another is in both or in
+    /// neither.
+    pub fn transcripts(&self, chats: &[i64]) -> Vec<(i64, Vec<Value>)> {
+        let state = self.shared.lock();
+        chats.iter().map(|chat| (*chat, transcript_of(&state, *chat))).collect()
+    }
     /// The bytes of file `file_id`, if they were registered with [`add_file`](Self::add_file).
     pub fn file_bytes(&self, file_id: &str) -> Option<Vec<u8>> {
         self.shared.lock().files.get(file_id)?.bytes.clone()
     }
 
-    /// Forgets every chat, call, file and pending update, as if the bot were new; chat members stay.
+    /// Keeps at most `limit` recorded calls and callback answers (the oldest half is forgotten when it is
+    /// reached), so a long-running server's memory stays bounded; tests keep everything by default.
+    pub fn limit_log(&self, limit: usize) {
+        self.shared.lock().log_limit = Some(limit.max(2));
+    }
+
+    /// Forgets every chat, call, file and pending update, as if the bot were new; chat members and the log
+    /// limit stay.
     pub fn reset(&self) {
         let mut state = self.shared.lock();
         let members = std::mem::take(&mut state.members);
+        let log_limit = state.log_limit;
         *state = super::state::State::new();
         state.members = members;
+        state.log_limit = log_limit;
         drop(state);
         self.shared.changed.send_modify(|n| *n += 1);
     }
+}
+
+/// The transcript of one chat from `state`: see [`BotApiEmulator::transcript`].
+fn transcript_of(state: &super::state::State, chat_id: i64) -> Vec<Value> {
+    let mut messages: Vec<Value> =
+        state.incoming.iter().filter(|((chat, _), _)| *chat == chat_id).map(|(_, message)| message.clone()).collect();
+    for sent in state.sent.iter().filter(|m| m.received.chat_id == chat_id) {
+        let mut message = render(state, sent);
+        if let Some(markup) = &sent.received.reply_markup {
+            message["reply_markup"] = markup.clone();
+        }
+        if let Some(reply_to) = sent.received.reply_to_message_id {
+            message["reply_to_message"] = json!({ "message_id": reply_to });
+        }
+        messages.push(message);
+    }
+    for message in &mut messages {
+        let id = message.get("message_id").and_then(Value::as_i64).unwrap_or_default();
+        if let Some(reactions) = state.reactions.get(&(chat_id, id)).filter(|r| !r.is_empty()) {
+            message["bot_reaction"] = json!(reactions);
+        }
+    }
+    messages.sort_by_key(|m| m.get("message_id").and_then(Value::as_i64).unwrap_or_default());
+    messages
 }

@@ -52,19 +52,23 @@ impl BotApiEmulator {
     /// Binds 127.0.0.1 on a random port and serves in a tokio task.
     ///
     /// # Panics
-    /// When no local port can be bound: the test cannot run without one.
+    /// When no local port can be bound: the test cannot run without one (the sandbox uses [`try_start`]).
+    ///
+    /// [`try_start`]: Self::try_start
     pub async fn start() -> BotApiEmulator {
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-            Ok(listener) => listener,
+        match Self::try_start().await {
+            Ok(emulator) => emulator,
             Err(error) => panic!("the Bot API emulator cannot bind 127.0.0.1: {error}"),
-        };
-        let addr = match listener.local_addr() {
-            Ok(addr) => addr,
-            Err(error) => panic!("the Bot API emulator has no local address: {error}"),
-        };
+        }
+    }
+
+    /// Binds 127.0.0.1 on a random port and serves in a tokio task; the error when no port can be bound.
+    pub async fn try_start() -> std::io::Result<BotApiEmulator> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new());
         let task = tokio::spawn(server::serve(listener, server::router(shared.clone())));
-        BotApiEmulator { shared, addr, _server: Arc::new(ServerTask(task)) }
+        Ok(BotApiEmulator { shared, addr, _server: Arc::new(ServerTask(task)) })
     }
 
     /// The API root, e.g. "http://127.0.0.1:40123": the value for `TELEGRAM_API_URL`.

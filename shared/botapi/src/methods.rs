@@ -107,7 +107,7 @@ fn answer_callback_query(shared: &Shared, params: &Value) -> Reply {
         return Err(ApiError::bad_request("MESSAGE_TOO_LONG"));
     }
     let show_alert = bool_param(params, "show_alert");
-    shared.lock().callback_answers.push(CallbackAnswer { callback_query_id, text, show_alert });
+    shared.lock().record_answer(CallbackAnswer { callback_query_id, text, show_alert });
     Ok(json!(true))
 }
 

@@ -132,11 +132,16 @@ fn finish(shared: &Shared, index: usize, reply: Reply) -> Response {
     response
 }
 
+/// Records the status of call `index`; a call that may change a chat (any but the `get…` reads, which every
+/// poll makes) moves the change counter.
 fn set_status(shared: &Shared, index: usize, status: u16) {
-    if let Some(call) = shared.lock().calls.get_mut(index) {
+    let read = shared.lock().call_mut(index).map(|call| {
         call.status = status;
+        call.method.get(..3).is_some_and(|prefix| prefix.eq_ignore_ascii_case("get"))
+    });
+    if read != Some(true) {
+        shared.changed.send_modify(|n| *n += 1);
     }
-    shared.changed.send_modify(|n| *n += 1);
 }
 
 fn error_response(error: &ApiError) -> Response {

@@ -32,6 +32,11 @@ pub(crate) struct StoredFile {
 /// Everything the emulator remembers.
 pub(crate) struct State {
     pub(crate) calls: Vec<RecordedCall>,
+    /// Calls forgotten to keep the log under `log_limit`: a call's index is this plus its place in `calls`.
+    pub(crate) calls_dropped: usize,
+    /// At most this many calls and callback answers are kept (the oldest half goes when it is reached); `None`
+    /// keeps everything, as tests want. A long-running sandbox sets one.
+    pub(crate) log_limit: Option<usize>,
     pub(crate) sent: Vec<SentMessage>,
     /// Messages seen in pushed updates, by (chat_id, message_id), for copies and forwards.
     pub(crate) incoming: HashMap<(i64, i64), Value>,
@@ -84,6 +89,8 @@ impl State {
     pub(crate) fn new() -> Self {
         State {
             calls: Vec::new(),
+            calls_dropped: 0,
+            log_limit: None,
             sent: Vec::new(),
             incoming: HashMap::new(),
             chats: HashMap::new(),
@@ -108,8 +115,28 @@ impl State {
 
     /// Records a call and returns its index, so its status can be filled in later.
     pub(crate) fn record(&mut self, method: &str, params: Value) -> usize {
+        if let Some(limit) = self.log_limit.filter(|limit| self.calls.len() >= *limit) {
+            let forget = self.calls.len() - limit / 2;
+            self.calls.drain(..forget);
+            self.calls_dropped += forget;
+        }
         self.calls.push(RecordedCall { method: method.to_owned(), params, status: 0 });
-        self.calls.len() - 1
+        self.calls_dropped + self.calls.len() - 1
+    }
+
+    /// The recorded call at `index` (as [`record`](Self::record) returned it), unless it was forgotten.
+    pub(crate) fn call_mut(&mut self, index: usize) -> Option<&mut RecordedCall> {
+        let at = index.checked_sub(self.calls_dropped)?;
+        self.calls.get_mut(at)
+    }
+
+    /// Keeps an answer to a callback query, forgetting the oldest half when the log limit is reached.
+    pub(crate) fn record_answer(&mut self, answer: CallbackAnswer) {
+        if let Some(limit) = self.log_limit.filter(|limit| self.callback_answers.len() >= *limit) {
+            let forget = self.callback_answers.len() - limit / 2;
+            self.callback_answers.drain(..forget);
+        }
+        self.callback_answers.push(answer);
     }
 
     /// Takes the fault that applies to this call, if any: scripted ones first, then random ones.

@@ -135,6 +135,8 @@ async fn changes_move_with_every_call_and_update_and_a_reset_forgets_all_but_mem
     bot_calls(&emulator, "sendMessage", json!({ "chat_id": anna.id, "text": "Здравствуйте" })).await;
     tokio::time::timeout(Duration::from_secs(5), changes.changed()).await.unwrap().unwrap();
     changes.mark_unchanged();
+    bot_calls(&emulator, "getMe", json!({})).await;
+    assert!(!changes.has_changed().unwrap(), "a read changes no chat: polls do not redraw the page");
 
     emulator.reset();
     assert!(changes.has_changed().unwrap(), "a reset is a change");
@@ -144,4 +146,19 @@ async fn changes_move_with_every_call_and_update_and_a_reset_forgets_all_but_mem
     assert_eq!(emulator.write(updates::private_text(&anna, "/start")), 1, "numbering starts again");
     let member = bot_calls(&emulator, "getChatMember", json!({ "chat_id": group, "user_id": 5001 })).await;
     assert_eq!(member["status"], "administrator", "who is in the group is kept");
+}
+
+#[tokio::test]
+async fn a_limited_log_keeps_the_newest_calls_and_still_records_their_status() {
+    let emulator = BotApiEmulator::start().await;
+    emulator.limit_log(10);
+    let anna = TgUser::customer(1);
+    for n in 0..25 {
+        bot_calls(&emulator, "sendMessage", json!({ "chat_id": anna.id, "text": format!("№{n}") })).await;
+    }
+    let calls = emulator.calls();
+    assert!((5..=10).contains(&calls.len()), "at most the limit is kept: {}", calls.len());
+    assert_eq!(calls.last().unwrap().params["text"], "№24", "the newest stay");
+    assert!(calls.iter().all(|c| c.status == 200), "statuses land on the right calls after forgetting");
+    assert_eq!(emulator.transcript(anna.id).len(), 25, "the chat itself forgets nothing");
 }

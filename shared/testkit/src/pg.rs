@@ -45,21 +45,31 @@ impl TestDb {
     /// Creates and migrates a new database. Panics with instructions when no server is reachable:
     /// a missing database is a failure, never a skip.
     pub async fn new() -> TestDb {
+        TestDb::ending_in("").await
+    }
+
+    /// As [`new`](Self::new), with a name ending in `suffix` (the sandbox only takes a database named
+    /// `…_sandbox`).
+    pub async fn ending_in(suffix: &str) -> TestDb {
         let admin_url = match std::env::var(TEST_DATABASE_URL) {
             Ok(url) if !url.trim().is_empty() => url,
             _ => panic!("{TEST_DATABASE_URL} is not set. {HINT}"),
         };
-        TestDb::on(&admin_url).await
+        TestDb::on_named(&admin_url, suffix).await
     }
 
     /// A fresh, migrated database on the server of `admin_url` (e.g. a test's own [`crate::Cluster`]).
     pub async fn on(admin_url: &str) -> TestDb {
+        TestDb::on_named(admin_url, "").await
+    }
+
+    async fn on_named(admin_url: &str, suffix: &str) -> TestDb {
         let admin_url = admin_url.to_owned();
         let admin =
             DatabaseConfig { url: SecretString::from(admin_url.clone()), ca_file: None, allow_plaintext: false };
         let client =
             db::connect(&admin).await.unwrap_or_else(|e| panic!("cannot connect to {TEST_DATABASE_URL} ({e}). {HINT}"));
-        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("test_{}{suffix}", uuid::Uuid::new_v4().simple());
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await

@@ -41,9 +41,10 @@ function toast(text, alert = false) {
 }
 
 async function api(path, body, options = {}) {
+  // The header tells the server this is the page's own action, not another site's form.
   const init = options.raw
-    ? { method: "POST", body: options.raw, headers: { "Content-Type": options.type || "application/octet-stream" } }
-    : { method: "POST", body: JSON.stringify(body || {}), headers: { "Content-Type": "application/json" } };
+    ? { method: "POST", body: options.raw, headers: { "Content-Type": options.type || "application/octet-stream", "X-Zabota-Sandbox": "1" } }
+    : { method: "POST", body: JSON.stringify(body || {}), headers: { "Content-Type": "application/json", "X-Zabota-Sandbox": "1" } };
   const response = await fetch(path, init);
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
@@ -116,13 +117,18 @@ function contentOf(message) {
     });
     parts.push(img);
   }
+  if (message.document && !message.animation) {
+    const doc = message.document;
+    parts.push(el("a", { class: "kind", href: `/api/files/${encodeURIComponent(doc.file_id)}`, download: doc.file_name || "file" },
+      `📄 ${doc.file_name || "Файл"}`));
+  }
   const kinds = [
-    ["document", (d) => `📄 ${d.file_name || "Файл"}`], ["video", () => "🎬 Видео"], ["voice", () => "🎤 Голосовое сообщение"],
+    ["video", () => "🎬 Видео"], ["voice", () => "🎤 Голосовое сообщение"],
     ["audio", () => "🎵 Аудио"], ["video_note", () => "⏺ Видеосообщение"], ["sticker", (s) => s.emoji || "Стикер"],
     ["contact", (c) => `📇 ${c.first_name || "Контакт"}: ${c.phone_number}`], ["location", () => "📍 Место на карте"],
   ];
   for (const [field, label] of kinds) {
-    if (message[field] && !(field === "document" && message.animation)) parts.push(el("div", { class: "kind" }, label(message[field])));
+    if (message[field]) parts.push(el("div", { class: "kind" }, label(message[field])));
   }
   if (message.animation) parts.push(el("div", { class: "kind" }, "GIF"));
   const said = message.text ?? message.caption;
@@ -160,7 +166,7 @@ function bubble(chat, message, byId) {
   if (fromBot && inline && inline.length) {
     node.append(el("div", { class: "inline" }, ...inline.map((row) => el("div", { class: "row" }, ...row.map((button) =>
       button.url
-        ? el("button", { type: "button", onclick: () => window.open(button.url, "_blank", "noopener") }, `${button.text} ↗`)
+        ? el("button", { type: "button", onclick: () => { if (/^https?:\/\//i.test(button.url)) window.open(button.url, "_blank", "noopener"); } }, `${button.text} ↗`)
         : el("button", { type: "button", onclick: () => press(chat, message.message_id, button.callback_data) }, button.text))))));
   }
   if (privateChat) {

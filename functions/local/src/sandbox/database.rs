@@ -1,64 +1,126 @@
 //! The sandbox's own database beside the real one, and the two things done to it as a whole: a reset and a jump
 //! in time.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
 use zabota_core::App;
+use zabota_core::config::DatabaseConfig;
 
 /// The migration runner's history: kept by a reset, never moved in time.
 const MIGRATION_HISTORY: &str = "refinery_schema_history";
 
-/// `SANDBOX_DATABASE_URL`, or `DATABASE_URL` with `_sandbox` appended to its database name (`zabota_sandbox` when
-/// it names none): the sandbox never writes into the desk's real history.
-pub fn url(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<String> {
-    if let Some(url) = get("SANDBOX_DATABASE_URL") {
-        return Ok(url);
-    }
-    let url = get("DATABASE_URL").context(
-        "the sandbox needs a PostgreSQL server: set DATABASE_URL (it uses a database of its own beside it) or \
-         SANDBOX_DATABASE_URL, or run `make sandbox`, which starts one under .data/",
-    )?;
-    beside(&url).context(
-        "DATABASE_URL is not a postgres:// URL, so the sandbox cannot name a database beside it: set \
-         SANDBOX_DATABASE_URL",
-    )
+/// What a sandbox database's name ends in: every start empties it, so a real desk's database cannot be named by
+/// mistake.
+pub const NAME_SUFFIX: &str = "_sandbox";
+
+/// Where the sandbox's database is.
+pub struct Target {
+    /// A database on the server to create the sandbox's on (the configured one, or the sandbox's own).
+    pub server: DatabaseConfig,
+    /// The sandbox's database, with the configured TLS settings.
+    pub sandbox: DatabaseConfig,
+    /// Its name.
+    pub name: String,
 }
 
-/// The URL of database `<name>_sandbox` on the server of `url` (a `postgres://` or `postgresql://` URL).
-fn beside(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))?;
-    let scheme = &url[..url.len() - rest.len()];
+/// `SANDBOX_DATABASE_URL`, or the configured database (`DATABASE_URL` or the `POSTGRES_*` variables) with
+/// `_sandbox` appended to its name: the sandbox never writes into the desk's real history.
+pub fn target(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Target> {
+    let configured = DatabaseConfig::from_lookup(get);
+    let url = match (get("SANDBOX_DATABASE_URL"), &configured) {
+        (Some(url), _) => url,
+        (None, Ok(config)) => beside(config.url.expose_secret()).context("the configured database cannot be parsed")?,
+        (None, Err(_)) => anyhow::bail!(
+            "the sandbox needs a PostgreSQL server: set DATABASE_URL (or POSTGRES_HOST…; it uses a database of its own \
+             beside the configured one) or SANDBOX_DATABASE_URL, or run `make sandbox`, which starts one under .data/"
+        ),
+    };
+    let name = name_of(&url).context("SANDBOX_DATABASE_URL names no database")?;
+    anyhow::ensure!(
+        name.ends_with(NAME_SUFFIX),
+        "the sandbox empties its database at every start, so it only takes one whose name ends in {NAME_SUFFIX} \
+         ({name} does not): leave SANDBOX_DATABASE_URL unset, or name a database such as {name}{NAME_SUFFIX}"
+    );
+    let sandbox = DatabaseConfig {
+        url: SecretString::from(url),
+        ca_file: get("DATABASE_CA_FILE").map(PathBuf::from),
+        allow_plaintext: configured.as_ref().is_ok_and(|c| c.allow_plaintext),
+    };
+    let server = configured.unwrap_or_else(|_| sandbox.clone());
+    Ok(Target { server, sandbox, name })
+}
+
+/// The connection string of database `<name>_sandbox` on the server of `conn`: a `postgres://` URL keeps its
+/// form; a key=value string gets a `dbname` of its own (the last one wins). A string naming no database gets
+/// the user's name, as libpq does, and `zabota` without a user.
+fn beside(conn: &str) -> Option<String> {
+    let parsed: tokio_postgres::Config = conn.parse().ok()?;
+    let name = parsed.get_dbname().or(parsed.get_user()).filter(|n| !n.is_empty()).unwrap_or("zabota");
+    let sandbox = format!("{name}{NAME_SUFFIX}");
+    let Some(rest) = conn.strip_prefix("postgres://").or_else(|| conn.strip_prefix("postgresql://")) else {
+        let quoted = sandbox.replace('\\', "\\\\").replace('\'', "\\'");
+        return Some(format!("{conn} dbname='{quoted}'"));
+    };
+    let scheme = &conn[..conn.len() - rest.len()];
     let (base, query) = rest.split_once('?').map_or((rest, None), |(b, q)| (b, Some(q)));
     let host_start = base.rfind('@').map_or(0, |at| at + 1);
-    let (authority, name) = match base[host_start..].find('/') {
-        Some(slash) => base.split_at(host_start + slash),
-        None => (base, ""),
+    let authority = match base[host_start..].find('/') {
+        Some(slash) => &base[..host_start + slash],
+        None => base,
     };
-    let name = name.trim_start_matches('/');
-    let sandbox = if name.is_empty() { "zabota_sandbox".to_owned() } else { format!("{name}_sandbox") };
     let query = query.map(|q| format!("?{q}")).unwrap_or_default();
     Some(format!("{scheme}{authority}/{sandbox}{query}"))
 }
 
-/// The database name in a URL made by [`beside`] or given as `SANDBOX_DATABASE_URL`.
+/// The database name a connection string names.
 fn name_of(url: &str) -> Option<String> {
     let config: tokio_postgres::Config = url.parse().ok()?;
     config.get_dbname().map(str::to_owned)
 }
 
-/// Creates the sandbox database on the server of `server` (a connection to any of its databases) if missing.
-pub async fn ensure(server: &zabota_core::config::DatabaseConfig, url: &str) -> anyhow::Result<()> {
-    let name = name_of(url).context("SANDBOX_DATABASE_URL names no database")?;
-    let client = zabota_core::db::connect(server).await.context("connecting to the database server")?;
-    let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
+/// Creates the sandbox database on `target`'s server if missing.
+pub async fn ensure(target: &Target) -> anyhow::Result<()> {
+    let client = zabota_core::db::connect(&target.server).await.context("connecting to the database server")?;
+    let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&target.name]).await?.is_some();
     if !exists {
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let quoted = format!("\"{}\"", target.name.replace('"', "\"\""));
         client
             .batch_execute(&format!("CREATE DATABASE {quoted}"))
             .await
             .with_context(|| format!("creating the sandbox's database {quoted} (or set SANDBOX_DATABASE_URL)"))?;
-        tracing::info!(database = name, "sandbox database created");
+        tracing::info!(database = target.name, "sandbox database created");
     }
     Ok(())
+}
+
+/// The key of the session-level advisory lock one running sandbox holds on its database.
+const RUNNING_LOCK: i64 = 0x5a9d_b07a;
+
+/// A connection holding the sandbox's lock on its database: a second sandbox on the same database is refused
+/// (it would empty the first one's desk and share its update ids). Dropped with the sandbox, which frees it.
+pub async fn hold(target: &Target) -> anyhow::Result<tokio_postgres::Client> {
+    let client = zabota_core::db::connect(&target.sandbox).await.context("connecting to the sandbox database")?;
+    // A sandbox stopped a moment ago may still be closing its connection: give it a few seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut held = false;
+    while !held {
+        held = client.query_one("SELECT pg_try_advisory_lock($1)", &[&RUNNING_LOCK]).await?.get(0);
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
+        if !held {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    anyhow::ensure!(
+        held,
+        "another `zabota sandbox` is running on database {}: stop it first, or give this one another \
+         SANDBOX_DATABASE_URL",
+        target.name
+    );
+    Ok(client)
 }
 
 /// Every table of the schema but the migration history, quoted.
@@ -120,7 +182,32 @@ pub async fn fast_forward(app: &App, hours: u32) -> anyhow::Result<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::beside;
+    use secrecy::ExposeSecret;
+
+    use super::{beside, target};
+
+    fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn only_a_database_named_sandbox_is_taken() {
+        let refused = target(&lookup(&[("SANDBOX_DATABASE_URL", "postgres://u@db/care")])).err().map(|e| e.to_string());
+        assert!(refused.is_some_and(|e| e.contains("ends in _sandbox")), "a real desk's database is refused");
+        let taken = target(&lookup(&[("SANDBOX_DATABASE_URL", "postgres://u@db/care_sandbox")])).unwrap();
+        assert_eq!(taken.name, "care_sandbox");
+        assert_eq!(taken.server.url.expose_secret(), "postgres://u@db/care_sandbox", "no other: its own server");
+    }
+
+    #[test]
+    fn the_postgres_variables_are_a_configured_database_too() {
+        let vars = &[("POSTGRES_HOST", "db"), ("POSTGRES_USER", "care"), ("POSTGRES_DB", "shop")];
+        let found = target(&lookup(vars)).unwrap();
+        assert_eq!(found.name, "shop_sandbox");
+        assert!(found.server.url.expose_secret().contains("dbname='shop'"));
+        let none = target(&lookup(&[])).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(none.contains("make sandbox"), "{none}");
+    }
 
     #[test]
     fn the_sandbox_database_is_beside_the_real_one() {
@@ -130,12 +217,14 @@ mod tests {
                 "postgresql://u:p%2Fw@db:5432/care?sslmode=require",
                 "postgresql://u:p%2Fw@db:5432/care_sandbox?sslmode=require",
             ),
-            ("postgres://u@db", "postgres://u@db/zabota_sandbox"),
-            ("postgres://u@db/?sslmode=disable", "postgres://u@db/zabota_sandbox?sslmode=disable"),
+            ("postgres://u@db", "postgres://u@db/u_sandbox"),
+            ("postgres://u@db/?sslmode=disable", "postgres://u@db/u_sandbox?sslmode=disable"),
         ];
         for (url, expected) in cases {
             assert_eq!(beside(url).as_deref(), Some(expected), "{url}");
         }
-        assert_eq!(beside("host=db dbname=care"), None);
+        assert_eq!(beside("host=db dbname=care").as_deref(), Some("host=db dbname=care dbname='care_sandbox'"));
+        assert_eq!(beside("host=db user=olga").as_deref(), Some("host=db user=olga dbname='olga_sandbox'"));
+        assert_eq!(beside("not a connection string"), None);
     }
 }

@@ -1,5 +1,9 @@
 //! The sandbox's web page: three embedded files, a JSON API for what people do in the chats, and server-sent
 //! events that carry every chat as it is now whenever something changed.
+//!
+//! The page has no login, so other sites must not drive it through the browser of whoever has it open: every
+//! POST carries the [`ACTION_HEADER`] (a cross-site request with a custom header needs a CORS preflight, which this
+//! server never grants), and on loopback only a loopback `Host` is served (a rebinding DNS name is refused).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -7,15 +11,20 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{MAX_FILE_BYTES, Sandbox};
+use super::{MAX_FILE_BYTES, Refusal, Sandbox};
+
+/// The header every POST of the page carries (any value).
+pub const ACTION_HEADER: &str = "x-zabota-sandbox";
 
 const INDEX: &str = include_str!("../../assets/sandbox/index.html");
 const SCRIPT: &str = include_str!("../../assets/sandbox/sandbox.js");
@@ -27,6 +36,7 @@ type Shared = State<Arc<Sandbox>>;
 
 /// Serves the page until the task is aborted.
 pub(super) async fn serve(listener: tokio::net::TcpListener, sandbox: Arc<Sandbox>) {
+    let loopback = listener.local_addr().is_ok_and(|addr| addr.ip().is_loopback());
     let router = Router::new()
         .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX) }))
         .route("/sandbox.js", get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }))
@@ -43,6 +53,7 @@ pub(super) async fn serve(listener: tokio::net::TcpListener, sandbox: Arc<Sandbo
         .route("/api/reset", post(reset))
         .route("/api/fast-forward", post(fast_forward))
         .route("/api/files/{file_id}", get(download))
+        .layer(axum::middleware::from_fn(move |request, next| guard(loopback, request, next)))
         .with_state(sandbox);
     if let Err(error) = axum::serve(listener, router).await {
         tracing::error!(%error, "the sandbox page stopped serving");
@@ -53,11 +64,57 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
 }
 
-/// A handler's answer: JSON, or 400 with what was wrong.
+/// `{ "error": why }` with `status`.
+fn error(status: StatusCode, why: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": why.into() }))).into_response()
+}
+
+/// Refuses what another site (or a DNS name rebound to this machine) asks of the page: see the module's notes.
+async fn guard(loopback: bool, request: Request, next: Next) -> Response {
+    if loopback {
+        let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let name =
+            host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(n, _)| n);
+        if !matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
+            return error(StatusCode::FORBIDDEN, "the sandbox answers only to 127.0.0.1 or localhost");
+        }
+    }
+    if request.method() == Method::POST && !request.headers().contains_key(ACTION_HEADER) {
+        return error(StatusCode::FORBIDDEN, format!("a sandbox action carries the {ACTION_HEADER} header"));
+    }
+    next.run(request).await
+}
+
+/// A handler's answer: JSON; a refusal with its status (400, 404, 413) and the reason; 500 when the desk failed.
 fn answer(result: anyhow::Result<Value>) -> Response {
     match result {
         Ok(value) => axum::Json(value).into_response(),
-        Err(error) => (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": format!("{error:#}") }))).into_response(),
+        Err(failure) => match failure.downcast_ref::<Refusal>() {
+            Some(refusal @ Refusal::Bad(_)) => error(StatusCode::BAD_REQUEST, refusal.to_string()),
+            Some(refusal @ Refusal::NotFound(_)) => error(StatusCode::NOT_FOUND, refusal.to_string()),
+            Some(refusal @ Refusal::TooLarge(_)) => error(StatusCode::PAYLOAD_TOO_LARGE, refusal.to_string()),
+            None => {
+                tracing::error!(error = format!("{failure:#}"), "sandbox: an action failed");
+                error(StatusCode::INTERNAL_SERVER_ERROR, format!("the sandbox failed: {failure:#}"))
+            }
+        },
+    }
+}
+
+/// A JSON body, or 400 with what is wrong with it (axum's own rejections are plain text with 415 or 422).
+struct Body<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send JSON with Content-Type: application/json"))
+            }
+            Err(rejection) => Err(error(StatusCode::BAD_REQUEST, rejection.body_text())),
+        }
     }
 }
 
@@ -88,7 +145,7 @@ struct Write {
     reply_to: Option<i64>,
 }
 
-async fn write(State(sandbox): Shared, axum::Json(w): axum::Json<Write>) -> Response {
+async fn write(State(sandbox): Shared, Body(w): Body<Write>) -> Response {
     answer(sandbox.write(w.chat, w.from, &w.text, w.reply_to).map(|id| json!({ "message_id": id })))
 }
 
@@ -100,7 +157,7 @@ struct Press {
     data: String,
 }
 
-async fn press(State(sandbox): Shared, axum::Json(p): axum::Json<Press>) -> Response {
+async fn press(State(sandbox): Shared, Body(p): Body<Press>) -> Response {
     answer(sandbox.press(p.chat, p.from, p.message_id, &p.data).map(|id| json!({ "callback_query_id": id })))
 }
 
@@ -109,7 +166,7 @@ struct From {
     from: i64,
 }
 
-async fn contact(State(sandbox): Shared, axum::Json(f): axum::Json<From>) -> Response {
+async fn contact(State(sandbox): Shared, Body(f): Body<From>) -> Response {
     answer(sandbox.share_contact(f.from).map(|id| json!({ "message_id": id })))
 }
 
@@ -120,7 +177,16 @@ struct FileQuery {
     caption: Option<String>,
 }
 
-async fn file(State(sandbox): Shared, Query(q): Query<FileQuery>, headers: HeaderMap, body: Bytes) -> Response {
+async fn file(
+    State(sandbox): Shared,
+    q: Result<Query<FileQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
     let mime = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
     let sent = sandbox.send_file(q.from, &q.name, mime, q.caption.as_deref(), body.to_vec());
     answer(sent.map(|id| json!({ "message_id": id })))
@@ -133,8 +199,8 @@ struct Edit {
     text: String,
 }
 
-async fn edit(State(sandbox): Shared, axum::Json(e): axum::Json<Edit>) -> Response {
-    answer(sandbox.edit(e.from, e.message_id, &e.text).map(|edited| json!({ "edited": edited })))
+async fn edit(State(sandbox): Shared, Body(e): Body<Edit>) -> Response {
+    answer(sandbox.edit(e.from, e.message_id, &e.text).map(|()| json!({ "edited": true })))
 }
 
 #[derive(Deserialize)]
@@ -144,14 +210,14 @@ struct React {
     emoji: Option<String>,
 }
 
-async fn react(State(sandbox): Shared, axum::Json(r): axum::Json<React>) -> Response {
+async fn react(State(sandbox): Shared, Body(r): Body<React>) -> Response {
     answer(sandbox.react(r.from, r.message_id, r.emoji.as_deref()).map(|()| json!({})))
 }
 
 async fn add_customer(State(sandbox): Shared) -> Response {
-    let id = sandbox.add_customer();
+    let added = sandbox.add_customer();
     sandbox.telegram.poke();
-    answer(Ok(json!({ "id": id })))
+    answer(added.map(|id| json!({ "id": id })))
 }
 
 async fn reset(State(sandbox): Shared) -> Response {
@@ -163,9 +229,9 @@ struct FastForward {
     hours: u32,
 }
 
-async fn fast_forward(State(sandbox): Shared, axum::Json(f): axum::Json<FastForward>) -> Response {
+async fn fast_forward(State(sandbox): Shared, Body(f): Body<FastForward>) -> Response {
     if !(1..=24 * 400).contains(&f.hours) {
-        return answer(Err(anyhow::anyhow!("from 1 hour to 400 days, please")));
+        return error(StatusCode::BAD_REQUEST, "from 1 hour to 400 days, please");
     }
     answer(sandbox.fast_forward(f.hours).await)
 }
@@ -173,16 +239,27 @@ async fn fast_forward(State(sandbox): Shared, axum::Json(f): axum::Json<FastForw
 async fn download(State(sandbox): Shared, Path(file_id): Path<String>) -> Response {
     match sandbox.telegram.file_bytes(&file_id) {
         Some(bytes) => {
-            let kind = sniff(&bytes);
-            ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "max-age=3600")], bytes).into_response()
+            // Only pictures are shown inline; anything else is a download, never rendered by the browser.
+            let (kind, disposition) = match sniff(&bytes) {
+                Some(image) => (image, "inline"),
+                None => ("application/octet-stream", "attachment"),
+            };
+            let headers = [
+                (header::CONTENT_TYPE, kind),
+                (header::CONTENT_DISPOSITION, disposition),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::CACHE_CONTROL, "max-age=3600"),
+            ];
+            (headers, bytes).into_response()
         }
-        None => StatusCode::NOT_FOUND.into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such file"),
     }
 }
 
-/// The content type of an attached file, from its first bytes (only images are shown inline).
-fn sniff(bytes: &[u8]) -> &'static str {
-    const KINDS: [(&[u8], &str); 4] =
-        [(b"\x89PNG", "image/png"), (b"\xFF\xD8\xFF", "image/jpeg"), (b"GIF8", "image/gif"), (b"RIFF", "image/webp")];
-    KINDS.iter().find(|(magic, _)| bytes.starts_with(magic)).map_or("application/octet-stream", |(_, kind)| kind)
+/// The picture type of an attached file, from its first bytes.
+fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    const KINDS: [(&[u8], &str); 3] =
+        [(b"\x89PNG", "image/png"), (b"\xFF\xD8\xFF", "image/jpeg"), (b"GIF8", "image/gif")];
+    let webp = bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP");
+    KINDS.iter().find(|(magic, _)| bytes.starts_with(magic)).map(|(_, kind)| *kind).or(webp.then_some("image/webp"))
 }

@@ -137,7 +137,9 @@ impl DatabaseConfig {
         Self::from_lookup(&|name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
     }
 
-    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    /// Reads only the database settings through `get` (`DATABASE_URL` or `POSTGRES_*`, the CA file, the
+    /// plaintext opt-in).
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(DatabaseConfig {
             url: parse::database_url(get)?,
             ca_file: get("DATABASE_CA_FILE").map(PathBuf::from),
