@@ -23,7 +23,8 @@ if [[ $# -eq 0 ]]; then
     exit 2
 fi
 
-if [[ -n "${TEST_DATABASE_URL:-}" && -n "${TEST_AWS_ENDPOINT:-}" && -n "${TEST_WEBDRIVER_URL:-}" ]]; then
+if [[ -n "${TEST_DATABASE_URL:-}" && -n "${TEST_AWS_ENDPOINT:-}" && -n "${TEST_WEBDRIVER_URL:-}" &&
+    -n "${TEST_FIREFOX_WEBDRIVER_URLS:-}" ]]; then
     exec "$@"
 fi
 
@@ -147,55 +148,114 @@ stop_s3() {
     fi
 }
 
-# A headless browser for the sandbox page's end-to-end test: Debian's chromium and chromium-driver, installed
-# when missing (as root, with apt-get), and chromedriver on a free port. Tests read TEST_WEBDRIVER_URL; when the
-# browser cannot be had, the script goes on and that test fails with the reason (TEST_WEBDRIVER_ERROR).
-DRIVER_PID=""
-start_browser() {
+# Headless browsers for the sandbox page's end-to-end tests, each behind its WebDriver server on a free port:
+# Chromium (Debian's chromium and chromium-driver) at TEST_WEBDRIVER_URL, and Firefox (Debian's firefox-esr, with
+# geckodriver built by cargo install, as Debian ships none) at the two TEST_FIREFOX_WEBDRIVER_URLS (geckodriver
+# serves one session at a time; the test needs two windows). What is missing is installed (apt-get as root; cargo).
+# When a browser cannot be had, the script goes on and that test fails with the reason (TEST_*_ERROR).
+DRIVER_PIDS=()
+GECKODRIVER_VERSION=0.37.1
+
+# start_driver NAME CMD [ARGS...]: runs a WebDriver server with --port=FREE; sets DRIVER_URL when it answers.
+start_driver() {
+    local name="$1" port i pid
+    shift
+    port="$(free_port)"
+    DRIVER_URL=""
+    "$@" --port="$port" >"$TMP_DIR/$name.log" 2>&1 </dev/null &
+    pid=$!
+    DRIVER_PIDS+=("$pid")
+    for ((i = 0; i < 100; i++)); do
+        if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/status', timeout=0.5)" 2>/dev/null; then
+            DRIVER_URL="http://127.0.0.1:$port"
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+apt_install() {
+    if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        log "installing $* (Debian packages) for the browser tests ..."
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >"$TMP_DIR/apt.log" 2>&1 ||
+            { apt-get update -q >>"$TMP_DIR/apt.log" 2>&1 &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >>"$TMP_DIR/apt.log" 2>&1; } ||
+            tail -n 5 "$TMP_DIR/apt.log" >&2
+    fi
+}
+
+start_chromium() {
     if [[ -n "${TEST_WEBDRIVER_URL:-}" ]]; then
         return
     fi
     if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
-        if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-            log "installing chromium and chromium-driver (Debian packages) for the browser test ..."
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >"$TMP_DIR/apt.log" 2>&1 ||
-                { apt-get update -q >>"$TMP_DIR/apt.log" 2>&1 &&
-                    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >>"$TMP_DIR/apt.log" 2>&1; } ||
-                tail -n 5 "$TMP_DIR/apt.log" >&2
-        fi
+        apt_install chromium chromium-driver
     fi
     if ! command -v chromedriver >/dev/null 2>&1; then
         export TEST_WEBDRIVER_ERROR="chromedriver is not installed: apt-get install chromium chromium-driver (Debian), or set TEST_WEBDRIVER_URL to a running WebDriver server"
         log "warning: $TEST_WEBDRIVER_ERROR"
         return
     fi
-    local port i
-    port="$(free_port)"
-    chromedriver --port="$port" >"$TMP_DIR/chromedriver.log" 2>&1 </dev/null &
-    DRIVER_PID=$!
-    for ((i = 0; i < 100; i++)); do
-        if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/status', timeout=0.5)" 2>/dev/null; then
-            TEST_WEBDRIVER_URL="http://127.0.0.1:$port"
-            export TEST_WEBDRIVER_URL
-            log "chromedriver $(chromedriver --version | awk '{print $2}') running at $TEST_WEBDRIVER_URL"
+    # chromedriver accepts local connections only unless told otherwise (never pass an empty --allowed-ips).
+    if start_driver chromedriver chromedriver; then
+        export TEST_WEBDRIVER_URL="$DRIVER_URL"
+        log "chromedriver $(chromedriver --version | awk '{print $2}') running at $TEST_WEBDRIVER_URL"
+    else
+        export TEST_WEBDRIVER_ERROR="chromedriver did not start: $(tail -n 3 "$TMP_DIR/chromedriver.log" | tr '\n' ' ')"
+        log "warning: $TEST_WEBDRIVER_ERROR"
+    fi
+}
+
+start_firefox() {
+    if [[ -n "${TEST_FIREFOX_WEBDRIVER_URLS:-}" ]]; then
+        return
+    fi
+    if ! command -v firefox-esr >/dev/null 2>&1 && ! command -v firefox >/dev/null 2>&1; then
+        apt_install firefox-esr
+    fi
+    if ! command -v geckodriver >/dev/null 2>&1 && command -v cargo >/dev/null 2>&1; then
+        log "building geckodriver $GECKODRIVER_VERSION (cargo install, about 2 minutes once) for the Firefox test ..."
+        cargo install --quiet --locked geckodriver --version "$GECKODRIVER_VERSION" >"$TMP_DIR/geckodriver-install.log" 2>&1 ||
+            tail -n 5 "$TMP_DIR/geckodriver-install.log" >&2
+    fi
+    local binary
+    binary="$(command -v firefox-esr || command -v firefox || true)"
+    if [[ -z "$binary" ]] || ! command -v geckodriver >/dev/null 2>&1; then
+        export TEST_FIREFOX_ERROR="Firefox or geckodriver is missing: apt-get install firefox-esr and cargo install geckodriver, or set TEST_FIREFOX_WEBDRIVER_URLS to two running geckodriver servers"
+        log "warning: $TEST_FIREFOX_ERROR"
+        return
+    fi
+    local urls=() n
+    for n in 1 2; do
+        if start_driver "geckodriver-$n" geckodriver --host 127.0.0.1 --binary "$binary"; then
+            urls+=("$DRIVER_URL")
+        else
+            export TEST_FIREFOX_ERROR="geckodriver did not start: $(tail -n 3 "$TMP_DIR/geckodriver-$n.log" | tr '\n' ' ')"
+            log "warning: $TEST_FIREFOX_ERROR"
             return
         fi
-        if ! kill -0 "$DRIVER_PID" 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
     done
-    export TEST_WEBDRIVER_ERROR="chromedriver did not start: $(tail -n 3 "$TMP_DIR/chromedriver.log" | tr '\n' ' ')"
-    log "warning: $TEST_WEBDRIVER_ERROR"
+    export TEST_FIREFOX_WEBDRIVER_URLS="${urls[*]}"
+    log "geckodriver $(geckodriver --version | awk 'NR==1 {print $2}') running at $TEST_FIREFOX_WEBDRIVER_URLS"
+}
+
+start_browser() {
+    start_chromium
+    start_firefox
 }
 
 # shellcheck disable=SC2317  # invoked from cleanup (trap)
 stop_browser() {
-    if [[ -n "$DRIVER_PID" ]]; then
-        kill "$DRIVER_PID" 2>/dev/null || true
-        wait "$DRIVER_PID" 2>/dev/null || true
-        DRIVER_PID=""
-    fi
+    local pid
+    for pid in "${DRIVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    DRIVER_PIDS=()
 }
 
 start_postgres

@@ -1,6 +1,6 @@
-//! The sandbox page in a real browser: headless Chromium driven through chromedriver (started by
-//! `infra/with-test-services.sh`), two windows as two operators, through the seed's checklist by clicks alone.
-//! A failing step leaves a screenshot of each window and says where.
+//! The sandbox page in real browsers: headless Chromium through chromedriver and headless Firefox through
+//! geckodriver (both started by `infra/with-test-services.sh`), two windows as two operators, through the seed's
+//! checklist by clicks alone. A failing step leaves a screenshot of each window and says where.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -24,36 +24,70 @@ const WAIT: Duration = Duration::from_secs(20);
 const CUSTOMER: &str = "//section[@id='customer-pane']";
 const GROUP: &str = "//section[@id='group-pane']";
 
-/// The WebDriver server, or a failure that says how to get one (never a skip).
-fn webdriver_url() -> String {
-    match std::env::var("TEST_WEBDRIVER_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "no WebDriver server for the browser test ({}). Run the tests through `make test` or \
-             infra/with-test-services.sh, which starts chromedriver (installing Debian's chromium and chromium-driver \
-             when missing), or start one yourself and set TEST_WEBDRIVER_URL=http://127.0.0.1:PORT",
-            std::env::var("TEST_WEBDRIVER_ERROR").unwrap_or_else(|_| "TEST_WEBDRIVER_URL is not set".into())
-        ),
-    }
+#[derive(Clone, Copy, Debug)]
+enum Engine {
+    Chromium,
+    Firefox,
 }
 
-/// A headless Chromium window of its own (a session: its own cookies and page state).
-async fn browser(webdriver: &str) -> Client {
-    let capabilities = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1440,900", "--lang=ru-RU"],
-        },
-    });
-    let capabilities = capabilities.as_object().cloned().unwrap_or_default();
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector).capabilities(capabilities).connect(webdriver).await.unwrap_or_else(|e| {
-        panic!(
-            "Chromium did not start through the WebDriver server at {webdriver}: {e}. Is Debian's chromium installed \
-             (apt-get install chromium chromium-driver), and of the same version as chromedriver?"
-        )
-    })
+impl Engine {
+    /// The two WebDriver servers for the two windows (chromedriver serves both; geckodriver one session each), or
+    /// a failure that says how to get them (never a skip).
+    fn webdrivers(self) -> [String; 2] {
+        let (var, error, how) = match self {
+            Engine::Chromium => (
+                "TEST_WEBDRIVER_URL",
+                "TEST_WEBDRIVER_ERROR",
+                "starts chromedriver (installing Debian's chromium and chromium-driver when missing), or start one \
+                 yourself and set TEST_WEBDRIVER_URL=http://127.0.0.1:PORT",
+            ),
+            Engine::Firefox => (
+                "TEST_FIREFOX_WEBDRIVER_URLS",
+                "TEST_FIREFOX_ERROR",
+                "starts two geckodrivers (installing Debian's firefox-esr and `cargo install geckodriver` when \
+                 missing), or start two yourself and set TEST_FIREFOX_WEBDRIVER_URLS='http://127.0.0.1:P1 \
+                 http://127.0.0.1:P2'",
+            ),
+        };
+        let urls: Vec<String> = std::env::var(var).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        match urls.as_slice() {
+            [one] => [one.clone(), one.clone()],
+            [one, two, ..] => [one.clone(), two.clone()],
+            [] => panic!(
+                "no WebDriver server for the {self:?} test ({}). Run the tests through `make test` or \
+                 infra/with-test-services.sh, which {how}",
+                std::env::var(error).unwrap_or_else(|_| format!("{var} is not set"))
+            ),
+        }
+    }
+
+    /// A headless window of its own (a session: its own cookies and page state).
+    async fn window(self, webdriver: &str) -> Client {
+        let capabilities = match self {
+            Engine::Chromium => json!({
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                             "--window-size=1440,900", "--lang=ru-RU"],
+                },
+            }),
+            Engine::Firefox => json!({
+                "browserName": "firefox",
+                "moz:firefoxOptions": {
+                    "args": ["-headless", "-width", "1440", "-height", "900"],
+                    "prefs": { "intl.accept_languages": "ru-RU" },
+                },
+            }),
+        };
+        let capabilities = capabilities.as_object().cloned().unwrap_or_default();
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector).capabilities(capabilities).connect(webdriver).await.unwrap_or_else(|e| {
+            panic!(
+                "{self:?} did not start through the WebDriver server at {webdriver}: {e}. Is the browser installed \
+                 (Debian's chromium or firefox-esr), and does its driver match its version?"
+            )
+        })
+    }
 }
 
 /// Waits until `xpath` matches (the last match: the newest message's button, say) and returns it.
@@ -124,6 +158,13 @@ async fn checklist(running: &sandbox::Running, olga: &Client, dmitry: &Client) -
     let (a, b) = tokio::join!(first.click(), second.click());
     a.context("Ольга's press")?;
     b.context("Дмитрий's press")?;
+    // The loser is told at once, in a toast that goes away after a few seconds: look for it in both windows now.
+    let toast = "//div[@id='toasts']//*[contains(., 'уже взял другой оператор')]";
+    let told_olga = tokio::select! {
+        found = find(olga, toast) => found.map(|_| true),
+        found = find(dmitry, toast) => found.map(|_| false),
+    }
+    .context("neither operator was told the card is taken")?;
 
     // Exactly one won: one operator's chat has the dialog, the other's stays empty and was told why.
     until_true(
@@ -146,12 +187,12 @@ async fn checklist(running: &sandbox::Running, olga: &Client, dmitry: &Client) -
         olga_won != dmitry_won,
         "exactly one operator gets the dialog (Ольга {olga_won}, Дмитрий {dmitry_won})"
     );
-    let (winner, loser, winner_pane, loser_id) = if olga_won {
-        (olga, dmitry, "//section[@id='operator-pane-1']", 7002)
+    let (winner, winner_pane, loser_id) = if olga_won {
+        (olga, "//section[@id='operator-pane-1']", 7002)
     } else {
-        (dmitry, olga, "//section[@id='operator-pane-2']", 7001)
+        (dmitry, "//section[@id='operator-pane-2']", 7001)
     };
-    find(loser, "//div[@id='toasts']//*[contains(., 'уже взял другой оператор')]").await?;
+    anyhow::ensure!(told_olga != olga_won, "the toast went to the loser (Ольга told: {told_olga}, won: {olga_won})");
     sees(winner, winner_pane, "+7 916 555-10-01").await?;
     anyhow::ensure!(telegram.received(loser_id).is_empty(), "the loser's chat stays empty");
 
@@ -181,14 +222,23 @@ async fn checklist(running: &sandbox::Running, olga: &Client, dmitry: &Client) -
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_seed_checklist_by_clicks_in_a_real_browser() {
-    let webdriver = webdriver_url();
+async fn the_seed_checklist_by_clicks_in_chromium() {
+    play_the_checklist(Engine::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_seed_checklist_by_clicks_in_firefox() {
+    play_the_checklist(Engine::Firefox).await;
+}
+
+async fn play_the_checklist(engine: Engine) {
+    let [first, second] = engine.webdrivers();
     let db = TestDb::ending_in("_sandbox").await;
     let url = db.url.clone();
     let env = move |name: &str| matches!(name, "DATABASE_URL" | "SANDBOX_DATABASE_URL").then(|| url.clone());
     let running = sandbox::start(env, "127.0.0.1:0".parse().unwrap()).await.expect("the sandbox starts");
-    let olga = browser(&webdriver).await;
-    let dmitry = browser(&webdriver).await;
+    let olga = engine.window(&first).await;
+    let dmitry = engine.window(&second).await;
 
     let result = checklist(&running, &olga, &dmitry).await;
     if let Err(error) = &result {
@@ -196,7 +246,7 @@ async fn the_seed_checklist_by_clicks_in_a_real_browser() {
         let mut shots = Vec::new();
         for (name, window) in [("olga", &olga), ("dmitry", &dmitry)] {
             if let Ok(png) = window.screenshot().await {
-                let path = folder.join(format!("sandbox-browser-failure-{name}.png"));
+                let path = folder.join(format!("sandbox-browser-failure-{engine:?}-{name}.png"));
                 if std::fs::write(&path, png).is_ok() {
                     shots.push(path.display().to_string());
                 }
@@ -204,7 +254,7 @@ async fn the_seed_checklist_by_clicks_in_a_real_browser() {
         }
         let _ = olga.clone().close().await;
         let _ = dmitry.clone().close().await;
-        panic!("{error:#}\nscreenshots: {}", shots.join(", "));
+        panic!("{engine:?}: {error:#}\nscreenshots: {}", shots.join(", "));
     }
     olga.close().await.unwrap();
     dmitry.close().await.unwrap();
