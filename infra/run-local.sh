@@ -28,7 +28,7 @@ configured() {
     [[ -f .env ]] && grep -Eq '^[[:space:]]*(export[[:space:]]+)?(DATABASE_URL|POSTGRES_HOST)=[^[:space:]]' .env
 }
 
-[[ -x target/debug/zabota ]] || echo "building zabota for the first time: a few minutes (about 4 on 2 cores), cargo shows its progress" >&2
+[[ -x target/debug/zabota ]] || echo "building zabota for the first time: a few minutes (6 on 2 cores), cargo shows its progress" >&2
 cargo build --bin zabota
 if ! configured; then
     DATABASE_URL="$(infra/local-db.sh)"
