@@ -156,7 +156,9 @@ pub async fn per_kind(setup: &Setup) -> anyhow::Result<Value> {
     let proxy = CountingProxy::start(upstream.to_owned()).await?;
     let url = setup.db.url.replacen(upstream, &proxy.addr.to_string(), 1);
     // As on Lambda: one connection.
-    let app = App::new(config_from(&test_env(&setup.telegram.base_url(), &url)), 1).await?;
+    let mut env = test_env(&setup.telegram.base_url(), &url);
+    zabota_testkit::lift_limits(&mut env);
+    let app = App::new(config_from(&env), 1).await?;
     dialog(&app, setup, &proxy, 700_001, false).await;
     Ok(dialog(&app, setup, &proxy, 700_002, true).await)
 }

@@ -103,6 +103,8 @@ async fn open_dialog(running: &Running, customer: i64) {
     ask(running, customer).await;
     press(running, GROUP_ID, OLGA, "Взять в работу").await;
     wait_for(running, OLGA, "+7 916 555").await;
+    // The summary goes out inside the claim's transaction; the customer is told after it committed.
+    wait_for(running, customer, texts::OPERATOR_CONNECTED).await;
 }
 
 async fn count(db: &TestDb, sql: &str) -> i64 {

@@ -103,15 +103,16 @@ impl BotApiEmulator {
         self.shared.lock().log_limit = Some(limit.max(2));
     }
 
-    /// Forgets every chat, call, file and pending update, as if the bot were new; chat members and the log
-    /// limit stay.
+    /// Forgets every chat, call, file and pending update, as if the bot were new; chat members, the log limit
+    /// and the flood limits stay.
     pub fn reset(&self) {
         let mut state = self.shared.lock();
         let members = std::mem::take(&mut state.members);
-        let log_limit = state.log_limit;
+        let (log_limit, limits) = (state.log_limit, state.limits);
         *state = super::state::State::new();
         state.members = members;
         state.log_limit = log_limit;
+        state.limits = limits;
         drop(state);
         self.shared.changed.send_modify(|n| *n += 1);
     }

@@ -6,6 +6,7 @@
 mod chats;
 mod edits;
 mod files;
+mod limits;
 mod messages;
 mod methods;
 mod polling;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 pub use files::MAX_DOWNLOAD_BYTES;
+pub use limits::{Limits, Window};
 pub use types::{CallbackAnswer, Fault, Received, RecordedCall, WebhookSettings};
 pub use webhook::SECRET_HEADER;
 
@@ -69,6 +71,19 @@ impl BotApiEmulator {
         let shared = Arc::new(Shared::new());
         let task = tokio::spawn(server::serve(listener, server::router(shared.clone())));
         Ok(BotApiEmulator { shared, addr, _server: Arc::new(ServerTask(task)) })
+    }
+
+    /// Enforces `limits` from now on (`None`: none). Telegram's figures ([`Limits::TELEGRAM`]) are the default.
+    pub fn set_limits(&self, limits: Option<Limits>) {
+        let mut state = self.shared.lock();
+        state.limits = limits;
+        state.meter = limits::Meter::default();
+    }
+
+    /// Calls answered 429 because they were over a flood limit (injected 429 faults are not counted).
+    pub fn over_limit_calls(&self) -> Vec<RecordedCall> {
+        let state = self.shared.lock();
+        state.calls.iter().filter(|c| c.status == 429 && c.over_limit).cloned().collect()
     }
 
     /// The API root, e.g. "http://127.0.0.1:40123": the value for `TELEGRAM_API_URL`.

@@ -59,7 +59,13 @@ async fn call_method(
             Ok(params) => match apply_fault(&shared, &method, true).await {
                 Some(FaultOutcome::Answer(error)) => Err(error),
                 Some(FaultOutcome::DropConnection) => return drop_connection(&shared, index, &kill),
-                None => methods::dispatch(&shared, &method.to_ascii_lowercase(), &params).await,
+                None => {
+                    let method = method.to_ascii_lowercase();
+                    match over_limit(&shared, index, &method, &params) {
+                        Some(error) => Err(error),
+                        None => methods::dispatch(&shared, &method, &params).await,
+                    }
+                }
             },
         }
     };
@@ -86,6 +92,26 @@ async fn download(
             None => finish(&shared, index, Err(ApiError::new(404, "Not Found"))),
         },
     }
+}
+
+/// The 429 Telegram answers a send or edit over a flood limit with; `None` when it fits (it is counted then).
+fn over_limit(shared: &Shared, index: usize, method: &str, params: &Value) -> Option<ApiError> {
+    let mut state = shared.lock();
+    let limits = state.limits?;
+    let (chat, weight) = super::limits::counted(method, params)?;
+    let now = std::time::Instant::now();
+    if state.meter.len() > 4096 {
+        state.meter.prune(&limits, now);
+    }
+    let retry_after = state.meter.admit(&limits, chat, weight, now).err()?;
+    if let Some(call) = state.call_mut(index) {
+        call.over_limit = true;
+    }
+    Some(ApiError {
+        code: 429,
+        description: format!("Too Many Requests: retry after {retry_after}"),
+        retry_after: Some(retry_after),
+    })
 }
 
 /// What an injected fault turns a call into.

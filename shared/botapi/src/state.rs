@@ -37,6 +37,9 @@ pub(crate) struct State {
     /// At most this many calls and callback answers are kept (the oldest half goes when it is reached); `None`
     /// keeps everything, as tests want. A long-running sandbox sets one.
     pub(crate) log_limit: Option<usize>,
+    /// Telegram's flood limits, enforced on every send and edit; `None` lifts them.
+    pub(crate) limits: Option<super::limits::Limits>,
+    pub(crate) meter: super::limits::Meter,
     pub(crate) sent: Vec<SentMessage>,
     /// Messages seen in pushed updates, by (chat_id, message_id), for copies and forwards.
     pub(crate) incoming: HashMap<(i64, i64), Value>,
@@ -91,6 +94,8 @@ impl State {
             calls: Vec::new(),
             calls_dropped: 0,
             log_limit: None,
+            limits: Some(super::limits::Limits::TELEGRAM),
+            meter: super::limits::Meter::default(),
             sent: Vec::new(),
             incoming: HashMap::new(),
             chats: HashMap::new(),
@@ -120,7 +125,7 @@ impl State {
             self.calls.drain(..forget);
             self.calls_dropped += forget;
         }
-        self.calls.push(RecordedCall { method: method.to_owned(), params, status: 0 });
+        self.calls.push(RecordedCall { method: method.to_owned(), params, status: 0, over_limit: false });
         self.calls_dropped + self.calls.len() - 1
     }
 

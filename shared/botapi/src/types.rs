@@ -13,6 +13,8 @@ pub struct RecordedCall {
     pub params: Value,
     /// The HTTP status answered; 0 while the call is in flight or when the connection was dropped.
     pub status: u16,
+    /// Answered 429 because it was over a flood limit (not an injected fault).
+    pub over_limit: bool,
 }
 
 /// A message the bot successfully delivered to a chat, as it looks now (after edits).

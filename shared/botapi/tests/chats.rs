@@ -151,6 +151,7 @@ async fn changes_move_with_every_call_and_update_and_a_reset_forgets_all_but_mem
 #[tokio::test]
 async fn a_limited_log_keeps_the_newest_calls_and_still_records_their_status() {
     let emulator = BotApiEmulator::start().await;
+    emulator.set_limits(None);
     emulator.limit_log(10);
     let anna = TgUser::customer(1);
     for n in 0..25 {

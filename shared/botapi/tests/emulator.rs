@@ -410,6 +410,7 @@ async fn chat_members_and_callback_answers_are_as_the_test_set_them() {
 #[tokio::test]
 async fn concurrent_sends_to_one_chat_get_distinct_ids() {
     let emulator = BotApiEmulator::start().await;
+    emulator.set_limits(None);
     let sends = (0..20).map(|n| {
         let emulator = emulator.clone();
         tokio::spawn(async move {
@@ -448,4 +449,32 @@ fn update_builders_produce_realistic_bot_api_json() {
     assert_eq!(pressed["callback_query"]["message"]["message_id"], 3);
     assert_eq!(pressed["callback_query"]["data"], "rate:5");
     assert!(pressed["callback_query"]["id"].is_string());
+}
+
+#[tokio::test]
+async fn flood_limits_answer_429_with_retry_after_like_telegram() {
+    let emulator = BotApiEmulator::start().await;
+    let group = -1_001_234_567_890;
+    for n in 0..20 {
+        assert_eq!(send(&emulator, group, &format!("#{n}")).await.0, 200, "20 a minute in a group");
+    }
+    let (status, body) = send(&emulator, group, "#21").await;
+    assert_eq!(status, 429);
+    let retry_after = body["parameters"]["retry_after"].as_u64().unwrap();
+    assert!((55..=60).contains(&retry_after), "a minute's window: {body}");
+    assert_eq!(body["description"], format!("Too Many Requests: retry after {retry_after}"));
+    let edit = json!({ "chat_id": group, "message_id": 1, "text": "правка" });
+    assert_eq!(call(&emulator, "editMessageText", edit).await.0, 429, "an edit counts like a send");
+    assert_eq!(send(&emulator, 1001, "private").await.0, 200, "a private chat has its own budget");
+    let answer = json!({ "callback_query_id": "1" });
+    assert_eq!(call(&emulator, "answerCallbackQuery", answer).await.0, 200, "an answer is no message");
+    assert_eq!(emulator.over_limit_calls().len(), 2);
+    assert_eq!(emulator.texts(group).len(), 20, "what was refused did not arrive");
+
+    // A private chat: bursts of 8 in any 5 seconds; an album counts each part.
+    let anna = 2002;
+    assert_eq!(send(&emulator, anna, "1").await.0, 200);
+    let album = json!({ "chat_id": anna, "from_chat_id": anna, "message_ids": [1, 1, 1, 1, 1, 1, 1, 1] });
+    let (status, body) = call(&emulator, "copyMessages", album).await;
+    assert_eq!((status, body["parameters"]["retry_after"].as_u64()), (429, Some(5)), "1 + 8 parts is over 8");
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
+use crate::db::budgets;
 use crate::db::outbox::{self as queue, ChatLock, Pending};
 use crate::db::{DbError, Sql, Tx};
 use crate::telegram::TelegramError;
@@ -46,11 +47,37 @@ pub(crate) const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// The longest wait between two attempts of a call that failed transiently (unless Telegram asks for longer).
 pub(crate) const MAX_BACKOFF_S: u64 = 256;
 
+/// Which calls of a chat's queue go first when its budget is short; calls of one priority keep their order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Priority {
+    /// An answer to a button press: the button spins until it comes.
+    Answer = 0,
+    /// Dialog messages, replies, and everything not named below.
+    Dialog = 1,
+    /// An edit of a message in the operators' chat (a card, a notice).
+    CardEdit = 2,
+    /// A reminder card for a ticket still waiting.
+    Reminder = 3,
+}
+
+impl Priority {
+    /// The priority a call gets unless its maker says otherwise.
+    fn of(chat_id: i64, method: &str) -> Priority {
+        match method {
+            "answerCallbackQuery" => Priority::Answer,
+            m if chat_id < 0 && m.starts_with("editMessage") => Priority::CardEdit,
+            _ => Priority::Dialog,
+        }
+    }
+}
+
 /// A Bot API call decided inside a transaction, written to the outbox with it.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Call {
-    /// The chat whose queue it joins (sent in order within that chat).
+    /// The chat whose queue it joins (sent in order within that chat, by priority).
     pub chat_id: i64,
+    /// Where it goes in the chat's queue.
+    pub priority: Priority,
     /// Bot API method.
     pub method: &'static str,
     /// Its parameters.
@@ -69,7 +96,7 @@ impl Call {
     ) -> Result<Call, DbError> {
         let mut params = serde_json::to_value(params).map_err(|e| DbError::Config(format!("outbox params: {e}")))?;
         scrub_nul(&mut params);
-        Ok(Call { chat_id, method, params, on_result })
+        Ok(Call { chat_id, priority: Priority::of(chat_id, method), method, params, on_result })
     }
 }
 
@@ -107,6 +134,8 @@ pub(crate) enum Stop {
     Turn,
     /// One call was sent inside an update's transaction and more are queued: flush again after its commit.
     More,
+    /// The head call waits for room in a flood budget (the chat's or the bot's): due again after this long.
+    Paced(Duration),
 }
 
 /// How flushing one chat ended.
@@ -142,7 +171,7 @@ impl ChatFlush {
 pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
     let mut tx = Tx::begin(&app.db).await?;
-    let mut rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[]).await?;
+    let mut rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], &app.config.send_limits).await?;
     loop {
         let stop = if Instant::now() >= deadline {
             Some(Stop::Budget)
@@ -170,6 +199,11 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
             report.stop = Stop::NotDue;
             return Ok(report);
         };
+        if let Some(wait) = no_room(app, &tx, chat_id, &pending).await? {
+            tx.commit().await?;
+            report.stop = Stop::Paced(wait);
+            return Ok(report);
+        }
         let result = match Box::pin(call(app, &pending, deadline)).await {
             Ok(result) => result,
             Err(e) => {
@@ -181,7 +215,7 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
                 }
                 // Given up, and more is queued: go on in a fresh transaction (rare).
                 tx = Tx::begin(&app.db).await?;
-                rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[]).await?;
+                rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], &app.config.send_limits).await?;
                 continue;
             }
         };
@@ -193,10 +227,51 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
         }
         let (recorded, next) = tokio::join!(
             tx.commit_and_begin_after(queue::record_sent(tx.client(), &pending, chat_id, &result)),
-            queue::lock_head(&tx, chat_id, ChatLock::Wait, &[])
+            queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], &app.config.send_limits)
         );
         recorded?;
         rows = next?;
+    }
+}
+
+/// Takes room in the flood budgets for `pending` (a message sent or edited; other calls need none). When there is
+/// none, the call is held back until there would be (`not_before`, no attempt counted) and that wait returned.
+async fn no_room(app: &App, tx: &Tx, chat_id: i64, pending: &Pending) -> Result<Option<Duration>, DbError> {
+    let weight = weight(&pending.method, &pending.params);
+    if weight == 0 {
+        return Ok(None);
+    }
+    // Usually taken already, in the round trip that locked the chat; an album that grew since takes the rest.
+    let taken = match pending.slot {
+        Some(slot) if slot.wait.is_some() => return Ok(slot.wait),
+        Some(slot) => slot.weight,
+        None => 0,
+    };
+    if weight <= taken {
+        return Ok(None);
+    }
+    let Some(wait) = budgets::take_slot(tx, chat_id, weight - taken, &app.config.send_limits).await? else {
+        return Ok(None);
+    };
+    tracing::debug!(chat_id, method = pending.method, wait_ms = wait.as_millis() as u64, "outbox call paced");
+    queue::pace(tx, pending.id, wait).await?;
+    Ok(Some(wait))
+}
+
+/// How many messages a call counts for in Telegram's flood limits: each message sent, copied, forwarded or
+/// edited; 0 for the rest (answers to callback queries, reactions, deletions, pins, reads).
+pub(crate) fn weight(method: &str, params: &serde_json::Value) -> u32 {
+    let many = |key: &str| {
+        let n = params.get(key).and_then(serde_json::Value::as_array).map_or(1, Vec::len).max(1);
+        u32::try_from(n).unwrap_or(u32::MAX)
+    };
+    match method {
+        "copyMessages" | "forwardMessages" => many("message_ids"),
+        "sendMediaGroup" => many("media"),
+        "sendChatAction" => 0,
+        "copyMessage" | "forwardMessage" => 1,
+        m if m.starts_with("send") || m.starts_with("editMessage") => 1,
+        _ => 0,
     }
 }
 
@@ -253,7 +328,7 @@ pub(crate) async fn write_and_flush(
     deadline: Instant,
 ) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
-    let rows = queue::lock_head(&tx, chat_id, ChatLock::Try, calls).await?;
+    let rows = queue::lock_head(&tx, chat_id, ChatLock::Try, calls, &app.config.send_limits).await?;
     if let Some(stop) = send_head(app, tx, chat_id, rows, &mut report, deadline).await? {
         report.stop = stop;
         return Ok(report);
@@ -283,6 +358,10 @@ async fn send_head(
         tx.commit().await?;
         return Ok(Some(Stop::NotDue));
     };
+    if let Some(wait) = no_room(app, &tx, chat_id, &pending).await? {
+        tx.commit().await?;
+        return Ok(Some(Stop::Paced(wait)));
+    }
     match Box::pin(call(app, &pending, deadline)).await {
         Ok(result) => {
             tx.commit_after(queue::record_sent(tx.client(), &pending, chat_id, &result)).await?;
@@ -312,6 +391,10 @@ async fn settle_failure(
         let wait = e.retry_after().unwrap_or(backoff);
         tracing::warn!(chat_id, method, error = %e, retry_in_s = wait, "outbox call deferred");
         queue::defer(tx, pending.id, &e.to_string(), wait).await?;
+        if e.retry_after().is_some() {
+            // Over a limit after all: the chat's budget is halved for a while.
+            budgets::shrink(tx, chat_id).await?;
+        }
         return Ok(Some(Stop::Deferred));
     }
     tracing::warn!(chat_id, method, error = %e, attempts = pending.attempts + 1, "outbox call given up");

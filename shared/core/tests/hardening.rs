@@ -25,9 +25,10 @@ async fn backlog_for_operator(t: &TestApp, customer: &TgUser, n: usize) {
     assert_eq!(t.db.count("outbox WHERE status = 'pending' AND method = 'copyMessage'").await, n as i64);
 }
 
-/// An app whose operator has `n` customer messages waiting, all due now.
+/// An app whose operator has `n` customer messages waiting, all due now (flood limits lifted: these tests are
+/// about a flush's own work, not its pace).
 async fn due_backlog(n: usize) -> (TestApp, TgUser) {
-    let t = spawn_app().await;
+    let t = zabota_testkit::spawn_app_without_limits().await;
     let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
     backlog_for_operator(&t, &customer, n).await;
     t.make_outbox_due().await;

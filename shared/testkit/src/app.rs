@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use zabota_core::bot::{self, Outcome};
+use zabota_core::config::{Rate, SendLimits};
 use zabota_core::telegram::Update;
 use zabota_core::webhook::{self, WebhookReply};
 use zabota_core::{App, Config};
@@ -62,10 +63,13 @@ impl TestApp {
         new.pop().unwrap_or_else(|| unreachable!("one answer was asserted"))
     }
 
-    /// Time passes: every pending outbox call is due now (its `not_before` reached).
+    /// Time passes: every pending outbox call is due now (its `not_before` reached), and the flood budgets have
+    /// room again.
     pub async fn make_outbox_due(&self) {
-        let due = "UPDATE outbox SET not_before = now() WHERE status = 'pending'";
-        self.db.client().await.execute(due, &[]).await.unwrap_or_else(|e| panic!("outbox due: {e}"));
+        let due = "UPDATE outbox SET not_before = now() WHERE status = 'pending'; \
+            UPDATE send_windows SET sent_at = '{}'; \
+            UPDATE bot_send_slots SET sent_at = '-infinity'";
+        self.db.client().await.batch_execute(due).await.unwrap_or_else(|e| panic!("outbox due: {e}"));
     }
 
     /// The one archived attachment: its id and storage key (fails unless exactly one is stored).
@@ -89,7 +93,13 @@ impl TestApp {
 
 /// Environment-style settings for a test app; tests may change entries before building the config.
 pub fn test_env(api_url: &str, db_url: &str) -> HashMap<String, String> {
+    let limits = desk_limits();
+    let [group, private, bot] =
+        [limits.group, limits.private, limits.bot].map(|r| format!("{}/{}ms", r.messages, r.per.as_millis()));
     [
+        ("TELEGRAM_GROUP_LIMIT", group.as_str()),
+        ("TELEGRAM_CHAT_LIMIT", private.as_str()),
+        ("TELEGRAM_BOT_LIMIT", bot.as_str()),
         ("BOT_TOKEN", crate::emulator::TEST_BOT_TOKEN),
         ("OPERATORS_CHAT_ID", &OPERATORS_CHAT_ID.to_string()),
         ("DATABASE_URL", db_url),
@@ -101,6 +111,42 @@ pub fn test_env(api_url: &str, db_url: &str) -> HashMap<String, String> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
+}
+
+/// Tests run Telegram's flood limits with every window this much shorter (a group's minute is 1.2 s), on both
+/// sides: the emulator refuses what Telegram would, in a test's time.
+pub const TIME_SCALE: f64 = 0.02;
+
+/// Telegram's limits with their windows scaled by `factor`.
+pub fn scaled_limits(factor: f64) -> SendLimits {
+    let scale = |r: Rate| Rate { messages: r.messages, per: r.per.mul_f64(factor) };
+    let t = SendLimits::TELEGRAM;
+    SendLimits { group: scale(t.group), private: scale(t.private), bot: scale(t.bot) }
+}
+
+/// What the desk keeps to in tests: Telegram's figures in [`TIME_SCALE`], a tenth fewer messages per group and
+/// for the bot, so a test machine's scheduling jitter (a slot taken, the call reaching the emulator later) cannot
+/// turn into a 429 in windows this short.
+fn desk_limits() -> SendLimits {
+    let limits = scaled_limits(TIME_SCALE);
+    let fewer = |r: Rate| Rate { messages: r.messages - r.messages / 10, per: r.per };
+    SendLimits { group: fewer(limits.group), private: limits.private, bot: fewer(limits.bot) }
+}
+
+/// Makes `telegram` enforce Telegram's limits in [`TIME_SCALE`], or the desk's own where those are looser (a test
+/// that lifted them, see [`lift_limits`]).
+pub fn enforce(telegram: &BotApiEmulator, desk: &SendLimits) {
+    let telegram_limits = crate::emulator::Limits::TELEGRAM.scaled(TIME_SCALE);
+    let looser = |own: crate::emulator::Window, desk: Rate| {
+        let desk = crate::emulator::Window { messages: desk.messages, per: desk.per };
+        let rate = |w: crate::emulator::Window| f64::from(w.messages) / w.per.as_secs_f64();
+        if rate(desk) > rate(own) { desk } else { own }
+    };
+    telegram.set_limits(Some(crate::emulator::Limits {
+        group: looser(telegram_limits.group, desk.group),
+        private: looser(telegram_limits.private, desk.private),
+        bot: looser(telegram_limits.bot, desk.bot),
+    }));
 }
 
 /// Builds a `Config` from a map, through the same parser as production.
@@ -117,6 +163,19 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(edit: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
     let db = TestDb::new().await;
     build(db, edit).await
+}
+
+/// Like `spawn_app`, with flood limits too high to matter (1000 messages per 10 ms, on both sides): for tests of the
+/// outbox's own mechanics (a killed flush, a backlog of hundreds) whose point is not pacing.
+pub async fn spawn_app_without_limits() -> TestApp {
+    spawn_app_with(lift_limits).await
+}
+
+/// Sets flood limits too high to matter (see [`spawn_app_without_limits`]).
+pub fn lift_limits(env: &mut HashMap<String, String>) {
+    for name in ["TELEGRAM_GROUP_LIMIT", "TELEGRAM_CHAT_LIMIT", "TELEGRAM_BOT_LIMIT"] {
+        env.insert(name.to_owned(), "1000/10ms".to_owned());
+    }
 }
 
 /// A folder for `MEDIA_BACKEND=fs`, removed when dropped.
@@ -153,6 +212,7 @@ async fn build(db: TestDb, edit: impl FnOnce(&mut HashMap<String, String>)) -> T
     let mut env = test_env(&telegram.base_url(), &db.url);
     edit(&mut env);
     let config = config_from(&env);
+    enforce(&telegram, &config.send_limits);
     let app = App::new(config, 8).await.unwrap_or_else(|e| panic!("app: {e}"));
     TestApp { app, db, telegram }
 }

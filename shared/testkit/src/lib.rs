@@ -9,8 +9,8 @@ pub mod lambda;
 pub mod pg;
 
 pub use app::{
-    MediaFolder, OPERATORS_CHAT_ID, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_on, spawn_app_with,
-    spawn_app_with_media_folder,
+    MediaFolder, OPERATORS_CHAT_ID, TIME_SCALE, TestApp, WEBHOOK_SECRET, enforce, lift_limits, scaled_limits,
+    spawn_app, spawn_app_on, spawn_app_with, spawn_app_with_media_folder, spawn_app_without_limits,
 };
 pub use aws::{aws_endpoint, create_bucket, s3_client, s3_media_store};
 pub use cluster::Cluster;

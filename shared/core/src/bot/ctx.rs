@@ -116,6 +116,13 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// The call queued last is a reminder: in its chat's queue it goes after everything else.
+    pub(crate) fn last_is_reminder(&mut self) {
+        if let Some(call) = self.calls.last_mut() {
+            call.priority = crate::outbox::Priority::Reminder;
+        }
+    }
+
     /// sendMessage.
     pub fn send(&mut self, message: SendMessage) -> Result<(), DbError> {
         self.queue(message.chat_id, "sendMessage", &message, None)

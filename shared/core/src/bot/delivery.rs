@@ -1,7 +1,9 @@
 //! Sending what the outbox holds, within a time budget and fairly between chats: each chat gets a turn of at most
 //! [`FLUSH_TURN`] calls, then goes to the back of the line, so one long backlog cannot hold up other chats (or,
 //! in a maintenance run, the jobs after the redelivery). A 403 triggers the blocked-chat handling, a copy given
-//! up tells its sender; the chats those touch are sent to in the same pass.
+//! up tells its sender; the chats those touch are sent to in the same pass. A chat whose next call waits for
+//! room in a flood budget steps out of the line until then, and is taken up again if that is before the deadline
+//! (nothing is held while the line waits for it).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -19,11 +21,16 @@ pub const FLUSH_TURN: u64 = 20;
 const DUE_CHATS: i64 = 500;
 /// Follow-ups (blocked-chat handling, "not delivered" notices) one delivery may start.
 const FOLLOW_UPS: u32 = 16;
+/// A paced call is due a moment after the wait its budget named (its `not_before` was set after that was read).
+const PACE_MARGIN: Duration = Duration::from_millis(30);
 
 /// After an update's own transaction sent (or tried) the head of `chat`: sends the rest and the follow-ups.
 pub(crate) async fn follow_up(app: &App, chat: i64, flush: ChatFlush, deadline: Instant) {
     let again = flush.calls_left().then_some(chat);
     let mut line = Line::of(again, FOLLOW_UPS);
+    if let Stop::Paced(wait) = flush.stop {
+        line.paced.push((Instant::now() + wait + PACE_MARGIN, chat));
+    }
     line.after(app, chat, flush, deadline).await;
     line.drain(app, deadline).await;
 }
@@ -75,16 +82,17 @@ pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbEr
     Ok(sent)
 }
 
-/// Chats waiting for their turn.
+/// Chats waiting for their turn, and chats waiting for room in a flood budget (with when it comes).
 struct Line {
     queue: VecDeque<i64>,
+    paced: Vec<(Instant, i64)>,
     follow_ups: u32,
 }
 
 impl Line {
     /// `chats` in line, each once, with `follow_ups` follow-ups allowed.
     fn of(chats: impl IntoIterator<Item = i64>, follow_ups: u32) -> Line {
-        let mut line = Line { queue: VecDeque::new(), follow_ups };
+        let mut line = Line { queue: VecDeque::new(), paced: Vec::new(), follow_ups };
         chats.into_iter().for_each(|chat| line.push(chat));
         line
     }
@@ -95,16 +103,38 @@ impl Line {
         }
     }
 
+    /// The next chat to flush: the head of the line, or else the paced chat whose room comes first, once it
+    /// has come; `None` when the line is empty or that is past `deadline` (those chats wait for the redelivery).
+    async fn next(&mut self, deadline: Instant) -> Option<i64> {
+        if let Some(chat) = self.queue.pop_front() {
+            return Some(chat);
+        }
+        let (index, (at, chat)) = self.paced.iter().copied().enumerate().min_by_key(|(_, (at, _))| *at)?;
+        if at >= deadline {
+            tracing::debug!(chats = self.paced.len(), "paced calls left for the redelivery");
+            self.paced.clear();
+            return None;
+        }
+        self.paced.swap_remove(index);
+        tokio::time::sleep_until(at.into()).await;
+        Some(chat)
+    }
+
     /// Gives each chat its turn until all are done or `deadline` passes; returns the calls sent.
     async fn drain(&mut self, app: &App, deadline: Instant) -> u64 {
         let mut sent = 0;
-        while let Some(chat) = self.queue.pop_front() {
+        while let Some(chat) = self.next(deadline).await {
             match Box::pin(outbox::flush_chat(app, chat, deadline, FLUSH_TURN)).await {
                 Ok(flush) => {
                     sent += flush.sent;
                     let stop = flush.stop;
                     if stop == Stop::Turn {
                         self.push(chat);
+                    }
+                    if let Stop::Paced(wait) = stop
+                        && !self.paced.iter().any(|(_, c)| *c == chat)
+                    {
+                        self.paced.push((Instant::now() + wait + PACE_MARGIN, chat));
                     }
                     self.after(app, chat, flush, deadline).await;
                     if stop == Stop::Budget {

@@ -73,6 +73,7 @@ pub async fn remind_waiting(
         let header =
             if sent >= due.max { texts::waiting_reminder_last(minutes) } else { texts::waiting_reminder(minutes) };
         card::post(&mut ctx, &ticket, Some(header)).await?;
+        ctx.last_is_reminder();
         reminded = true;
     }
     ctx.commit(deadline).await?.deliver(app, deadline).await;

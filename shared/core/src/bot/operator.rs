@@ -49,7 +49,10 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len(), replayed.len()))
         .with_markup(keyboards::summary(ticket_id));
     let sent = match ctx.app.telegram.send_message(&summary).await {
-        Ok(sent) => sent,
+        Ok(sent) => {
+            crate::db::budgets::count_sent(ctx.db(), operator.id).await?;
+            sent
+        }
         Err(e) if e.is_forbidden() => {
             tickets::requeue_ticket(ctx.db(), ticket_id).await?;
             return Ok(ctx.alert(query, texts::ALERT_START_BOT_FIRST)?);

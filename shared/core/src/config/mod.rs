@@ -1,10 +1,13 @@
 //! Configuration: the only reader of the environment. Typed, validated, secrets wrapped. The settings live here,
-//! one parser per variable in `parse.rs`, working hours in `hours.rs`, and the AWS SDK's configuration, loaded once
-//! per process, in `aws.rs`.
+//! one parser per variable in `parse.rs`, working hours in `hours.rs`, Telegram's flood limits in `limits.rs`, and
+//! the AWS SDK's configuration, loaded once per process, in `aws.rs`.
 
 pub(crate) mod aws;
 pub mod hours;
+mod limits;
 mod parse;
+
+pub use limits::{Rate, SendLimits};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -128,6 +131,8 @@ pub struct Config {
     pub desk_tz: chrono_tz::Tz,
     /// `LOG_FORMAT`: `json` (the default on Lambda) or `pretty`.
     pub log_format: LogFormat,
+    /// `TELEGRAM_GROUP_LIMIT`, `TELEGRAM_CHAT_LIMIT`, `TELEGRAM_BOT_LIMIT`: what the outbox sends within.
+    pub send_limits: SendLimits,
 }
 
 impl DatabaseConfig {
@@ -184,6 +189,7 @@ impl Config {
         let desk_tz = parse::time_zone(get("WORKING_HOURS_TZ").unwrap_or_else(|| DEFAULT_WORKING_HOURS_TZ.to_owned()))?;
         let working_hours = parse::working_hours(get("WORKING_HOURS"), desk_tz)?;
         let log_format = parse::log_format(get("LOG_FORMAT"), get("AWS_LAMBDA_FUNCTION_NAME").is_some())?;
+        let send_limits = SendLimits::from_lookup(&get)?;
         Ok(Config {
             bot_token,
             operators_chat_id,
@@ -204,6 +210,7 @@ impl Config {
             working_hours,
             desk_tz,
             log_format,
+            send_limits,
         })
     }
 }

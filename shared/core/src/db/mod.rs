@@ -1,6 +1,7 @@
 //! PostgreSQL: connections (TLS when asked), the migration runner, and one file of free functions per table.
 
 pub(crate) mod albums;
+pub(crate) mod budgets;
 pub mod cards;
 mod connect;
 pub mod due;
@@ -36,6 +37,7 @@ fn prepared() -> impl Iterator<Item = &'static str> {
         handovers::PREPARED,
         messages::PREPARED,
         outbox::PREPARED,
+        budgets::PREPARED,
         albums::PREPARED,
         media::PREPARED,
     ]

@@ -2,17 +2,19 @@
 //! and what is recorded when a call succeeds, fails or is cancelled. The sending itself is `crate::outbox`.
 
 use super::{Params, Sql, Tx};
+use crate::config::SendLimits;
 use crate::outbox::{Call, MAX_AGE, OnResult};
 
-const INSERT_CALLS: &str = "INSERT INTO outbox (chat_id, method, params, on_result) \
-    SELECT c, m, p, r FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[]) WITH ORDINALITY AS v(c, m, p, r, n) \
+const INSERT_CALLS: &str = "INSERT INTO outbox (chat_id, method, params, on_result, priority) \
+    SELECT c, m, p, r, q FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[], $5::smallint[]) \
+      WITH ORDINALITY AS v(c, m, p, r, q, n) \
     ORDER BY n";
 const LOCK_CHAT: &str = "SELECT true FROM pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
 const TRY_LOCK_CHAT: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
 /// The head of a chat's queue: the next call and the one after it (to know whether more is waiting).
 const HEAD: &str = "SELECT id, method, params, on_result, not_before <= now(), attempts, \
     created_at < now() - make_interval(secs => $2) \
-    FROM outbox WHERE chat_id = $1 AND status = 'pending' ORDER BY id LIMIT 2";
+    FROM outbox WHERE chat_id = $1 AND status = 'pending' ORDER BY priority, id LIMIT 2";
 const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1";
 /// What a call delivered, stored with its `sent` mark. The rows are skipped, not waited for, when an update holds
 /// them: nothing may make the `sent` mark wait for a lock (a lock timeout would roll it back and the call would
@@ -30,6 +32,11 @@ const SET_CARD: &str = "WITH card AS (INSERT INTO ticket_cards (chat_id, message
 /// queue).
 const SET_PROMPT: &str =
     "INSERT INTO ticket_cards (chat_id, message_id, ticket_id) VALUES ($2, $3, $1) ON CONFLICT DO NOTHING";
+/// Room for the head call in the flood budgets, taken in the round trip that locks the chat and reads its head.
+const TAKE_HEAD: &str = "SELECT outbox_id, weight, wait FROM take_head_slot($1, $2, $3, $4, $5)";
+/// A call that must wait for room in a flood budget: not before then, and no attempt counted.
+const PACE: &str = "UPDATE outbox SET not_before = greatest(not_before, clock_timestamp() + make_interval(secs => $2)) \
+    WHERE id = $1 AND status = 'pending'";
 const DEFER: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
     not_before = now() + make_interval(secs => $3) WHERE id = $1 AND status = 'pending'";
 const GIVE_UP: &str = "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 \
@@ -69,7 +76,8 @@ pub(crate) async fn write(db: &impl Sql, calls: &[Call]) -> Result<(), tokio_pos
     let params: Vec<&serde_json::Value> = calls.iter().map(|c| &c.params).collect();
     let results: Vec<Option<serde_json::Value>> =
         calls.iter().map(|c| c.on_result.and_then(|r| serde_json::to_value(r).ok())).collect();
-    db.execute(INSERT_CALLS, &[&chats, &methods, &params, &results]).await?;
+    let priorities: Vec<i16> = calls.iter().map(|c| c.priority as i16).collect();
+    db.execute(INSERT_CALLS, &[&chats, &methods, &params, &results, &priorities]).await?;
     Ok(())
 }
 
@@ -95,25 +103,60 @@ pub(crate) async fn lock_head(
     chat_id: i64,
     lock: ChatLock,
     calls: &[Call],
+    limits: &SendLimits,
 ) -> Result<Option<Vec<Pending>>, tokio_postgres::Error> {
     let lock = match lock {
         ChatLock::Wait => LOCK_CHAT,
         ChatLock::Try => TRY_LOCK_CHAT,
     };
     let max_age = MAX_AGE.as_secs() as f64;
+    let chat = limits.for_chat(chat_id);
+    let (chat_max, bot_max) = (chat.messages as i32, limits.bot.messages as i32);
+    let (chat_per, bot_per) = (SendLimits::padded(chat).as_secs_f64(), SendLimits::padded(limits.bot).as_secs_f64());
     let (lock_params, head_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
-    let (written, locked, rows) =
-        tokio::join!(write(tx, calls), tx.query(lock, lock_params), tx.query(HEAD, head_params));
+    let slot_params: Params<'_> = &[&chat_id, &chat_max, &chat_per, &bot_max, &bot_per];
+    let (written, locked, rows, slot) = tokio::join!(
+        write(tx, calls),
+        tx.query(lock, lock_params),
+        tx.query(HEAD, head_params),
+        tx.query(TAKE_HEAD, slot_params)
+    );
     written?;
     let got_lock = match locked?.first() {
         Some(row) => row.try_get::<_, bool>(0)?,
         None => false,
     };
-    let rows = rows?;
+    let (rows, slot) = (rows?, slot?);
     if !got_lock {
         return Ok(None);
     }
-    rows.iter().map(Pending::from_row).collect::<Result<_, _>>().map(Some)
+    let slot = match slot.first() {
+        Some(row) => {
+            let wait: f64 = row.try_get(2)?;
+            let weight: i32 = row.try_get(1)?;
+            Some(Slot {
+                outbox_id: row.try_get(0)?,
+                weight: u32::try_from(weight).unwrap_or(0),
+                wait: (wait > 0.0).then(|| std::time::Duration::from_secs_f64(wait)),
+            })
+        }
+        None => None,
+    };
+    let mut pending: Vec<Pending> = rows.iter().map(Pending::from_row).collect::<Result<_, _>>()?;
+    if let Some(head) = pending.first_mut() {
+        head.slot = slot.filter(|s| s.outbox_id == head.id);
+    }
+    Ok(Some(pending))
+}
+
+/// Room the head call got in the flood budgets as its chat was locked (see `take_head_slot`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Slot {
+    outbox_id: i64,
+    /// Messages counted.
+    pub(crate) weight: u32,
+    /// `None`: room taken; else the call was held back this long.
+    pub(crate) wait: Option<std::time::Duration>,
 }
 
 /// A pending call as read from the queue.
@@ -127,6 +170,8 @@ pub(crate) struct Pending {
     pub(crate) attempts: i32,
     /// Older than [`MAX_AGE`]: a failure gives it up.
     pub(crate) too_old: bool,
+    /// Room taken for it as the chat was locked, if it was the head then.
+    pub(crate) slot: Option<Slot>,
 }
 
 impl Pending {
@@ -154,6 +199,7 @@ impl Pending {
             due: row.try_get(4)?,
             attempts: row.try_get(5)?,
             too_old: row.try_get(6)?,
+            slot: None,
         })
     }
 }
@@ -194,6 +240,12 @@ pub(crate) async fn defer(db: &impl Sql, id: i64, error: &str, wait_s: u64) -> R
     Ok(())
 }
 
+/// Holds a call back by `wait` (no room in a flood budget): not a failure, no attempt counted.
+pub(crate) async fn pace(db: &impl Sql, id: i64, wait: std::time::Duration) -> Result<(), tokio_postgres::Error> {
+    db.execute(PACE, &[&id, &wait.as_secs_f64()]).await?;
+    Ok(())
+}
+
 /// Gives a call up.
 pub(crate) async fn give_up(db: &impl Sql, id: i64, error: &str) -> Result<(), tokio_postgres::Error> {
     db.execute(GIVE_UP, &[&id, &error]).await?;
@@ -209,7 +261,7 @@ pub(crate) async fn fail_blocked_chat(db: &impl Sql, chat_id: i64, error: &str) 
 }
 
 const DUE_CHATS: &str = "SELECT chat_id FROM (SELECT DISTINCT ON (chat_id) chat_id, id, not_before FROM outbox \
-       WHERE status = 'pending' ORDER BY chat_id, id) head \
+       WHERE status = 'pending' ORDER BY chat_id, priority, id) head \
      WHERE not_before <= now() ORDER BY not_before, id LIMIT $1";
 const UNHANDLED_BLOCKED: &str =
     "SELECT chat_id FROM blocked_chats WHERE handled_at IS NULL ORDER BY blocked_at LIMIT $1";
@@ -239,6 +291,7 @@ pub(crate) async fn blocked_chat_handled(db: &impl Sql, chat_id: i64) -> Result<
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
 pub(super) const PREPARED: &[&str] = &[
     INSERT_CALLS,
+    TAKE_HEAD,
     LOCK_CHAT,
     TRY_LOCK_CHAT,
     HEAD,
@@ -247,6 +300,7 @@ pub(super) const PREPARED: &[&str] = &[
     SET_CARD,
     SET_PROMPT,
     DEFER,
+    PACE,
     GIVE_UP,
     FAIL_REST,
     NOTE_BLOCKED,

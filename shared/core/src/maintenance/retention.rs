@@ -1,7 +1,7 @@
 //! Retention: messages (with their attachments), the archived objects no row names any more, closed tickets,
 //! forgotten customers and sent outbox calls older than `HISTORY_RETENTION_DAYS` are deleted in bounded batches
 //! within a time budget; nothing younger is ever touched. Processed update ids are kept a week (Telegram
-//! redelivers for about a day).
+//! redelivers for about a day); the flood budgets of chats idle for an hour go too.
 //!
 //! Objects follow the rule of [`crate::db::media::LOCK_KEY`]: the transaction that deletes the last row naming a key
 //! queues the key (`media_deletions`); the object is deleted under the key's lock after a re-check, and the queue
@@ -43,6 +43,8 @@ pub(crate) async fn prune_until(app: &App, now: DateTime<Utc>, deadline: Instant
     total += forget_users(app, cutoff, deadline).await?;
     total += repeat(app, deadline, Sweep::Outbox, recent).await?;
     total += repeat(app, deadline, Sweep::ProcessedUpdates, recent).await?;
+    // Flood budgets of chats idle for an hour (a row per chat the bot wrote to; recreated on the next send).
+    total += crate::db::budgets::prune(&app.db.get().await?).await?;
     tracing::debug!(objects = objects.deleted, "retention done");
     match objects.first_error {
         None => Ok(total),

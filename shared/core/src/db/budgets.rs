@@ -1,0 +1,60 @@
+//! `send_windows` and `bot_send_slots`: Telegram's flood limits as budgets in PostgreSQL, shared by every
+//! execution (see `migrations/V13__send_budgets.sql` for how a slot is taken without anyone waiting).
+
+use std::time::Duration;
+
+use super::Sql;
+use crate::config::SendLimits;
+
+const TAKE: &str = "SELECT take_send_slot($1, $2, $3, $4, $5, $6)";
+/// After a 429: half the chat's budget for a while.
+const SHRINK: &str = "INSERT INTO send_windows (chat_id, shrunk_until) \
+    VALUES ($1, clock_timestamp() + make_interval(secs => $2)) \
+    ON CONFLICT (chat_id) DO UPDATE SET shrunk_until = EXCLUDED.shrunk_until";
+const COUNT_SENT: &str = "INSERT INTO send_windows (chat_id, sent_at) VALUES ($1, ARRAY[clock_timestamp()]) \
+    ON CONFLICT (chat_id) DO UPDATE SET sent_at = send_windows.sent_at || clock_timestamp()";
+/// Rows of chats with nothing in their window and no shrink: they would be created again on the next send.
+const PRUNE: &str = "DELETE FROM send_windows WHERE coalesce(shrunk_until, '-infinity') < now() \
+    AND coalesce(sent_at[cardinality(sent_at)], '-infinity') < now() - interval '1 hour'";
+
+/// How long a chat's budget stays halved after a 429.
+pub(crate) const SHRINK_AFTER_429: Duration = Duration::from_secs(600);
+
+/// Takes room for `weight` messages to `chat_id` in its budget and the bot's, in the transaction that makes the
+/// call (holding the chat's outbox lock). `None` when taken; else how long until there would be room.
+pub(crate) async fn take_slot(
+    db: &impl Sql,
+    chat_id: i64,
+    weight: u32,
+    limits: &SendLimits,
+) -> Result<Option<Duration>, tokio_postgres::Error> {
+    let chat = limits.for_chat(chat_id);
+    let weight = i32::try_from(weight).unwrap_or(i32::MAX);
+    let (chat_max, bot_max) = (chat.messages as i32, limits.bot.messages as i32);
+    let (chat_per, bot_per) = (SendLimits::padded(chat).as_secs_f64(), SendLimits::padded(limits.bot).as_secs_f64());
+    let row = db.query_one(TAKE, &[&chat_id, &weight, &chat_max, &chat_per, &bot_max, &bot_per]).await?;
+    let wait: f64 = row.try_get(0)?;
+    Ok((wait > 0.0).then(|| Duration::from_secs_f64(wait)))
+}
+
+/// Telegram answered 429 for `chat_id` after all: its budget is halved for [`SHRINK_AFTER_429`] (the call itself
+/// waits its `retry_after`, and the chat's queue behind it).
+pub(crate) async fn shrink(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute(SHRINK, &[&chat_id, &SHRINK_AFTER_429.as_secs_f64()]).await?;
+    Ok(())
+}
+
+/// Counts a message sent to `chat_id` outside the outbox (a claim's summary, sent at once so that an operator who
+/// never started the bot is noticed): it never waits, and what comes after it in the chat's queue waits for it.
+pub(crate) async fn count_sent(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute(COUNT_SENT, &[&chat_id]).await?;
+    Ok(())
+}
+
+/// Forgets the budgets of chats idle for an hour; returns how many.
+pub(crate) async fn prune(db: &impl Sql) -> Result<u64, tokio_postgres::Error> {
+    db.execute(PRUNE, &[]).await
+}
+
+/// Pipelined with the outbox's statements, so prepared with them.
+pub(super) const PREPARED: &[&str] = &[TAKE, SHRINK, COUNT_SENT];

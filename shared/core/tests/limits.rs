@@ -1,0 +1,147 @@
+//! Telegram's flood limits as budgets: the outbox sends within them (the emulator answers 429 to anything over,
+//! as Telegram does), a full operators' group never holds up a private chat, the bot's overall budget is shared by
+//! every chat, an answer to a press goes before paced messages, and a 429 met anyway shrinks the chat's budget.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
+
+use std::time::Duration;
+
+use zabota_core::domain::Topic;
+use zabota_core::texts;
+use zabota_testkit::emulator::{Limits, Window};
+use zabota_testkit::{Dialog, Fault, OPERATORS_CHAT_ID, TIME_SCALE, TgUser, spawn_app, spawn_app_with, updates};
+
+/// Telegram's limits in the tests' time, as the emulator enforces them by default.
+fn telegram() -> Limits {
+    Limits::TELEGRAM.scaled(TIME_SCALE)
+}
+
+#[tokio::test]
+async fn a_burst_to_one_chat_is_paced_without_a_429_and_arrives_once_in_order() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    let before = t.telegram.texts(customer.id).len();
+    let said: Vec<String> = (1..=25).map(|n| format!("ответ {n}")).collect();
+    for text in &said {
+        t.send(updates::private_text(&operator, text)).await;
+    }
+    assert!(said.len() as u32 > telegram().private.messages * 2, "more than the chat's window allows at once");
+    assert_eq!(t.telegram.texts(customer.id)[before..], said[..], "every answer once, in order, nothing left behind");
+    assert!(t.telegram.over_limit_calls().is_empty(), "no 429: {:?}", t.telegram.over_limit_calls());
+    let paced = t.db.count("outbox WHERE chat_id = 1001 AND not_before > created_at + interval '10 ms'").await;
+    assert!(paced > 0, "some waited for room in the chat's budget");
+}
+
+#[tokio::test]
+async fn a_card_storm_fills_the_groups_budget_without_a_429_and_every_card_follows() {
+    let t = spawn_app().await;
+    let customers: Vec<TgUser> = (1..=30).map(TgUser::customer).collect();
+    for customer in &customers {
+        t.ask_for_operator(customer, Topic::Other).await;
+    }
+    let phones = customers.iter().map(|c| t.send(updates::private_text(c, zabota_testkit::PHONE)));
+    futures_util::future::join_all(phones).await;
+    t.redeliver().await;
+    let cards = t.telegram.texts(OPERATORS_CHAT_ID);
+    assert!(cards.len() as u32 > telegram().group.messages, "more cards than a group's window holds");
+    for n in 1..=30 {
+        assert_eq!(cards.iter().filter(|c| c.starts_with(&format!("Новый клиент #{n}\n"))).count(), 1, "card #{n}");
+    }
+    assert!(t.telegram.over_limit_calls().is_empty(), "no 429: {:?}", t.telegram.over_limit_calls());
+}
+
+#[tokio::test]
+async fn a_full_operators_group_never_holds_up_a_customers_chat() {
+    // The group's real budget (20 a minute): the 21st card waits most of a minute.
+    let t = spawn_app_with(|env| {
+        env.insert("TELEGRAM_GROUP_LIMIT".into(), "20/60s".into());
+    })
+    .await;
+    t.telegram.set_limits(Some(Limits { group: Window { messages: 20, per: Duration::from_secs(60) }, ..telegram() }));
+    for n in 1..=20 {
+        t.queue_ticket(&TgUser::customer(n), Topic::Warranty).await;
+    }
+    let late = TgUser::customer(21);
+    t.ask_for_operator(&late, Topic::Warranty).await;
+    t.send(updates::private_text(&late, zabota_testkit::PHONE)).await;
+
+    // The customer heard at once; their card waits for the group's window.
+    let told = t.telegram.texts(late.id);
+    assert!(told.iter().any(|s| s.starts_with(&texts::queued(21))), "{told:#?}");
+    assert!(!t.telegram.texts(OPERATORS_CHAT_ID).iter().any(|c| c.starts_with("Новый клиент #21\n")));
+    let waiting = format!(
+        "outbox WHERE chat_id = {OPERATORS_CHAT_ID} AND status = 'pending' AND not_before > now() + interval '30 s'"
+    );
+    assert_eq!(t.db.count(&waiting).await, 1, "the card is held back to when the group has room");
+    assert!(t.telegram.over_limit_calls().is_empty());
+
+    // A minute later it goes.
+    t.make_outbox_due().await;
+    t.telegram.set_limits(Some(telegram()));
+    t.redeliver().await;
+    assert!(t.telegram.texts(OPERATORS_CHAT_ID).iter().any(|c| c.starts_with("Новый клиент #21\n")));
+}
+
+#[tokio::test]
+async fn the_bots_budget_is_shared_by_every_chat() {
+    // Five messages per half second for the whole bot, on both sides.
+    let t = spawn_app_with(|env| {
+        env.insert("TELEGRAM_BOT_LIMIT".into(), "5/500ms".into());
+    })
+    .await;
+    t.telegram.set_limits(Some(Limits { bot: Window { messages: 5, per: Duration::from_millis(500) }, ..telegram() }));
+    let customers: Vec<TgUser> = (1..=12).map(TgUser::customer).collect();
+    let starts = customers.iter().map(|c| t.send(updates::command(c, "/start")));
+    futures_util::future::join_all(starts).await;
+    // What could not wait for room inside an update (a slow machine) goes with the next redeliveries.
+    for _ in 0..50 {
+        if customers.iter().all(|c| !t.telegram.texts(c.id).is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        t.redeliver().await;
+    }
+    for customer in &customers {
+        assert_eq!(t.telegram.texts(customer.id), [texts::GREETING], "customer {}", customer.id);
+    }
+    assert!(t.telegram.over_limit_calls().is_empty(), "no 429: {:?}", t.telegram.over_limit_calls());
+}
+
+#[tokio::test]
+async fn an_answer_to_a_press_goes_before_messages_waiting_for_room() {
+    let t = spawn_app().await;
+    let Dialog { operator, ticket, .. } = t.open_dialog(1, Topic::Return).await;
+    // Three messages wait for the operator's chat, whose window is full right now.
+    let op = operator.id;
+    t.db.execute(&format!(
+        "INSERT INTO outbox (chat_id, method, params) SELECT {op}, 'sendMessage', \
+           jsonb_build_object('chat_id', {op}, 'text', 'ждёт ' || n) FROM generate_series(1, 3) n; \
+         INSERT INTO send_windows (chat_id, sent_at) VALUES ({op}, array_fill(clock_timestamp(), ARRAY[5])) \
+           ON CONFLICT (chat_id) DO UPDATE SET sent_at = EXCLUDED.sent_at"
+    ))
+    .await;
+    let summary = t.telegram.received(op)[0].message_id;
+    let press = updates::callback(&operator, op, summary, &format!("close:{ticket}"));
+    let id = press["callback_query"]["id"].as_str().unwrap().to_owned();
+    t.answer_to(press).await;
+    let calls = t.telegram.calls();
+    let answered = calls.iter().position(|c| c.method == "answerCallbackQuery" && c.params["callback_query_id"] == id);
+    let waited = calls.iter().position(|c| c.params["text"] == "ждёт 1");
+    assert!(answered.unwrap() < waited.unwrap(), "the answer first, then what waited for room");
+    let texts = t.telegram.texts(op);
+    let order: Vec<&String> = texts.iter().filter(|s| s.starts_with("ждёт")).collect();
+    assert_eq!(order, ["ждёт 1", "ждёт 2", "ждёт 3"], "and those in their order");
+}
+
+#[tokio::test]
+async fn a_429_met_anyway_halves_the_chats_budget_for_a_while() {
+    let t = spawn_app().await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    t.telegram.fail_next("copyMessage", Fault::TooManyRequests { retry_after: 1 }, 1);
+    t.send(updates::private_text(&customer, "вопрос")).await;
+    let shrunk = t.db.count(&format!("send_windows WHERE chat_id = {} AND shrunk_until > now()", operator.id)).await;
+    assert_eq!(shrunk, 1);
+    t.make_outbox_due().await;
+    t.redeliver().await;
+    assert_eq!(t.telegram.texts(operator.id).last().map(String::as_str), Some("вопрос"), "sent after its wait");
+}
