@@ -38,8 +38,9 @@ DECLARE
     slots       INTEGER[];
     next_free   TIMESTAMPTZ;
 BEGIN
-    INSERT INTO send_windows (chat_id) VALUES (p_chat) ON CONFLICT DO NOTHING;
-    SELECT * INTO w FROM send_windows WHERE chat_id = p_chat FOR UPDATE;
+    -- Creates the row or locks it, in one statement (a prune between two would leave nothing to lock).
+    INSERT INTO send_windows (chat_id) VALUES (p_chat)
+    ON CONFLICT (chat_id) DO UPDATE SET chat_id = EXCLUDED.chat_id RETURNING * INTO w;
     chat_max := CASE WHEN w.shrunk_until > t THEN greatest(1, p_chat_max / 2) ELSE p_chat_max END;
     -- A call bigger than the whole budget (an album of 10 to a chat allowed 3) goes when the window is empty.
     weight := least(p_weight, chat_max);
@@ -66,7 +67,8 @@ BEGIN
 END $$;
 
 -- Inside a chat's budget some calls go first: answers to button presses (the button spins until then), then
--- dialog messages and the rest, then edits of cards, then reminders. Calls of one priority keep their order.
+-- dialog messages and the rest, then edits of cards (a claimed card loses its button), then new posts in the
+-- operators' chat, then reminders. Calls of one priority keep their order.
 ALTER TABLE outbox ADD COLUMN priority SMALLINT NOT NULL DEFAULT 1;
 DROP INDEX ix_outbox_pending;
 CREATE INDEX ix_outbox_pending ON outbox (chat_id, priority, id) WHERE status = 'pending';
@@ -85,26 +87,32 @@ CREATE FUNCTION send_weight(p_method TEXT, p_params JSONB) RETURNS INTEGER LANGU
     END
 $$;
 
--- Takes room for the head call of `p_chat`'s queue, pipelined with the statements that lock the chat and read
--- that head (no round trip of its own). Nothing when the chat's lock is another transaction's, the queue is
--- empty, its head is not due or counts for no message. Otherwise the head's id, the messages counted and the
--- wait (0: room taken; else the head is held back that long, no attempt counted).
+-- Takes the chat's outbox lock if it is free (re-entrant: a no-op after the waiting lock) and room for the head
+-- call of its queue, pipelined before the head is read (no round trip of its own). One row: whether the lock is
+-- ours; then, when room was asked for (`p_take`) and the head is due and counts for messages, its id, the
+-- messages counted and the wait (0: room taken; else the head is held back that long, no attempt counted).
 CREATE FUNCTION take_head_slot(
-    p_chat BIGINT, p_chat_max INTEGER, p_chat_per DOUBLE PRECISION, p_bot_max INTEGER, p_bot_per DOUBLE PRECISION
-) RETURNS TABLE (outbox_id BIGINT, weight INTEGER, wait DOUBLE PRECISION) LANGUAGE plpgsql AS $$
+    p_chat BIGINT, p_take BOOLEAN,
+    p_chat_max INTEGER, p_chat_per DOUBLE PRECISION, p_bot_max INTEGER, p_bot_per DOUBLE PRECISION
+) RETURNS TABLE (locked BOOLEAN, outbox_id BIGINT, weight INTEGER, wait DOUBLE PRECISION) LANGUAGE plpgsql AS $$
 DECLARE
     h RECORD;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtextextended('outbox:' || p_chat::text, 0)) THEN
+    locked := pg_try_advisory_xact_lock(hashtextextended('outbox:' || p_chat::text, 0));
+    IF NOT locked OR NOT p_take THEN
+        RETURN NEXT;
         RETURN;
     END IF;
     SELECT o.id, o.method, o.params, o.not_before INTO h FROM outbox o
     WHERE o.chat_id = p_chat AND o.status = 'pending' ORDER BY o.priority, o.id LIMIT 1;
     IF NOT FOUND OR h.not_before > now() THEN
+        RETURN NEXT;
         RETURN;
     END IF;
     weight := send_weight(h.method, h.params);
     IF weight = 0 THEN
+        weight := NULL;
+        RETURN NEXT;
         RETURN;
     END IF;
     outbox_id := h.id;

@@ -117,8 +117,8 @@ fn room(sends: &mut VecDeque<Instant>, window: Window, weight: u32, now: Instant
         return Duration::ZERO;
     }
     if weight > allowed {
-        // Never fits: wait a whole window (Telegram refuses such a call outright; none of ours is that big).
-        return window.per;
+        // Bigger than the whole window (an album of 10 to a private chat): it goes when the window is empty.
+        return sends.back().map_or(Duration::ZERO, |last| (*last + window.per).saturating_duration_since(now));
     }
     // The send that must leave the window for `weight` more to fit.
     let leaving = sends.len() + weight - allowed - 1;

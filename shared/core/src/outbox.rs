@@ -54,10 +54,12 @@ pub(crate) enum Priority {
     Answer = 0,
     /// Dialog messages, replies, and everything not named below.
     Dialog = 1,
-    /// An edit of a message in the operators' chat (a card, a notice).
+    /// An edit of a message in the operators' chat (a claimed card loses its button).
     CardEdit = 2,
+    /// A new message in the operators' chat (a card, a notice).
+    GroupPost = 3,
     /// A reminder card for a ticket still waiting.
-    Reminder = 3,
+    Reminder = 4,
 }
 
 impl Priority {
@@ -66,6 +68,7 @@ impl Priority {
         match method {
             "answerCallbackQuery" => Priority::Answer,
             m if chat_id < 0 && m.starts_with("editMessage") => Priority::CardEdit,
+            _ if chat_id < 0 => Priority::GroupPost,
             _ => Priority::Dialog,
         }
     }
@@ -171,7 +174,8 @@ impl ChatFlush {
 pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn: u64) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
     let mut tx = Tx::begin(&app.db).await?;
-    let mut rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], &app.config.send_limits).await?;
+    let limits = &app.config.send_limits;
+    let mut rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], limits, true).await?;
     loop {
         let stop = if Instant::now() >= deadline {
             Some(Stop::Budget)
@@ -215,7 +219,7 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
                 }
                 // Given up, and more is queued: go on in a fresh transaction (rare).
                 tx = Tx::begin(&app.db).await?;
-                rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], &app.config.send_limits).await?;
+                rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], limits, true).await?;
                 continue;
             }
         };
@@ -225,9 +229,11 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
             report.stop = Stop::Empty;
             return Ok(report);
         }
+        // Room for the next call only if this flush will go on to send it (no room taken for nothing).
+        let goes_on = report.sent + report.failed < turn && Instant::now() < deadline;
         let (recorded, next) = tokio::join!(
             tx.commit_and_begin_after(queue::record_sent(tx.client(), &pending, chat_id, &result)),
-            queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], &app.config.send_limits)
+            queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], limits, goes_on)
         );
         recorded?;
         rows = next?;
@@ -311,6 +317,10 @@ fn next_due(rows: Option<Vec<Pending>>) -> Result<(Pending, bool), Stop> {
     let rows = rows.ok_or(Stop::Busy)?;
     let more = rows.len() > 1;
     let pending = rows.into_iter().next().ok_or(Stop::Empty)?;
+    // Held back just now for room in a budget (which also made it not due): the wait is known.
+    if let Some(wait) = pending.slot.and_then(|slot| slot.wait) {
+        return Err(Stop::Paced(wait));
+    }
     if !pending.due {
         return Err(Stop::NotDue);
     }
@@ -328,7 +338,7 @@ pub(crate) async fn write_and_flush(
     deadline: Instant,
 ) -> Result<ChatFlush, DbError> {
     let mut report = ChatFlush::new();
-    let rows = queue::lock_head(&tx, chat_id, ChatLock::Try, calls, &app.config.send_limits).await?;
+    let rows = queue::lock_head(&tx, chat_id, ChatLock::Try, calls, &app.config.send_limits, true).await?;
     if let Some(stop) = send_head(app, tx, chat_id, rows, &mut report, deadline).await? {
         report.stop = stop;
         return Ok(report);

@@ -41,7 +41,9 @@ pub(super) async fn outbox(sandbox: Arc<Sandbox>, interval: Duration) {
     loop {
         ticker.tick().await;
         let _round = sandbox.gate.read().await;
-        if let Err(error) = zabota_core::bot::deliver_due(&sandbox.app).await {
+        // A short round: a reset or a jump in time waits for it.
+        let deadline = std::time::Instant::now() + interval;
+        if let Err(error) = zabota_core::bot::deliver_due_until(&sandbox.app, deadline).await {
             tracing::warn!(%error, "sandbox: outbox redelivery failed");
         }
     }

@@ -23,13 +23,17 @@ const DUE_CHATS: i64 = 500;
 const FOLLOW_UPS: u32 = 16;
 /// A paced call is due a moment after the wait its budget named (its `not_before` was set after that was read).
 const PACE_MARGIN: Duration = Duration::from_millis(30);
+/// The longest an update's delivery waits for room in a budget (nothing held meanwhile; a webhook's HTTP request
+/// stays open): a private chat's burst, not a full group's minute, which the redelivery sends. In `poll`, where
+/// updates come one after another, it never waits.
+const UPDATE_PACE_WAIT: Duration = Duration::from_millis(1500);
 
 /// After an update's own transaction sent (or tried) the head of `chat`: sends the rest and the follow-ups.
 pub(crate) async fn follow_up(app: &App, chat: i64, flush: ChatFlush, deadline: Instant) {
     let again = flush.calls_left().then_some(chat);
-    let mut line = Line::of(again, FOLLOW_UPS);
+    let mut line = Line::of(again, FOLLOW_UPS).for_updates(app);
     if let Stop::Paced(wait) = flush.stop {
-        line.paced.push((Instant::now() + wait + PACE_MARGIN, chat));
+        line.pace(chat, wait);
     }
     line.after(app, chat, flush, deadline).await;
     line.drain(app, deadline).await;
@@ -43,7 +47,7 @@ pub async fn deliver(app: &App, chats: Vec<i64>) {
 /// Sends the outbox of `chats`, in order per chat and in turns between chats, until every queue is empty, waits
 /// for a retry, or `deadline` passes. Failures are logged and left pending for the periodic redelivery.
 pub async fn deliver_until(app: &App, chats: Vec<i64>, deadline: Instant) {
-    Line::of(chats, FOLLOW_UPS).drain(app, deadline).await;
+    Line::of(chats, FOLLOW_UPS).for_updates(app).drain(app, deadline).await;
 }
 
 /// Sends every chat's due outbox calls within [`DELIVERY_BUDGET`] (see [`deliver_due_until`]).
@@ -86,15 +90,31 @@ pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbEr
 struct Line {
     queue: VecDeque<i64>,
     paced: Vec<(Instant, i64)>,
+    /// The longest wait for room worth waiting for; longer ones are left to the redelivery.
+    max_pace: Duration,
     follow_ups: u32,
 }
 
 impl Line {
     /// `chats` in line, each once, with `follow_ups` follow-ups allowed.
     fn of(chats: impl IntoIterator<Item = i64>, follow_ups: u32) -> Line {
-        let mut line = Line { queue: VecDeque::new(), paced: Vec::new(), follow_ups };
+        let mut line = Line { queue: VecDeque::new(), paced: Vec::new(), max_pace: Duration::MAX, follow_ups };
         chats.into_iter().for_each(|chat| line.push(chat));
         line
+    }
+
+    /// A line for an update's (or a job's) own calls: it waits for room at most [`UPDATE_PACE_WAIT`], and not at
+    /// all when updates are handled one after another.
+    fn for_updates(mut self, app: &App) -> Line {
+        self.max_pace = if app.concurrent_updates { UPDATE_PACE_WAIT } else { Duration::ZERO };
+        self
+    }
+
+    /// `chat`'s next call has room in `wait`: it steps out of the line until then, if that is worth waiting for.
+    fn pace(&mut self, chat: i64, wait: Duration) {
+        if wait <= self.max_pace && !self.paced.iter().any(|(_, c)| *c == chat) {
+            self.paced.push((Instant::now() + wait + PACE_MARGIN, chat));
+        }
     }
 
     fn push(&mut self, chat: i64) {
@@ -131,10 +151,8 @@ impl Line {
                     if stop == Stop::Turn {
                         self.push(chat);
                     }
-                    if let Stop::Paced(wait) = stop
-                        && !self.paced.iter().any(|(_, c)| *c == chat)
-                    {
-                        self.paced.push((Instant::now() + wait + PACE_MARGIN, chat));
+                    if let Stop::Paced(wait) = stop {
+                        self.pace(chat, wait);
                     }
                     self.after(app, chat, flush, deadline).await;
                     if stop == Stop::Budget {

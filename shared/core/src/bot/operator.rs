@@ -48,11 +48,10 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
     let card_text = card::text(ctx, &ticket).await?;
     let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len(), replayed.len()))
         .with_markup(keyboards::summary(ticket_id));
+    // Counted in the operator's budget before it goes (never waiting: a flusher of that chat may hold it).
+    crate::db::budgets::count_sent(ctx.db(), operator.id).await?;
     let sent = match ctx.app.telegram.send_message(&summary).await {
-        Ok(sent) => {
-            crate::db::budgets::count_sent(ctx.db(), operator.id).await?;
-            sent
-        }
+        Ok(sent) => sent,
         Err(e) if e.is_forbidden() => {
             tickets::requeue_ticket(ctx.db(), ticket_id).await?;
             return Ok(ctx.alert(query, texts::ALERT_START_BOT_FIRST)?);

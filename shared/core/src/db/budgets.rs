@@ -11,8 +11,12 @@ const TAKE: &str = "SELECT take_send_slot($1, $2, $3, $4, $5, $6)";
 const SHRINK: &str = "INSERT INTO send_windows (chat_id, shrunk_until) \
     VALUES ($1, clock_timestamp() + make_interval(secs => $2)) \
     ON CONFLICT (chat_id) DO UPDATE SET shrunk_until = EXCLUDED.shrunk_until";
-const COUNT_SENT: &str = "INSERT INTO send_windows (chat_id, sent_at) VALUES ($1, ARRAY[clock_timestamp()]) \
-    ON CONFLICT (chat_id) DO UPDATE SET sent_at = send_windows.sent_at || clock_timestamp()";
+/// Skips a row a flusher holds (that send then goes uncounted; nothing waits for it).
+const COUNT_SENT: &str = "WITH created AS (INSERT INTO send_windows (chat_id, sent_at) \
+      VALUES ($1, ARRAY[clock_timestamp()]) ON CONFLICT (chat_id) DO NOTHING RETURNING chat_id) \
+    UPDATE send_windows SET sent_at = sent_at || clock_timestamp() \
+    WHERE chat_id = (SELECT chat_id FROM send_windows WHERE chat_id = $1 FOR UPDATE SKIP LOCKED) \
+      AND NOT EXISTS (SELECT 1 FROM created)";
 /// Rows of chats with nothing in their window and no shrink: they would be created again on the next send.
 const PRUNE: &str = "DELETE FROM send_windows WHERE coalesce(shrunk_until, '-infinity') < now() \
     AND coalesce(sent_at[cardinality(sent_at)], '-infinity') < now() - interval '1 hour'";
@@ -44,8 +48,9 @@ pub(crate) async fn shrink(db: &impl Sql, chat_id: i64) -> Result<(), tokio_post
     Ok(())
 }
 
-/// Counts a message sent to `chat_id` outside the outbox (a claim's summary, sent at once so that an operator who
-/// never started the bot is noticed): it never waits, and what comes after it in the chat's queue waits for it.
+/// Counts a message about to be sent to `chat_id` outside the outbox (a claim's summary, sent at once so that an
+/// operator who never started the bot is noticed): what comes after it in the chat's queue waits for it. Never
+/// waits for a lock.
 pub(crate) async fn count_sent(db: &impl Sql, chat_id: i64) -> Result<(), tokio_postgres::Error> {
     db.execute(COUNT_SENT, &[&chat_id]).await?;
     Ok(())

@@ -10,7 +10,6 @@ const INSERT_CALLS: &str = "INSERT INTO outbox (chat_id, method, params, on_resu
       WITH ORDINALITY AS v(c, m, p, r, q, n) \
     ORDER BY n";
 const LOCK_CHAT: &str = "SELECT true FROM pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
-const TRY_LOCK_CHAT: &str = "SELECT pg_try_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
 /// The head of a chat's queue: the next call and the one after it (to know whether more is waiting).
 const HEAD: &str = "SELECT id, method, params, on_result, not_before <= now(), attempts, \
     created_at < now() - make_interval(secs => $2) \
@@ -33,7 +32,7 @@ const SET_CARD: &str = "WITH card AS (INSERT INTO ticket_cards (chat_id, message
 const SET_PROMPT: &str =
     "INSERT INTO ticket_cards (chat_id, message_id, ticket_id) VALUES ($2, $3, $1) ON CONFLICT DO NOTHING";
 /// Room for the head call in the flood budgets, taken in the round trip that locks the chat and reads its head.
-const TAKE_HEAD: &str = "SELECT outbox_id, weight, wait FROM take_head_slot($1, $2, $3, $4, $5)";
+const TAKE_HEAD: &str = "SELECT locked, outbox_id, weight, wait FROM take_head_slot($1, $2, $3, $4, $5, $6)";
 /// A call that must wait for room in a flood budget: not before then, and no attempt counted.
 const PACE: &str = "UPDATE outbox SET not_before = greatest(not_before, clock_timestamp() + make_interval(secs => $2)) \
     WHERE id = $1 AND status = 'pending'";
@@ -98,44 +97,44 @@ pub(crate) async fn cancel_copies_to_operator(
 
 /// Locks the chat and reads the head of its queue (the next call and whether another waits), pipelined after
 /// writing `calls`. `None` when the lock was not free.
+/// `take`: also take room in the flood budgets for the head (not when the caller will stop before sending it).
 pub(crate) async fn lock_head(
     tx: &Tx,
     chat_id: i64,
     lock: ChatLock,
     calls: &[Call],
     limits: &SendLimits,
+    take: bool,
 ) -> Result<Option<Vec<Pending>>, tokio_postgres::Error> {
-    let lock = match lock {
-        ChatLock::Wait => LOCK_CHAT,
-        ChatLock::Try => TRY_LOCK_CHAT,
-    };
     let max_age = MAX_AGE.as_secs() as f64;
     let chat = limits.for_chat(chat_id);
     let (chat_max, bot_max) = (chat.messages as i32, limits.bot.messages as i32);
     let (chat_per, bot_per) = (SendLimits::padded(chat).as_secs_f64(), SendLimits::padded(limits.bot).as_secs_f64());
     let (lock_params, head_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
-    let slot_params: Params<'_> = &[&chat_id, &chat_max, &chat_per, &bot_max, &bot_per];
-    let (written, locked, rows, slot) = tokio::join!(
-        write(tx, calls),
-        tx.query(lock, lock_params),
-        tx.query(HEAD, head_params),
-        tx.query(TAKE_HEAD, slot_params)
-    );
-    written?;
-    let got_lock = match locked?.first() {
-        Some(row) => row.try_get::<_, bool>(0)?,
-        None => false,
+    let slot_params: Params<'_> = &[&chat_id, &take, &chat_max, &chat_per, &bot_max, &bot_per];
+    // In order: the calls, the lock (waited for, or tried inside take_head_slot), the room, then the head, read
+    // under the lock.
+    let wait_for_lock = async {
+        match lock {
+            ChatLock::Wait => tx.query(LOCK_CHAT, lock_params).await.map(drop),
+            ChatLock::Try => Ok(()),
+        }
     };
-    let (rows, slot) = (rows?, slot?);
-    if !got_lock {
+    let (written, waited, slot, rows) =
+        tokio::join!(write(tx, calls), wait_for_lock, tx.query(TAKE_HEAD, slot_params), tx.query(HEAD, head_params));
+    written?;
+    waited?;
+    let (slot, rows) = (slot?, rows?);
+    let Some(slot) = slot.first() else { return Ok(None) };
+    if !slot.try_get::<_, bool>(0)? {
         return Ok(None);
     }
-    let slot = match slot.first() {
-        Some(row) => {
-            let wait: f64 = row.try_get(2)?;
-            let weight: i32 = row.try_get(1)?;
+    let slot = match slot.try_get::<_, Option<i64>>(1)? {
+        Some(outbox_id) => {
+            let wait: f64 = slot.try_get(3)?;
+            let weight: i32 = slot.try_get(2)?;
             Some(Slot {
-                outbox_id: row.try_get(0)?,
+                outbox_id,
                 weight: u32::try_from(weight).unwrap_or(0),
                 wait: (wait > 0.0).then(|| std::time::Duration::from_secs_f64(wait)),
             })
@@ -293,7 +292,6 @@ pub(super) const PREPARED: &[&str] = &[
     INSERT_CALLS,
     TAKE_HEAD,
     LOCK_CHAT,
-    TRY_LOCK_CHAT,
     HEAD,
     MARK_SENT,
     SET_DELIVERED,
