@@ -67,8 +67,8 @@ BEGIN
 END $$;
 
 -- Inside a chat's budget some calls go first: answers to button presses (the button spins until then), then
--- dialog messages and the rest, then edits of cards (a claimed card loses its button), then new posts in the
--- operators' chat, then reminders. Calls of one priority keep their order.
+-- dialog messages and the rest, then the operators' chat's cards and their edits (in their order), then
+-- reminders. Calls of one priority keep their order.
 ALTER TABLE outbox ADD COLUMN priority SMALLINT NOT NULL DEFAULT 1;
 DROP INDEX ix_outbox_pending;
 CREATE INDEX ix_outbox_pending ON outbox (chat_id, priority, id) WHERE status = 'pending';

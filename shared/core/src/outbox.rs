@@ -54,12 +54,11 @@ pub(crate) enum Priority {
     Answer = 0,
     /// Dialog messages, replies, and everything not named below.
     Dialog = 1,
-    /// An edit of a message in the operators' chat (a claimed card loses its button).
-    CardEdit = 2,
-    /// A new message in the operators' chat (a card, a notice).
-    GroupPost = 3,
+    /// A message in the operators' chat or its edit (cards, the edit that takes a claimed card's button away),
+    /// in their order: edits overtaking new cards would starve them while claims keep coming.
+    Operators = 2,
     /// A reminder card for a ticket still waiting.
-    Reminder = 4,
+    Reminder = 3,
 }
 
 impl Priority {
@@ -67,8 +66,7 @@ impl Priority {
     fn of(chat_id: i64, method: &str) -> Priority {
         match method {
             "answerCallbackQuery" => Priority::Answer,
-            m if chat_id < 0 && m.starts_with("editMessage") => Priority::CardEdit,
-            _ if chat_id < 0 => Priority::GroupPost,
+            _ if chat_id < 0 => Priority::Operators,
             _ => Priority::Dialog,
         }
     }
