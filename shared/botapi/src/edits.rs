@@ -221,6 +221,51 @@ pub(crate) fn delete_message(shared: &Shared, params: &Value) -> Reply {
     Ok(json!(true))
 }
 
+/// The bot may manage pinned messages in `chat_id`: always in private chats; in a group unless it was made a
+/// plain member there (`set_chat_member` with the bot's id), where Telegram wants an administrator.
+fn may_pin(state: &super::state::State, chat_id: i64) -> Result<(), ApiError> {
+    let status = state.members.get(&(chat_id, super::BOT_USER_ID)).map(String::as_str);
+    if chat_id < 0 && matches!(status, Some("member" | "restricted" | "left" | "kicked")) {
+        return Err(ApiError::bad_request("not enough rights to manage pinned messages in the chat"));
+    }
+    Ok(())
+}
+
+/// pinChatMessage: the message (the bot's or one it saw) joins the chat's pinned messages.
+pub(crate) fn pin_message(shared: &Shared, params: &Value) -> Reply {
+    let chat_id = chat_id_param(params, "chat_id")?;
+    let message_id =
+        int_param(params, "message_id").ok_or_else(|| ApiError::bad_request("message identifier is not specified"))?;
+    let mut state = shared.lock();
+    super::messages::ensure_reachable(&state, chat_id)?;
+    may_pin(&state, chat_id)?;
+    let known = state.incoming.contains_key(&(chat_id, message_id))
+        || state.sent.iter().any(|m| m.received.chat_id == chat_id && m.received.message_id == message_id);
+    if !known {
+        return Err(ApiError::bad_request("message to pin not found"));
+    }
+    let pinned = state.pinned.entry(chat_id).or_default();
+    pinned.retain(|m| *m != message_id);
+    pinned.push(message_id);
+    Ok(json!(true))
+}
+
+/// unpinChatMessage: the message given (the latest pinned when none is) is unpinned.
+pub(crate) fn unpin_message(shared: &Shared, params: &Value) -> Reply {
+    let chat_id = chat_id_param(params, "chat_id")?;
+    let mut state = shared.lock();
+    super::messages::ensure_reachable(&state, chat_id)?;
+    may_pin(&state, chat_id)?;
+    let pinned = state.pinned.entry(chat_id).or_default();
+    match int_param(params, "message_id") {
+        Some(message_id) => pinned.retain(|m| *m != message_id),
+        None => {
+            pinned.pop();
+        }
+    }
+    Ok(json!(true))
+}
+
 /// Finds the bot's message named by `chat_id`/`message_id`, lets `change` alter it, and renders the result.
 fn edit(
     shared: &Shared,

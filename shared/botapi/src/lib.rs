@@ -137,6 +137,11 @@ impl BotApiEmulator {
         reactions.iter().filter_map(|r| r.get("emoji").and_then(Value::as_str).map(str::to_owned)).collect()
     }
 
+    /// The messages pinned in `chat_id`, the latest last.
+    pub fn pinned(&self, chat_id: i64) -> Vec<i64> {
+        self.shared.lock().pinned.get(&chat_id).cloned().unwrap_or_default()
+    }
+
     /// The text (or caption) of each message in [`received`](Self::received); "" when it has neither.
     pub fn texts(&self, chat_id: i64) -> Vec<String> {
         self.received(chat_id).into_iter().map(|m| m.text.or(m.caption).unwrap_or_default()).collect()

@@ -22,6 +22,8 @@ pub(crate) async fn dispatch(shared: &Shared, method: &str, params: &Value) -> R
         "editmessagemedia" => edits::edit_media(shared, params),
         "setmessagereaction" => edits::set_reaction(shared, params),
         "deletemessage" => edits::delete_message(shared, params),
+        "pinchatmessage" => edits::pin_message(shared, params),
+        "unpinchatmessage" => edits::unpin_message(shared, params),
         "sendchataction" => send_chat_action(shared, params),
         "answercallbackquery" => answer_callback_query(shared, params),
         "setmycommands" => {

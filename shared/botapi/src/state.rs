@@ -64,6 +64,8 @@ pub(crate) struct State {
     pub(crate) commands: Value,
     /// The bot's reaction on each message it reacted to, by (chat_id, message_id).
     pub(crate) reactions: HashMap<(i64, i64), Vec<Value>>,
+    /// Pinned messages per chat, the latest last.
+    pub(crate) pinned: HashMap<i64, Vec<i64>>,
 }
 
 /// State shared by the public handle and the HTTP handlers.
@@ -107,6 +109,7 @@ impl State {
             download_limit: super::files::MAX_DOWNLOAD_BYTES,
             fault_rates: HashMap::new(),
             reactions: HashMap::new(),
+            pinned: HashMap::new(),
             rng: fastrand::Rng::with_seed(0x7a_ab07a),
             files: HashMap::new(),
             file_count: 0,

@@ -111,6 +111,27 @@ async fn received_lists_messages_in_order_as_they_are_after_edits() {
 }
 
 #[tokio::test]
+async fn pins_need_an_existing_message_and_in_a_group_the_right_to_pin() {
+    let emulator = BotApiEmulator::start().await;
+    let group = -1_001_234_567_890;
+    let id = send(&emulator, group, "📋 Очередь").await.1["result"]["message_id"].as_i64().unwrap();
+    let pin = |message_id: i64| json!({ "chat_id": group, "message_id": message_id, "disable_notification": true });
+    let (status, missing) = call(&emulator, "pinChatMessage", pin(id + 50)).await;
+    assert_eq!((status, missing["description"].as_str()), (400, Some("Bad Request: message to pin not found")));
+    assert_eq!(call(&emulator, "pinChatMessage", pin(id)).await.0, 200);
+    assert_eq!(emulator.pinned(group), [id]);
+    assert_eq!(call(&emulator, "unpinChatMessage", json!({ "chat_id": group, "message_id": id })).await.0, 200);
+    assert!(emulator.pinned(group).is_empty());
+
+    // A bot that is a plain member may not pin.
+    emulator.set_chat_member(group, BOT_USER_ID, "member");
+    let (status, refused) = call(&emulator, "pinChatMessage", pin(id)).await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["description"], "Bad Request: not enough rights to manage pinned messages in the chat");
+    assert!(emulator.pinned(group).is_empty());
+}
+
+#[tokio::test]
 async fn a_text_is_limited_to_4096_characters_not_bytes() {
     let emulator = BotApiEmulator::start().await;
     assert_eq!(send(&emulator, 1001, &"я".repeat(4096)).await.0, 200);

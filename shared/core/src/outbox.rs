@@ -39,6 +39,26 @@ pub(crate) enum OnResult {
         /// The ticket it is about.
         ticket_id: i64,
     },
+    /// The queue board's first post (drawn when sent): store its message id.
+    BoardPost {
+        /// The board.
+        board_id: i64,
+    },
+    /// An edit of the queue board (drawn when sent, covering every change committed before).
+    BoardRefresh {
+        /// The board.
+        board_id: i64,
+    },
+    /// Pins the queue board's message (once it is posted).
+    BoardPin {
+        /// The board.
+        board_id: i64,
+    },
+    /// Unpins the drained queue board's message.
+    BoardUnpin {
+        /// The board.
+        board_id: i64,
+    },
 }
 
 /// A pending call is given up (status `failed`) only when it is this old: transient failures (429, 5xx, network)
@@ -201,6 +221,17 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
             report.stop = Stop::NotDue;
             return Ok(report);
         };
+        let Some(pending) = drawn(&tx, chat_id, pending).await? else {
+            // A board call with nothing to do: cancelled; the queue goes on in a fresh transaction.
+            tx.commit().await?;
+            if !more {
+                report.stop = Stop::Empty;
+                return Ok(report);
+            }
+            tx = Tx::begin(&app.db).await?;
+            rows = queue::lock_head(&tx, chat_id, ChatLock::Wait, &[], limits, true).await?;
+            continue;
+        };
         if let Some(wait) = no_room(app, &tx, chat_id, &pending).await? {
             tx.commit().await?;
             report.stop = Stop::Paced(wait);
@@ -235,6 +266,27 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
         );
         recorded?;
         rows = next?;
+    }
+}
+
+/// `pending` as it goes: a queue board's call is drawn from the database now (so it shows every change committed
+/// before); one with nothing to do is cancelled and `None` returned.
+async fn drawn(tx: &Tx, chat_id: i64, mut pending: Pending) -> Result<Option<Pending>, DbError> {
+    let Some(on_result) = pending.board_call() else { return Ok(Some(pending)) };
+    match crate::bot::board::draw_call(tx, chat_id, on_result).await? {
+        Some((method, params, drawing)) => {
+            pending.method = method.to_owned();
+            pending.params = params;
+            pending.drawn = drawing.map(|mut d| {
+                d.covers.retain(|id| *id != pending.id);
+                d
+            });
+            Ok(Some(pending))
+        }
+        None => {
+            queue::cancel(tx, pending.id, "queue board: nothing to show").await?;
+            Ok(None)
+        }
     }
 }
 
@@ -366,6 +418,10 @@ async fn send_head(
         tx.commit().await?;
         return Ok(Some(Stop::NotDue));
     };
+    let Some(pending) = drawn(&tx, chat_id, pending).await? else {
+        tx.commit().await?;
+        return Ok((!more).then_some(Stop::Empty));
+    };
     if let Some(wait) = no_room(app, &tx, chat_id, &pending).await? {
         tx.commit().await?;
         return Ok(Some(Stop::Paced(wait)));
@@ -421,6 +477,18 @@ async fn settle_failure(
         // Nothing more can reach this chat: the rest of its queue fails with the same reason.
         report.failed += queue::fail_blocked_chat(tx, chat_id, &e.to_string()).await?;
         return Ok(Some(Stop::Forbidden));
+    }
+    if let (Some(OnResult::BoardRefresh { board_id }), TelegramError::Api { code: 400, description, .. }) =
+        (pending.board_call(), e)
+        && description.contains("message to edit not found")
+    {
+        // Someone deleted the board's message: the board is posted afresh (its tickets must stay claimable).
+        tracing::warn!(board_id, "queue board message gone; posting it again");
+        crate::db::boards::forget_message(tx, board_id).await?;
+        let params = serde_json::json!({ "chat_id": chat_id });
+        queue::write(tx, &[Call::new(chat_id, "editMessageText", &params, Some(OnResult::BoardRefresh { board_id }))?])
+            .await?;
+        report.notified.push(chat_id);
     }
     Ok(None)
 }

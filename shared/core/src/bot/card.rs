@@ -38,24 +38,26 @@ pub(crate) async fn post(ctx: &mut Ctx<'_>, ticket: &TicketRow, header: Option<S
     Ok(())
 }
 
-/// Every card of ticket `ticket_id` says who took it and invites no further claim: the `pressed` one first, then
-/// the others it had (an earlier card, reminders).
+/// Every card of ticket `ticket_id` says who took it and invites no further claim: the `pressed` one first (none
+/// when it was claimed from the queue board), then the others it had (an earlier card, reminders).
 pub(crate) async fn mark_taken(
     ctx: &mut Ctx<'_>,
     ticket_id: i64,
-    pressed: (i64, i64),
+    pressed: Option<(i64, i64)>,
     card_text: &str,
     operator: &str,
 ) -> Result<(), ProcessError> {
     let mut others = settle(ctx, ticket_id).await?;
-    if others.contains(&pressed) {
-        others.retain(|c| *c != pressed);
-    } else {
-        // Pressed before its `sent` mark recorded it (or posted before cards were recorded).
-        cards::add_settled(ctx.db(), pressed, ticket_id).await?;
+    if let Some(pressed) = pressed {
+        if others.contains(&pressed) {
+            others.retain(|c| *c != pressed);
+        } else {
+            // Pressed before its `sent` mark recorded it (or posted before cards were recorded).
+            cards::add_settled(ctx.db(), pressed, ticket_id).await?;
+        }
     }
     let text = texts::card_taken(card_text, operator);
-    for card in std::iter::once(pressed).chain(others) {
+    for card in pressed.into_iter().chain(others) {
         edit(ctx, card, text.clone())?;
     }
     Ok(())

@@ -158,6 +158,22 @@ impl<'a> Ctx<'a> {
         self.queue(to, "copyMessages", &params, Some(OnResult::Album))
     }
 
+    /// A call whose result is recorded as `on_result` says (the queue board's calls, drawn as they are sent).
+    pub(crate) fn call_tracked(
+        &mut self,
+        chat_id: i64,
+        method: &'static str,
+        params: &impl serde::Serialize,
+        on_result: OnResult,
+    ) -> Result<(), DbError> {
+        self.queue(chat_id, method, params, Some(on_result))
+    }
+
+    /// Whether a call recording `on_result` is queued already.
+    pub(crate) fn queues(&self, on_result: OnResult) -> bool {
+        self.calls.iter().any(|c| c.on_result == Some(on_result))
+    }
+
     /// Any other Bot API call about a message in `chat_id` (a relayed edit, a mirrored reaction).
     pub fn call(&mut self, chat_id: i64, method: &'static str, params: &impl serde::Serialize) -> Result<(), DbError> {
         self.queue(chat_id, method, params, None)

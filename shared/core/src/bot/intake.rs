@@ -154,6 +154,15 @@ pub(crate) async fn cancel_button(
 
 async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &str) -> Result<(), ProcessError> {
     users::set_phone(ctx.db(), user.id, e164).await?;
+    let max = ctx.app.config.max_tickets_per_day;
+    if max > 0 && tickets::opened_today(ctx.db(), user.id).await? >= i64::from(max) {
+        // A cancel-and-reopen loop (or a very busy day): no ticket, no card; the customer is told why.
+        tracing::info!(user = user.id, "ticket refused: too many within a day");
+        let told =
+            SendMessage::new(user.tg_id, texts::too_many_tickets(max)).with_markup(ReplyMarkup::remove_keyboard());
+        ctx.send(told)?;
+        return Ok(());
+    }
     let Some(ticket_id) = tickets::insert_ticket(ctx.db(), user.id, topic, e164).await? else {
         let open = tickets::lock_open_ticket_of_customer(ctx.db(), user.tg_id).await?.map_or(0, |t| t.id);
         ctx.send(SendMessage::new(user.tg_id, texts::already_open(open)).with_markup(ReplyMarkup::remove_keyboard()))?;
@@ -163,7 +172,7 @@ async fn create_ticket(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic, e164: &s
     // A message carries one keyboard: the one above removes the phone button, this one offers to cancel.
     post_position(ctx, user.tg_id, ticket_id).await?;
     if let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? {
-        super::card::post(ctx, &ticket, None).await?;
+        super::board::announce(ctx, &ticket, None).await?;
     }
     Ok(())
 }

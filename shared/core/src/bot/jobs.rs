@@ -6,7 +6,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::ctx::Ctx;
-use super::{ProcessError, card, desk, lifecycle, roles};
+use super::{ProcessError, board, card, desk, lifecycle, roles};
 use crate::app::App;
 use crate::db::due::{self, ReminderDue};
 use crate::db::tickets::{self, Status};
@@ -69,12 +69,18 @@ pub async fn remind_waiting(
     if let Some((created, sent)) = due::mark_reminded(ctx.db(), id, now, due).await?
         && let Some(ticket) = tickets::lock_ticket(ctx.db(), id).await?
     {
-        let minutes = (now - created).num_minutes();
-        let header =
-            if sent >= due.max { texts::waiting_reminder_last(minutes) } else { texts::waiting_reminder(minutes) };
-        card::post(&mut ctx, &ticket, Some(header)).await?;
-        ctx.last_is_reminder();
-        reminded = true;
+        // On the queue board, the board shows how long it waits; a ticket with cards joins the board while one
+        // is in use, instead of adding a card to the operators' chat.
+        if crate::db::boards::board_of(ctx.db(), id).await?.is_none()
+            && !board::move_to_board(&mut ctx, &ticket).await?
+        {
+            let minutes = (now - created).num_minutes();
+            let header =
+                if sent >= due.max { texts::waiting_reminder_last(minutes) } else { texts::waiting_reminder(minutes) };
+            card::post(&mut ctx, &ticket, Some(header)).await?;
+            ctx.last_is_reminder();
+            reminded = true;
+        }
     }
     ctx.commit(deadline).await?.deliver(app, deadline).await;
     Ok(reminded)

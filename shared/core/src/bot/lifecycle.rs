@@ -51,7 +51,10 @@ pub(crate) async fn close(
             }
             ctx.send(SendMessage::new(operator, texts::dialog_closed_for_operator(ticket.id, reason)))?;
         }
-        (Status::Waiting, _) => card::mark_closed(ctx, ticket.id, reason).await?,
+        (Status::Waiting, _) => {
+            card::mark_closed(ctx, ticket.id, reason).await?;
+            super::board::left(ctx, ticket.id).await?;
+        }
         _ => {}
     }
     if let (Status::Assigned, Some(taken)) = (ticket.status, ticket.card) {
@@ -111,5 +114,6 @@ pub(crate) async fn hand_over(
     let requeued =
         TicketRow { status: Status::Waiting, operator_tg_id: None, operator_message_id: None, ..ticket.clone() };
     let header = texts::card_handover_header(kind, &operator_handle, by_handle, comment);
+    // Always a card, even while the queue board is in use: it carries who handed it over and their comment.
     card::post(ctx, &requeued, Some(header)).await
 }

@@ -3,6 +3,7 @@
 //! write state and the Bot API calls to make (the outbox), commit; then send those calls.
 
 mod blocked;
+pub(crate) mod board;
 mod card;
 mod ctx;
 mod delivery;

@@ -3,32 +3,54 @@
 
 use super::ProcessError;
 use super::ctx::Ctx;
-use super::{card, keyboards, lifecycle};
-use crate::db::cards;
+use super::{board, card, keyboards, lifecycle};
 use crate::db::messages::{self, PendingMessage};
 use crate::db::tickets::{self, Status};
+use crate::db::{boards, cards};
 use crate::domain::{CloseReason, ContentKind, Sender};
 use crate::telegram::{CallbackQuery, SendMessage};
 use crate::texts;
 
-/// «Взять в работу». Only members of the operators' chat; one active dialog per operator; the first
+/// Where a claim was pressed: a ticket's card, or the queue board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// «Взять в работу» on a card.
+    Card,
+    /// «Взять #N» on the queue board.
+    Board,
+}
+
+/// «Взять в работу» (or «Взять #N» on the queue board). Only members of the operators' chat; one active dialog
+/// per operator; only from the ticket's live place (its cards, or the active board it is listed on); the first
 /// `UPDATE … WHERE status = 'WAITING'` wins. The operator's summary is sent before commit: if Telegram refuses
 /// (the operator never started the bot), the claim is undone in the same transaction.
-pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> Result<(), ProcessError> {
+pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64, place: Place) -> Result<(), ProcessError> {
     let operator = &query.from;
     let card = query.message.as_ref().filter(|m| m.chat_id() == ctx.app.config.operators_chat_id);
     let Some(card) = card else {
         ctx.alert(query, texts::ALERT_STALE)?;
         return Ok(());
     };
+    let pressed = (card.chat_id(), card.message_id);
     if !super::roles::confirm_role(ctx, operator.id).await?.is_operator() {
         return Ok(ctx.alert(query, texts::ALERT_NOT_OPERATOR)?);
     }
-    if cards::is_settled(ctx.db(), (card.chat_id(), card.message_id), ticket_id).await? == Some(true) {
-        // A card that was taken, handed over or closed since (its edit lost or not yet arrived): answered, and
-        // the claim goes through the ticket's live card only.
-        return no_claim(ctx, query, ticket_id, (card.chat_id(), card.message_id)).await;
-    }
+    let board = match place {
+        Place::Card => {
+            if cards::is_settled(ctx.db(), pressed, ticket_id).await? == Some(true)
+                || boards::board_of(ctx.db(), ticket_id).await?.is_some()
+            {
+                // A card that was taken, handed over or closed since (its edit lost or not yet arrived), or of a
+                // ticket now on the board: answered, and the claim goes through the ticket's live place only.
+                return no_claim(ctx, query, ticket_id, Some(pressed)).await;
+            }
+            None
+        }
+        Place::Board => match live_board(ctx, ticket_id, pressed).await? {
+            Some(board) => Some(board),
+            None => return no_claim(ctx, query, ticket_id, None).await,
+        },
+    };
     if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db(), operator.id).await? {
         if active.id == ticket_id {
             return Ok(ctx.notice(query, texts::claimed(ticket_id))?);
@@ -36,7 +58,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         return Ok(ctx.alert(query, texts::alert_busy(active.id))?);
     }
     if !tickets::claim_ticket(ctx.db(), ticket_id, operator.id).await? {
-        return no_claim(ctx, query, ticket_id, (card.chat_id(), card.message_id)).await;
+        return no_claim(ctx, query, ticket_id, board.is_none().then_some(pressed)).await;
     }
     let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? else {
         return Ok(ctx.alert(query, texts::ALERT_STALE)?);
@@ -59,33 +81,58 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64) -> 
         Err(e) => return Err(e.into()),
     };
     tickets::set_operator_message(ctx.db(), ticket_id, sent.message_id).await?;
-    tickets::set_card(ctx.db(), ticket_id, card.chat_id(), card.message_id).await?;
+    match board {
+        Some(_) => tickets::clear_card(ctx.db(), ticket_id).await?,
+        None => tickets::set_card(ctx.db(), ticket_id, card.chat_id(), card.message_id).await?,
+    }
     ctx.notice(query, texts::claimed(ticket_id))?;
     story(ctx, operator.id, ticket_id).await?;
     replay(ctx, operator.id, earlier, replayed).await?;
     ctx.send(SendMessage::new(ticket.customer_tg_id, texts::OPERATOR_CONNECTED))?;
     let who = operator.username.as_ref().map_or_else(|| operator.first_name.clone(), |u| format!("@{u}"));
-    card::mark_taken(ctx, ticket_id, (card.chat_id(), card.message_id), &card_text, &who).await?;
+    card::mark_taken(ctx, ticket_id, board.is_none().then_some(pressed), &card_text, &who).await?;
+    if let Some(board) = board {
+        board::left_board(ctx, board).await?;
+    }
     Ok(())
 }
 
-/// A press that claims nothing (the ticket was taken or closed, or the card was replaced) is told where the ticket
-/// is now. A pressed card nobody settled (a card whose `sent` mark was lost: the process died right after Telegram
-/// posted it, and the post was made again) is settled here: it says what became of the ticket.
+/// The active board a press on board message `pressed` may claim `ticket_id` from: the one the ticket is listed
+/// on, if `pressed` is its message (or its message is not recorded yet: its `sent` mark may be on its way).
+/// `None`: a stale board, or a ticket no longer listed.
+async fn live_board(ctx: &Ctx<'_>, ticket_id: i64, pressed: (i64, i64)) -> Result<Option<i64>, ProcessError> {
+    let Some(board) = boards::board_of(ctx.db(), ticket_id).await? else { return Ok(None) };
+    Ok(match boards::pressed(ctx.db(), pressed.0, pressed.1).await? {
+        Some((pressed_board, true)) if pressed_board == board => Some(board),
+        Some(_) => None,
+        None if boards::message_of(ctx.db(), board).await?.is_none() => Some(board),
+        None => None,
+    })
+}
+
+/// A press that claims nothing (the ticket was taken or closed, or the card or board was replaced) is told where
+/// the ticket is now. A pressed card nobody settled (a card whose `sent` mark was lost: the process died right
+/// after Telegram posted it, and the post was made again) is settled here: it says what became of the ticket. A
+/// board is never edited from here: its refreshes redraw it.
 async fn no_claim(
     ctx: &mut Ctx<'_>,
     query: &CallbackQuery,
     ticket_id: i64,
-    pressed: (i64, i64),
+    pressed_card: Option<(i64, i64)>,
 ) -> Result<(), ProcessError> {
     let ticket = tickets::lock_ticket(ctx.db(), ticket_id).await?;
+    let on_board = boards::board_of(ctx.db(), ticket_id).await?.is_some();
     let alert = match ticket.as_ref().map(|t| t.status) {
         Some(Status::Assigned) => texts::alert_taken(ticket_id),
         Some(Status::Closed) => texts::alert_closed(ticket_id),
+        Some(Status::Waiting) if on_board && pressed_card.is_none() => texts::ALERT_STALE_BOARD.into(),
+        Some(Status::Waiting) if on_board => texts::card_moved_to_board(ticket_id),
+        Some(Status::Waiting) if pressed_card.is_none() => texts::ALERT_STALE_BOARD.into(),
         Some(Status::Waiting) => texts::alert_newer_card(ticket_id),
         None => texts::ALERT_STALE.into(),
     };
     if let Some(ticket) = ticket.filter(|t| t.status != Status::Waiting)
+        && let Some(pressed) = pressed_card
         && cards::settle_one(ctx.db(), pressed, ticket_id).await?
     {
         card::show_outcome(ctx, &ticket, pressed).await?;

@@ -69,9 +69,23 @@ async fn store_and_copy(
             None => Ok(()),
         }
     };
-    let (stored, touched) = tokio::join!(messages::insert_message(db, ticket_id, sender, from, message), touch);
+    let flood_limit = ctx.app.config.flood_messages_per_minute;
+    let count_recent = async {
+        match sender {
+            // Counted after the insert (pipelined behind it), so this message is among them.
+            Sender::User if flood_limit > 0 => messages::from_customer_last_minute(db, ticket_id).await.map(Some),
+            _ => Ok(None),
+        }
+    };
+    let (stored, touched, recent) =
+        tokio::join!(messages::insert_message(db, ticket_id, sender, from, message), touch, count_recent);
     touched?;
     let Some(stored) = stored? else { return Ok(()) };
+    if recent? == Some(i64::from(flood_limit) + 1) {
+        // Told once, as the burst goes over the limit; every message is still stored and delivered, paced.
+        tracing::info!(ticket = ticket_id, "customer writes faster than the flood limit; told to slow down");
+        ctx.send(SendMessage::new(from, texts::FLOOD_SLOW_DOWN))?;
+    }
     note_file(ctx, stored.id, message);
     if let Some(to) = to {
         let reply = stored.reply_target(to).map(|message_id| ReplyParameters {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::ProcessError;
 use super::ctx::Ctx;
+use super::operator::Place;
 use super::{desk, files, intake, menu, operator, proxy, roles};
 use crate::db::Tx;
 use crate::db::tickets::{self, SenderTickets};
@@ -101,7 +102,8 @@ impl Loaded<'_> {
                 Some(Callback::Operator(topic)) => intake::request_operator(ctx, query, &user, topic).await,
                 Some(Callback::PhoneKeep) => intake::keep_phone(ctx, query, &user).await,
                 Some(Callback::PhoneOther) => intake::other_phone(ctx, query, &user).await,
-                Some(Callback::Claim(ticket_id)) => operator::claim(ctx, query, ticket_id).await,
+                Some(Callback::Claim(ticket_id)) => operator::claim(ctx, query, ticket_id, Place::Card).await,
+                Some(Callback::BoardClaim(ticket_id)) => operator::claim(ctx, query, ticket_id, Place::Board).await,
                 Some(Callback::Close(ticket_id)) => operator::close(ctx, query, ticket_id).await,
                 Some(Callback::EndDialog(ticket_id)) => menu::end_dialog(ctx, query, ticket_id).await,
                 Some(Callback::KeepDialog) => menu::keep_dialog(ctx, query).await,

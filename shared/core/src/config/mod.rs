@@ -118,6 +118,12 @@ pub struct Config {
     pub waiting_reminder_max: u32,
     /// `WAITING_EXPIRE_AFTER`: a ticket still in the queue this long is closed as expired, and its customer told.
     pub waiting_expire_after: Duration,
+    /// `FLOOD_MESSAGES_PER_MINUTE`: a customer who sends more than this many messages within a minute in a ticket
+    /// is told once to slow down (every message is still stored and delivered, paced); 0: never told.
+    pub flood_messages_per_minute: u32,
+    /// `MAX_TICKETS_PER_DAY`: a customer opens at most this many tickets within 24 hours (cancel-and-reopen
+    /// loops); 0: no limit.
+    pub max_tickets_per_day: u32,
     /// `SUPERVISOR_IDS`: Telegram user ids that are supervisors whatever the operators' chat says (default none).
     pub supervisor_ids: Vec<i64>,
     /// `ROLE_CACHE_TTL`: how long a role the operators' chat gave is trusted before it is asked again (1s to 1h,
@@ -184,6 +190,9 @@ impl Config {
         let waiting_reminder_interval = duration("WAITING_REMINDER_INTERVAL", "30m")?;
         let waiting_reminder_max = parse::count("WAITING_REMINDER_MAX", get("WAITING_REMINDER_MAX"), 3)?;
         let waiting_expire_after = duration("WAITING_EXPIRE_AFTER", "24h")?;
+        let flood_messages_per_minute =
+            parse::count("FLOOD_MESSAGES_PER_MINUTE", get("FLOOD_MESSAGES_PER_MINUTE"), 20)?;
+        let max_tickets_per_day = parse::count("MAX_TICKETS_PER_DAY", get("MAX_TICKETS_PER_DAY"), 10)?;
         let supervisor_ids = parse::supervisor_ids(get("SUPERVISOR_IDS"))?;
         let role_cache_ttl = parse::role_cache_ttl(get("ROLE_CACHE_TTL"))?;
         let desk_tz = parse::time_zone(get("WORKING_HOURS_TZ").unwrap_or_else(|| DEFAULT_WORKING_HOURS_TZ.to_owned()))?;
@@ -205,6 +214,8 @@ impl Config {
             waiting_reminder_interval,
             waiting_reminder_max,
             waiting_expire_after,
+            flood_messages_per_minute,
+            max_tickets_per_day,
             supervisor_ids,
             role_cache_ttl,
             working_hours,

@@ -117,6 +117,13 @@ impl<'a> FileColumns<'a> {
     }
 }
 
+const FROM_CUSTOMER_LAST_MINUTE: &str = "SELECT count(*) FROM ticket_messages \
+     WHERE ticket_id = $1 AND sender_type = 'USER' AND created_at > now() - interval '1 minute'";
+/// How many messages the customer of ticket `ticket_id` sent in it within the last minute.
+pub(crate) async fn from_customer_last_minute(db: &impl Sql, ticket_id: i64) -> Result<i64, tokio_postgres::Error> {
+    db.query_one(FROM_CUSTOMER_LAST_MINUTE, &[&ticket_id]).await?.try_get(0)
+}
+
 /// Stores a message of a ticket (and its attachment's metadata). `None` when this exact message was stored
 /// before, so a redelivery cannot duplicate history.
 pub(crate) async fn insert_message(
@@ -265,4 +272,4 @@ pub(crate) async fn said(db: &impl Sql, ticket_id: i64) -> Result<Vec<Said>, tok
 }
 
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
-pub(super) const PREPARED: &[&str] = &[INSERT_MESSAGE, UNDELIVERED, BRIEFS, SAID];
+pub(super) const PREPARED: &[&str] = &[INSERT_MESSAGE, FROM_CUSTOMER_LAST_MINUTE, UNDELIVERED, BRIEFS, SAID];

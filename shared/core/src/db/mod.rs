@@ -1,6 +1,7 @@
 //! PostgreSQL: connections (TLS when asked), the migration runner, and one file of free functions per table.
 
 pub(crate) mod albums;
+pub(crate) mod boards;
 pub(crate) mod budgets;
 pub mod cards;
 mod connect;
@@ -38,6 +39,7 @@ fn prepared() -> impl Iterator<Item = &'static str> {
         messages::PREPARED,
         outbox::PREPARED,
         budgets::PREPARED,
+        boards::PREPARED,
         albums::PREPARED,
         media::PREPARED,
     ]

@@ -171,6 +171,8 @@ pub(crate) struct Pending {
     pub(crate) too_old: bool,
     /// Room taken for it as the chat was locked, if it was the head then.
     pub(crate) slot: Option<Slot>,
+    /// A queue board's call as drawn to be sent.
+    pub(crate) drawn: Option<crate::bot::board::BoardDrawing>,
 }
 
 impl Pending {
@@ -178,6 +180,19 @@ impl Pending {
     /// taken over: its sender is told when it cannot be delivered.
     pub(crate) fn is_relayed_copy(&self) -> bool {
         matches!(self.on_result, Some(OnResult::Delivered { .. } | OnResult::Album))
+    }
+
+    /// The queue board's call this is, drawn when it is sent.
+    pub(crate) fn board_call(&self) -> Option<OnResult> {
+        self.on_result.filter(|r| {
+            matches!(
+                r,
+                OnResult::BoardPost { .. }
+                    | OnResult::BoardRefresh { .. }
+                    | OnResult::BoardPin { .. }
+                    | OnResult::BoardUnpin { .. }
+            )
+        })
     }
 
     fn from_row(row: &tokio_postgres::Row) -> Result<Pending, tokio_postgres::Error> {
@@ -199,6 +214,7 @@ impl Pending {
             attempts: row.try_get(5)?,
             too_old: row.try_get(6)?,
             slot: None,
+            drawn: None,
         })
     }
 }
@@ -223,6 +239,15 @@ pub(crate) async fn record_sent(
             (Some(OnResult::Prompt { ticket_id }), Some(message_id)) => {
                 Sql::execute(client, SET_PROMPT, &[&ticket_id, &chat_id, &message_id]).await
             }
+            (Some(OnResult::BoardPost { .. } | OnResult::BoardRefresh { .. }), _) => match &pending.drawn {
+                Some(drawn) => match message_id.or(drawn.message_id) {
+                    Some(message_id) => {
+                        super::boards::shown(client, drawn.board_id, message_id, drawn.version, &drawn.covers).await
+                    }
+                    None => Ok(0),
+                },
+                None => Ok(0),
+            },
             _ => Ok(0),
         }
     };
@@ -242,6 +267,13 @@ pub(crate) async fn defer(db: &impl Sql, id: i64, error: &str, wait_s: u64) -> R
 /// Holds a call back by `wait` (no room in a flood budget): not a failure, no attempt counted.
 pub(crate) async fn pace(db: &impl Sql, id: i64, wait: std::time::Duration) -> Result<(), tokio_postgres::Error> {
     db.execute(PACE, &[&id, &wait.as_secs_f64()]).await?;
+    Ok(())
+}
+
+const CANCEL: &str = "UPDATE outbox SET status = 'cancelled', last_error = $2 WHERE id = $1 AND status = 'pending'";
+/// Cancels a call that has nothing left to do.
+pub(crate) async fn cancel(db: &impl Sql, id: i64, why: &str) -> Result<(), tokio_postgres::Error> {
+    db.execute(CANCEL, &[&id, &why]).await?;
     Ok(())
 }
 
@@ -300,6 +332,7 @@ pub(super) const PREPARED: &[&str] = &[
     DEFER,
     PACE,
     GIVE_UP,
+    CANCEL,
     FAIL_REST,
     NOTE_BLOCKED,
     CANCEL_COPIES,

@@ -142,6 +142,12 @@ pub(crate) async fn lock_active_ticket_of_operator(
 
 const INSERT: &str = "INSERT INTO tickets (user_id, topic, phone) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id";
+const OPENED_TODAY: &str = "SELECT count(*) FROM tickets WHERE user_id = $1 AND created_at > now() - interval '1 day'";
+/// How many tickets customer `user_id` opened within the last 24 hours.
+pub(crate) async fn opened_today(db: &impl Sql, user_id: i64) -> Result<i64, tokio_postgres::Error> {
+    db.query_one(OPENED_TODAY, &[&user_id]).await?.try_get(0)
+}
+
 /// Creates a WAITING ticket; `None` when the customer already has an open one (the database enforces one).
 pub(crate) async fn insert_ticket(
     db: &impl Sql,
@@ -181,7 +187,7 @@ pub(crate) async fn requeue_ticket(db: &impl Sql, id: i64) -> Result<(), tokio_p
     Ok(())
 }
 
-const HAND_BACK: &str = "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, \
+const HAND_BACK: &str = "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, board_id = NULL, \
            operator_message_id = NULL, queued_at = now(), reminded_at = NULL, reminders_sent = 0, idle_warned_at = NULL \
            WHERE id = $1";
 /// Back to the queue after a dialog (a transfer, a requeue, an operator gone): it waits afresh, so reminders and
@@ -224,6 +230,13 @@ pub(crate) async fn set_operator_message(db: &impl Sql, id: i64, message_id: i64
     Ok(())
 }
 
+const CLEAR_CARD: &str = "UPDATE tickets SET card_chat_id = NULL, card_message_id = NULL WHERE id = $1";
+/// Forgets the ticket's card: claimed from the queue board, it has none that speaks for it.
+pub(crate) async fn clear_card(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
+    db.execute(CLEAR_CARD, &[&id]).await?;
+    Ok(())
+}
+
 const SET_CARD: &str = "UPDATE tickets SET card_chat_id = $2, card_message_id = $3 WHERE id = $1";
 /// Records where the card is in the operators' chat.
 pub(crate) async fn set_card(
@@ -257,6 +270,8 @@ pub(super) const PREPARED: &[&str] = &[
     CLOSE,
     SET_OPERATOR_MESSAGE,
     SET_CARD,
+    CLEAR_CARD,
+    OPENED_TODAY,
     QUEUE_POSITION,
     super::operators::CACHED,
     super::operators::REMEMBER,

@@ -19,6 +19,8 @@ pub enum Callback {
     PhoneOther,
     /// «Взять в работу» on a ticket's card.
     Claim(i64),
+    /// «Взять #N» on the queue board.
+    BoardClaim(i64),
     /// «Завершить диалог» for a ticket.
     Close(i64),
     /// A customer's «Завершить диалог» for their own ticket, asked after /start during a dialog.
@@ -42,6 +44,7 @@ impl Callback {
             Callback::PhoneKeep => "phone:keep".into(),
             Callback::PhoneOther => "phone:other".into(),
             Callback::Claim(id) => format!("claim:{id}"),
+            Callback::BoardClaim(id) => format!("board:{id}"),
             Callback::Close(id) => format!("close:{id}"),
             Callback::EndDialog(id) => format!("end:{id}"),
             Callback::KeepDialog => "keep".into(),
@@ -65,6 +68,7 @@ impl Callback {
             Some(("phone", "keep")) => Some(Callback::PhoneKeep),
             Some(("phone", "other")) => Some(Callback::PhoneOther),
             Some(("claim", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Claim),
+            Some(("board", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::BoardClaim),
             Some(("close", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Close),
             Some(("end", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::EndDialog),
             Some(("transfer", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Transfer),
@@ -90,6 +94,7 @@ mod tests {
             Callback::PhoneKeep,
             Callback::PhoneOther,
             Callback::Claim(9_007_199_254_740_993),
+            Callback::BoardClaim(i64::MAX),
             Callback::Close(1),
             Callback::EndDialog(7),
             Callback::KeepDialog,

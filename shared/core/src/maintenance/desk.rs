@@ -1,6 +1,6 @@
 //! The desk's own upkeep: an operator removed from the operators' chat loses their dialog to the queue even if they
 //! never write again, and a card that went out (or was recorded) after its ticket left the queue stops inviting a
-//! claim.
+//! claim, and the queue board's waiting times move on.
 
 use std::time::Instant;
 
@@ -21,4 +21,10 @@ pub(crate) async fn recheck_operators(app: &App, until: Instant) -> anyhow::Resu
 pub(crate) async fn settle_stale_cards(app: &App, until: Instant) -> anyhow::Result<u64> {
     let ids = due::stale_cards(&app.db.get().await?).await?;
     each_ticket(ids, until, |id| bot::settle_stale_cards(app, id, until)).await
+}
+
+/// Queues a refresh of the queue board when its message is over a minute old (it shows waiting times); the
+/// outbox redelivery after this job sends it. Returns how many boards.
+pub(crate) async fn refresh_boards(app: &App) -> anyhow::Result<u64> {
+    Ok(bot::board::catch_up(&app.db.get().await?).await?.len() as u64)
 }

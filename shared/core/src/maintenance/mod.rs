@@ -35,13 +35,14 @@ pub struct JobReport {
 }
 
 /// The jobs, in the order they run. Each gets its turn every run.
-pub const JOBS: [&str; 10] = [
+pub const JOBS: [&str; 11] = [
     "operator_checks",
     "idle_warning",
     "idle_close",
     "waiting_expiry",
     "waiting_reminders",
     "stale_cards",
+    "queue_board",
     "outbox_redelivery",
     "media_archive",
     "retention",
@@ -88,6 +89,7 @@ async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instan
         "waiting_expiry" => Box::pin(reminders::expire(app, now, until)).await,
         "waiting_reminders" => Box::pin(reminders::remind(app, now, until)).await,
         "stale_cards" => Box::pin(desk::settle_stale_cards(app, until)).await,
+        "queue_board" => Box::pin(desk::refresh_boards(app)).await,
         "outbox_redelivery" => Box::pin(crate::bot::deliver_due_until(app, until)).await.map_err(anyhow::Error::from),
         "media_archive" => Box::pin(crate::media::archive::archive_due(app)).await,
         "retention" => Box::pin(retention::prune_until(app, now, until)).await,

@@ -45,6 +45,8 @@ pub(crate) async fn prune_until(app: &App, now: DateTime<Utc>, deadline: Instant
     total += repeat(app, deadline, Sweep::ProcessedUpdates, recent).await?;
     // Flood budgets of chats idle for an hour (a row per chat the bot wrote to; recreated on the next send).
     total += crate::db::budgets::prune(&app.db.get().await?).await?;
+    // Queue boards drained a week ago (tickets keep the board's id as history).
+    total += crate::db::boards::prune(&app.db.get().await?, 7).await?;
     tracing::debug!(objects = objects.deleted, "retention done");
     match objects.first_error {
         None => Ok(total),

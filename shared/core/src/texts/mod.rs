@@ -2,8 +2,10 @@
 
 use crate::domain::{CloseReason, ContentKind, Topic};
 
+mod board;
 mod desk;
 mod files;
+pub use board::*;
 pub use desk::*;
 pub(crate) use files::*;
 
