@@ -249,3 +249,24 @@ async fn a_deleted_board_is_posted_again_at_its_next_change() {
     assert_ne!(again.message_id, first.message_id);
     assert_eq!(listed(&again), waiting[1..], "the rest, still claimable");
 }
+
+#[tokio::test]
+async fn a_board_whose_post_was_given_up_is_posted_by_the_next_maintenance_run() {
+    let t = spawn_app().await;
+    storm(&t, 1, 14).await;
+    let first = the_board(&t);
+    // As if its post had failed for good: no message is recorded, and no change is coming.
+    t.db.execute("DELETE FROM queue_board_shown").await;
+    t.db.execute("UPDATE outbox SET status = 'failed' WHERE on_result ->> 'kind' LIKE 'board%' AND status = 'pending'")
+        .await;
+    run_all(&t.app, Utc::now()).await;
+    settle(&t).await;
+    let boards = boards(&t);
+    assert_eq!(boards.len(), 2, "posted again");
+    let again = boards.last().unwrap().clone();
+    assert_eq!(listed(&again), listed(&first), "the same tickets, claimable");
+    let operator = TgUser::operator(501);
+    t.make_operator(operator.id);
+    let ticket = listed(&again)[0];
+    assert_eq!(take(&t, &operator, &again, ticket).await.text, Some(texts::claimed(ticket)));
+}

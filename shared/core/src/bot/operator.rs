@@ -47,8 +47,10 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64, pla
             None
         }
         Place::Board => match live_board(ctx, ticket_id, pressed).await? {
-            Some(board) => Some(board),
-            None => return no_claim(ctx, query, ticket_id, None).await,
+            // The ticket's lock, then the board's, before the summary is sent: leaving the board after the
+            // send waits for no lock (a lock timeout there would roll back a claim whose summary went out).
+            Some(board) if locked_on(ctx, ticket_id, board).await? => Some(board),
+            _ => return no_claim(ctx, query, ticket_id, None).await,
         },
     };
     if let Some(active) = tickets::lock_active_ticket_of_operator(ctx.db(), operator.id).await? {
@@ -57,7 +59,7 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64, pla
         }
         return Ok(ctx.alert(query, texts::alert_busy(active.id))?);
     }
-    if !tickets::claim_ticket(ctx.db(), ticket_id, operator.id).await? {
+    if !tickets::claim_ticket(ctx.db(), ticket_id, operator.id, board).await? {
         return no_claim(ctx, query, ticket_id, board.is_none().then_some(pressed)).await;
     }
     let Some(ticket) = tickets::lock_ticket(ctx.db(), ticket_id).await? else {
@@ -95,6 +97,13 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64, pla
         board::left_board(ctx, board).await?;
     }
     Ok(())
+}
+
+/// Locks ticket `ticket_id` and then `board` (in the order every path takes them); false when the board is no
+/// longer active.
+async fn locked_on(ctx: &Ctx<'_>, ticket_id: i64, board: i64) -> Result<bool, ProcessError> {
+    tickets::lock_ticket(ctx.db(), ticket_id).await?;
+    Ok(boards::lock(ctx.db(), board).await?)
 }
 
 /// The active board a press on board message `pressed` may claim `ticket_id` from: the one the ticket is listed

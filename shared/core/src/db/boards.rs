@@ -13,6 +13,12 @@ pub(crate) async fn lock_active(db: &impl Sql, chat_id: i64) -> Result<Option<i6
     db.query_opt(ACTIVE, &[&chat_id]).await?.map(|r| r.try_get(0)).transpose()
 }
 
+const LOCK: &str = "SELECT true FROM queue_boards WHERE id = $1 AND active FOR UPDATE";
+/// Locks board `board_id`; false when it is no longer active.
+pub(crate) async fn lock(db: &impl Sql, board_id: i64) -> Result<bool, tokio_postgres::Error> {
+    Ok(db.query_opt(LOCK, &[&board_id]).await?.is_some())
+}
+
 const OPEN: &str =
     "INSERT INTO queue_boards (chat_id) VALUES ($1) ON CONFLICT (chat_id) WHERE active DO NOTHING RETURNING id";
 /// Opens a board in the chat; `None` when another update opened one first (lock it with [`lock_active`]).
@@ -209,12 +215,13 @@ pub(crate) async fn shown(
 }
 
 /// Queues a refresh of every active board whose message was last drawn more than `every` ago (its waiting times
-/// move on) and has none pending; returns the chats affected.
+/// move on), or was never recorded (its post given up: the refresh posts it), and has none pending; returns the
+/// chats affected.
 const CATCH_UP: &str = "INSERT INTO outbox (chat_id, method, params, on_result, priority) \
     SELECT b.chat_id, 'editMessageText', jsonb_build_object('chat_id', b.chat_id), \
       jsonb_build_object('kind', 'board_refresh', 'board_id', b.id), 2 \
-    FROM queue_boards b JOIN queue_board_shown s ON s.board_id = b.id \
-    WHERE b.active AND s.shown_at < now() - make_interval(secs => $1) AND NOT EXISTS ( \
+    FROM queue_boards b LEFT JOIN queue_board_shown s ON s.board_id = b.id \
+    WHERE b.active AND (s.board_id IS NULL OR s.shown_at < now() - make_interval(secs => $1)) AND NOT EXISTS ( \
       SELECT 1 FROM outbox o WHERE o.status = 'pending' AND o.on_result ->> 'kind' = 'board_refresh' \
         AND (o.on_result ->> 'board_id')::bigint = b.id) \
     RETURNING chat_id";
@@ -266,6 +273,7 @@ pub(crate) async fn prune(db: &impl Sql, days: i32) -> Result<u64, tokio_postgre
 pub(super) const PREPARED: &[&str] = &[
     ANNOUNCE_LOCK,
     ACTIVE,
+    LOCK,
     OPEN,
     BUDGET_USE,
     JOIN,

@@ -142,10 +142,13 @@ pub(crate) async fn lock_active_ticket_of_operator(
 
 const INSERT: &str = "INSERT INTO tickets (user_id, topic, phone) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id";
-const OPENED_TODAY: &str = "SELECT count(*) FROM tickets WHERE user_id = $1 AND created_at > now() - interval '1 day'";
-/// How many tickets customer `user_id` opened within the last 24 hours.
-pub(crate) async fn opened_today(db: &impl Sql, user_id: i64) -> Result<i64, tokio_postgres::Error> {
-    db.query_one(OPENED_TODAY, &[&user_id]).await?.try_get(0)
+const OPENED_TODAY: &str = "SELECT count(*) FILTER (WHERE created_at > now() - interval '1 day'), \
+     coalesce(bool_or(status <> 'CLOSED'), false) FROM tickets \
+     WHERE user_id = $1 AND (created_at > now() - interval '1 day' OR status <> 'CLOSED')";
+/// How many tickets customer `user_id` opened within the last 24 hours, and whether one is open now.
+pub(crate) async fn opened_today(db: &impl Sql, user_id: i64) -> Result<(i64, bool), tokio_postgres::Error> {
+    let row = db.query_one(OPENED_TODAY, &[&user_id]).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// Creates a WAITING ticket; `None` when the customer already has an open one (the database enforces one).
@@ -171,10 +174,17 @@ pub(crate) async fn count_earlier_tickets(
 }
 
 const CLAIM: &str = "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \
-               idle_warned_at = NULL WHERE id = $1 AND status = 'WAITING'";
-/// The atomic claim: true only for the one operator whose UPDATE found the ticket still WAITING.
-pub(crate) async fn claim_ticket(db: &impl Sql, id: i64, operator_tg_id: i64) -> Result<bool, tokio_postgres::Error> {
-    let n = db.execute(CLAIM, &[&id, &operator_tg_id]).await?;
+               idle_warned_at = NULL WHERE id = $1 AND status = 'WAITING' AND board_id IS NOT DISTINCT FROM $3";
+/// The atomic claim: true only for the one operator whose UPDATE found the ticket still WAITING, in the place the
+/// press came from (`board`: the queue board it is listed on; `None`: its cards). Re-checked after any lock wait,
+/// so a ticket that moved to the board meanwhile is not claimed from its card.
+pub(crate) async fn claim_ticket(
+    db: &impl Sql,
+    id: i64,
+    operator_tg_id: i64,
+    board: Option<i64>,
+) -> Result<bool, tokio_postgres::Error> {
+    let n = db.execute(CLAIM, &[&id, &operator_tg_id, &board]).await?;
     Ok(n == 1)
 }
 

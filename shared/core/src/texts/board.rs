@@ -48,7 +48,10 @@ pub fn board(lines: &[String], waiting: i64, taken: &[(i64, String)]) -> String 
         text.push_str(&format!("\n…и ещё {hidden} — появятся здесь, когда разберут верхние."));
     }
     if !taken.is_empty() {
-        let taken: Vec<String> = taken.iter().map(|(id, who)| format!("#{id} — {who}")).collect();
+        let taken: Vec<String> = taken
+            .iter()
+            .map(|(id, who)| format!("#{id} — {}", who.chars().take(NAME_CHARS).collect::<String>()))
+            .collect();
         text.push_str(&format!("\n\n✅ Взяли: {}", taken.join(", ")));
     }
     text
