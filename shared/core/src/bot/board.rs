@@ -167,25 +167,28 @@ pub(crate) async fn draw_call(
             Some(("unpinChatMessage", json!({ "chat_id": chat_id, "message_id": message_id }), None))
         }
         (OnResult::BoardPin { .. } | OnResult::BoardUnpin { .. }, _) => None,
-        (_, Some(message_id)) => {
-            let (text, markup) = content(&drawn);
-            let mut params = json!({ "chat_id": chat_id, "message_id": message_id, "text": text });
-            if let Some(markup) = markup {
-                params["reply_markup"] = serde_json::to_value(markup).map_err(|e| DbError::Config(e.to_string()))?;
-            }
-            Some(("editMessageText", params, Some(drawing(Some(message_id)))))
-        }
+        (_, Some(message_id)) => Some((
+            "editMessageText",
+            message_params(chat_id, Some(message_id), &drawn)?,
+            Some(drawing(Some(message_id))),
+        )),
         // Not posted (yet, or its post was given up): a board still in use is posted now.
-        (_, None) if drawn.active => {
-            let (text, markup) = content(&drawn);
-            let mut params = json!({ "chat_id": chat_id, "text": text });
-            if let Some(markup) = markup {
-                params["reply_markup"] = serde_json::to_value(markup).map_err(|e| DbError::Config(e.to_string()))?;
-            }
-            Some(("sendMessage", params, Some(drawing(None))))
-        }
+        (_, None) if drawn.active => Some(("sendMessage", message_params(chat_id, None, &drawn)?, Some(drawing(None)))),
         (_, None) => None,
     })
+}
+
+/// The parameters of the board's sendMessage (no `message_id`) or editMessageText, as `drawn`.
+fn message_params(chat_id: i64, message_id: Option<i64>, drawn: &Drawn) -> Result<serde_json::Value, DbError> {
+    let (text, markup) = content(drawn);
+    let mut params = json!({ "chat_id": chat_id, "text": text });
+    if let Some(message_id) = message_id {
+        params["message_id"] = json!(message_id);
+    }
+    if let Some(markup) = markup {
+        params["reply_markup"] = serde_json::to_value(markup).map_err(|e| DbError::Config(e.to_string()))?;
+    }
+    Ok(params)
 }
 
 /// The board's text and buttons as `drawn`.
