@@ -1,7 +1,7 @@
 //! The operators' and supervisors' commands. An operator in a dialog: `/transfer [comment]` or «Передать
 //! коллеге» hands it to a colleague, `/close` ends it like «Завершить диалог». A supervisor, in the operators'
 //! chat or their private chat with the bot: `/requeue N` takes ticket N from its operator back to the queue,
-//! `/close N` closes it whatever its state. Someone removed from the operators' chat loses their dialog to the
+//! `/close N` closes it whatever its state; `/ban`, `/unban` and `/bans` are `super::bans`'. Someone removed from the operators' chat loses their dialog to the
 //! queue at their next message or press.
 
 use super::ProcessError;
@@ -87,7 +87,7 @@ pub(crate) async fn own_assigned(
     Ok(Some(ticket))
 }
 
-/// A supervisor's command (`/requeue N`, `/close N`) from `from`, answered in `reply_to` (the chat it came from).
+/// A supervisor's command (`/requeue N`, `/close N`, `/ban N [reason]`, `/unban USER_ID`, `/bans`) from `from`, answered in `reply_to` (the chat it came from).
 /// Refused, with nothing changed, unless Telegram says right now that `from` is a supervisor (or they are listed in
 /// `SUPERVISOR_IDS`).
 pub(crate) async fn supervisor(
@@ -104,6 +104,11 @@ pub(crate) async fn supervisor(
     let reply = match command {
         Command::Requeue(TicketArg::Id(id)) => requeue(ctx, from, id).await?,
         Command::Close(TicketArg::Id(id)) => close(ctx, id).await?,
+        Command::Ban(TicketArg::Id(id), reason) => super::bans::ban(ctx, from, id, reason).await?,
+        Command::Ban(..) => texts::BAN_USAGE.to_owned(),
+        Command::Unban(TicketArg::Id(tg_id)) => super::bans::unban(ctx, from, tg_id).await?,
+        Command::Unban(_) => texts::UNBAN_USAGE.to_owned(),
+        Command::Bans => super::bans::list(ctx).await?,
         _ => texts::SUPERVISOR_USAGE.to_owned(),
     };
     ctx.send(SendMessage::new(reply_to, reply))?;

@@ -17,7 +17,8 @@ use crate::texts;
 
 /// Closes `ticket` (row-locked by the caller) for `reason`, at `at` (the database's clock when `None`): copies
 /// still waiting for its operator are cancelled; the customer gets «Оператор отключился» (or, for a request that
-/// expired in the queue, why it was closed) with «В начало», unless they blocked the bot; the operator's summary
+/// expired in the queue, why it was closed) with «В начало», unless they blocked the bot (a banned customer gets
+/// the polite refusal, without the button); the operator's summary
 /// loses «Завершить диалог» and they are told why; every card still inviting a claim says the ticket is closed.
 /// False when it was closed already (nothing is queued).
 pub(crate) async fn close(
@@ -30,8 +31,12 @@ pub(crate) async fn close(
         return Ok(false);
     }
     outbox::cancel_copies_to_operator(ctx.db(), ticket.id, "ticket closed").await?;
+    if reason == CloseReason::Banned {
+        // No «В начало»: the menu leads nowhere for them now. `/ban` notes this as the day's reply.
+        ctx.send(SendMessage::new(ticket.customer_tg_id, texts::BANNED_REPLY))?;
+    }
     let farewell = match reason {
-        CloseReason::CustomerBlocked => None,
+        CloseReason::CustomerBlocked | CloseReason::Banned => None,
         CloseReason::Expired => Some(texts::expired_customer(ticket.id)),
         CloseReason::Cancelled => Some(texts::cancelled_customer(ticket.id)),
         CloseReason::Supervisor if ticket.status == Status::Waiting => {

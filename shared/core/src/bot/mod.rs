@@ -2,6 +2,7 @@
 //! One transaction per update: record its id (duplicates stop here), lock the sender's conversation, decide,
 //! write state and the Bot API calls to make (the outbox), commit; then send those calls.
 
+mod bans;
 mod blocked;
 pub(crate) mod board;
 mod card;

@@ -5,8 +5,9 @@ use std::time::Duration;
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::operator::Place;
-use super::{desk, files, intake, menu, operator, proxy, roles};
+use super::{bans, desk, files, intake, menu, operator, proxy, roles};
 use crate::db::Tx;
+use crate::db::bans::in_force;
 use crate::db::tickets::{self, SenderTickets};
 use crate::db::users::{self, UserRow};
 use crate::domain::{Callback, Command, TicketArg};
@@ -21,7 +22,7 @@ pub enum Route<'u> {
     EditedPrivate(&'u Message, &'u User),
     /// A button press.
     Button(&'u CallbackQuery),
-    /// A supervisor's command (`/requeue N`, `/close N`) typed in the operators' chat.
+    /// A supervisor's command (`/requeue N`, `/close N`, `/ban N`…) typed in the operators' chat.
     Operators(&'u Message, &'u User, Command<'u>),
     /// A reaction changed on a message of a private chat.
     Reaction(&'u MessageReactionUpdated, &'u User),
@@ -59,42 +60,65 @@ impl<'u> Route<'u> {
         }
     }
 
-    /// Loads what every handler of this route needs: the sender's row and their tickets, pipelined.
+    /// Loads what every handler of this route needs: the sender's row, their tickets and the ban in force against
+    /// them, pipelined.
     pub(crate) async fn load(&self, db: &Tx, role_ttl: Duration) -> Result<Loaded<'u>, tokio_postgres::Error> {
         let tickets_of = |id: i64| tickets::lock_tickets_of(db, id, role_ttl);
         Ok(match *self {
             Route::Private(message, from) => {
-                let (user, tickets) = tokio::join!(users::upsert_user(db, from), tickets_of(from.id));
-                Loaded::Private { message, user: user?, tickets: tickets? }
+                let (user, tickets, ban) =
+                    tokio::join!(users::upsert_user(db, from), tickets_of(from.id), in_force(db, from.id));
+                Loaded::Private { message, user: user?, tickets: tickets?, ban: ban? }
             }
             Route::EditedPrivate(message, from) => {
-                Loaded::Edited { message, sender: from.id, tickets: tickets_of(from.id).await? }
+                let (tickets, ban) = tokio::join!(tickets_of(from.id), in_force(db, from.id));
+                Loaded::Edited { message, sender: from.id, tickets: tickets?, ban: ban? }
             }
-            Route::Button(query) => Loaded::Button { query, user: users::upsert_user(db, &query.from).await? },
+            Route::Button(query) => {
+                let (user, ban) = tokio::join!(users::upsert_user(db, &query.from), in_force(db, query.from.id));
+                Loaded::Button { query, user: user?, ban: ban? }
+            }
             Route::Operators(message, from, command) => {
                 users::upsert_user(db, from).await?;
                 Loaded::Operators { chat: message.chat_id(), from, command }
             }
-            Route::Reaction(reaction, from) => Loaded::Reaction { reaction, tickets: tickets_of(from.id).await? },
+            Route::Reaction(reaction, from) => {
+                let (tickets, ban) = tokio::join!(tickets_of(from.id), in_force(db, from.id));
+                Loaded::Reaction { reaction, sender: from.id, tickets: tickets?, ban: ban? }
+            }
         })
     }
 }
 
-/// A route with what its handlers need loaded.
+/// A route with what its handlers need loaded (`ban`: the id of the ban in force against the sender).
 pub(crate) enum Loaded<'u> {
-    Private { message: &'u Message, user: UserRow, tickets: SenderTickets },
-    Edited { message: &'u Message, sender: i64, tickets: SenderTickets },
-    Button { query: &'u CallbackQuery, user: UserRow },
+    Private { message: &'u Message, user: UserRow, tickets: SenderTickets, ban: Option<i64> },
+    Edited { message: &'u Message, sender: i64, tickets: SenderTickets, ban: Option<i64> },
+    Button { query: &'u CallbackQuery, user: UserRow, ban: Option<i64> },
     Operators { chat: i64, from: &'u User, command: Command<'u> },
-    Reaction { reaction: &'u MessageReactionUpdated, tickets: SenderTickets },
+    Reaction { reaction: &'u MessageReactionUpdated, sender: i64, tickets: SenderTickets, ban: Option<i64> },
 }
 
 impl Loaded<'_> {
     pub(crate) async fn dispatch(self, ctx: &mut Ctx<'_>) -> Result<(), ProcessError> {
         match self {
-            Loaded::Private { message, user, tickets } => private(ctx, message, &user, tickets).await,
-            Loaded::Edited { message, sender, tickets } => proxy::edited(ctx, message, sender, &tickets).await,
-            Loaded::Button { query, user } => match query.data.as_deref().and_then(Callback::parse) {
+            Loaded::Private { message, user, tickets, ban } => private(ctx, message, &user, tickets, ban).await,
+            // A banned person's edits and reactions are kept; an operator's (whoever banned them later) relayed.
+            Loaded::Edited { message, sender, tickets, ban: Some(ban) } if tickets.as_operator.is_none() => {
+                bans::message(ctx, ban, sender, message, true).await
+            }
+            Loaded::Edited { message, sender, tickets, .. } => proxy::edited(ctx, message, sender, &tickets).await,
+            Loaded::Reaction { reaction, sender, tickets, ban: Some(ban) } if tickets.as_operator.is_none() => {
+                bans::reaction(ctx, ban, sender, reaction).await
+            }
+            Loaded::Reaction { reaction, tickets, .. } => proxy::reaction(ctx, reaction, &tickets).await,
+            // A banned person's presses go nowhere; the operators' buttons keep their own checks (a role).
+            Loaded::Button { query, ban: Some(ban), .. }
+                if !query.data.as_deref().and_then(Callback::parse).is_some_and(Callback::is_operators) =>
+            {
+                bans::press(ctx, ban, query).await
+            }
+            Loaded::Button { query, user, .. } => match query.data.as_deref().and_then(Callback::parse) {
                 None => Ok(ctx.alert(query, texts::ALERT_STALE)?),
                 Some(Callback::Topic(topic)) => menu::topic(ctx, query, topic).await,
                 Some(Callback::Understood) => menu::understood(ctx, query).await,
@@ -111,18 +135,19 @@ impl Loaded<'_> {
                 Some(Callback::CancelTicket(ticket_id)) => intake::cancel_button(ctx, query, ticket_id).await,
             },
             Loaded::Operators { chat, from, command } => desk::supervisor(ctx, from, chat, command).await,
-            Loaded::Reaction { reaction, tickets } => proxy::reaction(ctx, reaction, &tickets).await,
         }
     }
 }
 
 /// A private message: the desk's commands, else the relay or the menu. Someone whose dialog as an operator is
 /// open is checked first: removed from the operators' chat, they lose it to the queue and nothing is relayed.
+/// Then a ban: what a banned person sends is stored and goes nowhere.
 async fn private(
     ctx: &mut Ctx<'_>,
     message: &Message,
     user: &UserRow,
     tickets: SenderTickets,
+    ban: Option<i64>,
 ) -> Result<(), ProcessError> {
     let Some(from) = message.from.as_ref() else { return Ok(()) };
     let command = message.text.as_deref().and_then(Command::parse);
@@ -133,15 +158,18 @@ async fn private(
         match command {
             Some(Command::Transfer(comment)) => return desk::transfer(ctx, from, ticket, comment).await,
             Some(Command::Close(TicketArg::Missing)) => return operator::close_own(ctx, ticket).await,
-            // `/close N`, `/requeue N` with a ticket number; anything else (`/close 3 дня`) is for the customer.
-            Some(command @ (Command::Requeue(TicketArg::Id(_)) | Command::Close(TicketArg::Id(_)))) => {
+            // `/close N`, `/requeue N`, `/ban N`… well formed; anything else (`/close 3 дня`) is for the customer.
+            Some(command) if command.is_complete_supervisors() => {
                 return desk::supervisor(ctx, from, user.tg_id, command).await;
             }
-            Some(Command::Requeue(_) | Command::Close(_)) => {
+            Some(command) if command.is_supervisors() => {
                 return proxy::private_message(ctx, user, tickets, message).await;
             }
             _ => {}
         }
+    }
+    if let Some(ban) = ban {
+        return bans::message(ctx, ban, user.tg_id, message, false).await;
     }
     // A customer's open ticket: their texts are theirs, whatever they start with (only /start and /cancel act).
     let customer = tickets.as_customer.is_some();

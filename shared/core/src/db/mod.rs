@@ -1,6 +1,7 @@
 //! PostgreSQL: connections (TLS when asked), the migration runner, and one file of free functions per table.
 
 pub(crate) mod albums;
+pub(crate) mod bans;
 pub(crate) mod boards;
 pub(crate) mod budgets;
 pub mod cards;
@@ -40,6 +41,7 @@ fn prepared() -> impl Iterator<Item = &'static str> {
         outbox::PREPARED,
         budgets::PREPARED,
         boards::PREPARED,
+        bans::PREPARED,
         albums::PREPARED,
         media::PREPARED,
     ]

@@ -16,6 +16,14 @@ const DELETE_TICKETS: &str = "WITH doomed AS MATERIALIZED (SELECT t.id FROM tick
 const DELETE_OUTBOX: &str = "DELETE FROM outbox WHERE id IN \
      (SELECT id FROM outbox WHERE status <> 'pending' AND created_at < $1 ORDER BY id LIMIT $2)";
 
+/// What banned people sent, past the floor like dialog messages.
+const DELETE_BANNED_MESSAGES: &str = "DELETE FROM banned_messages WHERE id IN \
+     (SELECT id FROM banned_messages WHERE created_at < $1 ORDER BY id LIMIT $2)";
+
+/// Bans lifted before the floor (a ban in force is kept however old: it is what keeps its person out).
+const DELETE_LIFTED_BANS: &str = "DELETE FROM bans WHERE id IN \
+     (SELECT id FROM bans WHERE lifted_at < $1 ORDER BY id LIMIT $2)";
+
 const DELETE_PROCESSED_UPDATES: &str = "DELETE FROM processed_updates WHERE update_id IN \
      (SELECT update_id FROM processed_updates WHERE processed_at < $1 LIMIT $2)";
 
@@ -62,6 +70,10 @@ pub(crate) enum Sweep {
     Outbox,
     /// Processed update ids.
     ProcessedUpdates,
+    /// What banned people sent.
+    BannedMessages,
+    /// Bans lifted long ago.
+    LiftedBans,
 }
 
 /// Deletes up to `batch` rows of `what` older than `before`; returns how many.
@@ -75,6 +87,8 @@ pub(crate) async fn sweep(
         Sweep::Tickets => DELETE_TICKETS,
         Sweep::Outbox => DELETE_OUTBOX,
         Sweep::ProcessedUpdates => DELETE_PROCESSED_UPDATES,
+        Sweep::BannedMessages => DELETE_BANNED_MESSAGES,
+        Sweep::LiftedBans => DELETE_LIFTED_BANS,
     };
     db.execute(sql, &[&before, &batch]).await
 }

@@ -34,6 +34,11 @@ pub enum Callback {
 }
 
 impl Callback {
+    /// A button only operators have (a card's, the board's, a summary's): its handler checks the presser's role.
+    pub fn is_operators(self) -> bool {
+        matches!(self, Callback::Claim(_) | Callback::BoardClaim(_) | Callback::Close(_) | Callback::Transfer(_))
+    }
+
     /// Encodes for `callback_data` (always well under Telegram's 64 bytes).
     pub fn encode(self) -> String {
         match self {

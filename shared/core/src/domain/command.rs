@@ -39,6 +39,12 @@ pub enum Command<'t> {
     Close(TicketArg),
     /// `/requeue N` (supervisors): take ticket N from its operator, back to the queue.
     Requeue(TicketArg),
+    /// `/ban N [reason]` (supervisors): bar ticket N's customer from the desk.
+    Ban(TicketArg, Option<&'t str>),
+    /// `/unban USER_ID` (supervisors): lift a ban (the id `/bans` lists).
+    Unban(TicketArg),
+    /// `/bans` (supervisors): the bans in force.
+    Bans,
 }
 
 impl<'t> Command<'t> {
@@ -53,13 +59,35 @@ impl<'t> Command<'t> {
             "/transfer" => Command::Transfer(Some(rest.trim()).filter(|c| !c.is_empty())),
             "/close" => Command::Close(TicketArg::parse(rest)),
             "/requeue" => Command::Requeue(TicketArg::parse(rest)),
+            "/ban" => {
+                let rest = rest.trim();
+                let (number, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                Command::Ban(TicketArg::parse(number), Some(reason.trim()).filter(|r| !r.is_empty()))
+            }
+            "/unban" => Command::Unban(TicketArg::parse(rest)),
+            "/bans" => Command::Bans,
             _ => return None,
         })
     }
 
-    /// A supervisor's command about another ticket: `/close N`, `/requeue …`.
+    /// A supervisor's command about another ticket or person: `/close N`, `/requeue …`, `/ban …`, `/unban …`,
+    /// `/bans`.
     pub fn is_supervisors(self) -> bool {
-        matches!(self, Command::Requeue(_)) || matches!(self, Command::Close(arg) if arg != TicketArg::Missing)
+        matches!(self, Command::Requeue(_) | Command::Ban(..) | Command::Unban(_) | Command::Bans)
+            || matches!(self, Command::Close(arg) if arg != TicketArg::Missing)
+    }
+
+    /// A supervisor's command whose argument is well formed: an operator in a dialog who types one means it for
+    /// the desk; anything else they type (`/close 3 дня`, `/ban`) is for their customer.
+    pub fn is_complete_supervisors(self) -> bool {
+        matches!(
+            self,
+            Command::Requeue(TicketArg::Id(_))
+                | Command::Close(TicketArg::Id(_))
+                | Command::Ban(TicketArg::Id(_), _)
+                | Command::Unban(TicketArg::Id(_))
+                | Command::Bans
+        )
     }
 }
 
@@ -89,7 +117,20 @@ mod tests {
         assert_eq!(Command::parse("/close 99999999999999999999"), Some(Command::Close(TicketArg::Invalid)));
         assert_eq!(Command::parse("/requeue 7"), Some(Command::Requeue(TicketArg::Id(7))));
         assert_eq!(Command::parse("/requeue"), Some(Command::Requeue(TicketArg::Missing)));
-        for text in ["/closed", "/transferring", "/help", "close 12", "привет /close 12", "/", ""] {
+        assert_eq!(Command::parse("/ban 12"), Some(Command::Ban(TicketArg::Id(12), None)));
+        assert_eq!(
+            Command::parse("/ban@zabota_bot #12   спам и оскорбления\nснова"),
+            Some(Command::Ban(TicketArg::Id(12), Some("спам и оскорбления\nснова")))
+        );
+        assert_eq!(Command::parse("/ban"), Some(Command::Ban(TicketArg::Missing, None)));
+        assert_eq!(Command::parse("/ban спам"), Some(Command::Ban(TicketArg::Invalid, None)));
+        assert_eq!(Command::parse("/unban 123456789"), Some(Command::Unban(TicketArg::Id(123_456_789))));
+        assert_eq!(Command::parse("/unban"), Some(Command::Unban(TicketArg::Missing)));
+        assert_eq!(Command::parse("/bans"), Some(Command::Bans));
+        assert_eq!(Command::parse("/bans all"), Some(Command::Bans));
+        for text in
+            ["/closed", "/transferring", "/help", "close 12", "привет /close 12", "/", "", "/banned", "/unbanned"]
+        {
             assert_eq!(Command::parse(text), None, "{text:?}");
         }
     }
@@ -100,5 +141,9 @@ mod tests {
         assert!(supervisors("/close 3") && supervisors("/close x") && supervisors("/requeue 3"));
         assert!(supervisors("/requeue"));
         assert!(!supervisors("/close") && !supervisors("/transfer 3") && !supervisors("/cancel"));
+        assert!(supervisors("/ban 3 спам") && supervisors("/ban") && supervisors("/unban 5") && supervisors("/bans"));
+        let complete = |t| Command::parse(t).is_some_and(Command::is_complete_supervisors);
+        assert!(complete("/ban 3 спам") && complete("/unban 5") && complete("/bans") && complete("/close 3"));
+        assert!(!complete("/ban") && !complete("/ban спам") && !complete("/unban x") && !complete("/close 3 дня"));
     }
 }

@@ -47,7 +47,7 @@ pub mod ticket;
 pub use callback::Callback;
 pub use command::{Command, TicketArg};
 pub use content::{ArchiveStatus, Content, ContentKind};
-pub use ticket::{CloseReason, HandoverKind, Role, Sender, Status};
+pub use ticket::{BannedEvent, CloseReason, HandoverKind, Role, Sender, Status};
 
 text_enum! {
     /// What a customer needs help with (`tickets.topic`, and callback data).

@@ -38,6 +38,8 @@ text_enum! {
         Cancelled = "cancelled",
         /// A supervisor closed it (`/close N`).
         Supervisor = "supervisor",
+        /// A supervisor banned its customer (`/ban N`).
+        Banned = "banned",
     }
 }
 
@@ -76,5 +78,27 @@ impl Role {
     /// Supervisors may also requeue and close anyone's ticket.
     pub fn is_supervisor(self) -> bool {
         self == Role::Supervisor
+    }
+}
+
+text_enum! {
+    /// What a banned person did (`banned_messages.event`).
+    pub enum BannedEvent {
+        /// A new message.
+        Message = "message",
+        /// An edit of one of their messages.
+        Edit = "edit",
+        /// A button press.
+        Press = "press",
+        /// A reaction changed on a message.
+        Reaction = "reaction",
+    }
+}
+
+impl BannedEvent {
+    /// Whether this may earn the day's polite reply: what they send and press does; their edits and reactions
+    /// change nothing they could expect an answer to.
+    pub fn answerable(self) -> bool {
+        matches!(self, BannedEvent::Message | BannedEvent::Press)
     }
 }

@@ -1,6 +1,7 @@
 //! Retention: messages (with their attachments), the archived objects no row names any more, closed tickets,
 //! forgotten customers and sent outbox calls older than `HISTORY_RETENTION_DAYS` are deleted in bounded batches
-//! within a time budget; nothing younger is ever touched. Processed update ids are kept a week (Telegram
+//! within a time budget, with what banned people sent and the bans lifted before that floor (a ban in force is
+//! kept); nothing younger is ever touched. Processed update ids are kept a week (Telegram
 //! redelivers for about a day); the flood budgets of chats idle for an hour go too.
 //!
 //! Objects follow the rule of [`crate::db::media::LOCK_KEY`]: the transaction that deletes the last row naming a key
@@ -43,6 +44,8 @@ pub(crate) async fn prune_until(app: &App, now: DateTime<Utc>, deadline: Instant
     total += forget_users(app, cutoff, deadline).await?;
     total += repeat(app, deadline, Sweep::Outbox, recent).await?;
     total += repeat(app, deadline, Sweep::ProcessedUpdates, recent).await?;
+    total += repeat(app, deadline, Sweep::BannedMessages, cutoff).await?;
+    total += repeat(app, deadline, Sweep::LiftedBans, cutoff).await?;
     // Flood budgets of chats idle for an hour (a row per chat the bot wrote to; recreated on the next send).
     total += crate::db::budgets::prune(&app.db.get().await?).await?;
     // Queue boards drained a week ago (tickets keep the board's id as history).

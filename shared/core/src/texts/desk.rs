@@ -73,7 +73,8 @@ pub(crate) fn story_line(at: &str, who: &str, customer: bool, text: Option<&str>
 pub const ONLY_SUPERVISORS: &str =
     "Эта команда — для руководителей смены (администраторов чата операторов). Ничего не изменилось.";
 /// A supervisor's command without a ticket number.
-pub const SUPERVISOR_USAGE: &str = "Укажите номер заявки: /requeue N — вернуть в очередь, /close N — закрыть.";
+pub const SUPERVISOR_USAGE: &str = "Укажите номер заявки: /requeue N — вернуть в очередь, /close N — закрыть, \
+     /ban N [причина] — заблокировать клиента.";
 /// `/transfer` or `/close` with no dialog.
 pub const NO_DIALOG_TO_HAND_OVER: &str = "У вас нет активного диалога — передавать или завершать нечего.";
 /// A supervisor's command about a ticket that does not exist.

@@ -2,9 +2,11 @@
 
 use crate::domain::{CloseReason, ContentKind, Topic};
 
+mod bans;
 mod board;
 mod desk;
 mod files;
+pub use bans::*;
 pub use board::*;
 pub use desk::*;
 pub(crate) use files::*;
@@ -247,6 +249,9 @@ pub fn dialog_closed_for_operator(ticket_id: i64, reason: CloseReason) -> String
         CloseReason::Expired => format!("Заявка #{ticket_id} закрыта: клиент не дождался ответа."),
         CloseReason::Cancelled => format!("Клиент завершил обращение #{ticket_id}."),
         CloseReason::Supervisor => format!("Руководитель смены закрыл диалог по заявке #{ticket_id}."),
+        CloseReason::Banned => {
+            format!("Руководитель смены заблокировал клиента, диалог по заявке #{ticket_id} закрыт.")
+        }
     }
 }
 /// An update that could not be handled at all (parked for the team to look at).
@@ -291,6 +296,7 @@ pub fn card_closed(ticket_id: i64, reason: CloseReason) -> String {
         CloseReason::Expired => format!("Заявка #{ticket_id} закрыта: её так никто и не взял, клиенту сообщили."),
         CloseReason::Cancelled => format!("Заявка #{ticket_id} отменена клиентом."),
         CloseReason::Supervisor => format!("Заявка #{ticket_id} закрыта руководителем смены."),
+        CloseReason::Banned => format!("Заявка #{ticket_id} закрыта: руководитель смены заблокировал клиента."),
     }
 }
 /// To a customer whose request waited too long and was closed.
