@@ -72,8 +72,9 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64, pla
     let card_text = card::text(ctx, &ticket).await?;
     let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len(), replayed.len()))
         .with_markup(keyboards::summary(ticket_id));
-    // Counted in the operator's budget before it goes (never waiting: a flusher of that chat may hold it).
-    crate::db::budgets::count_sent(ctx.db(), operator.id).await?;
+    // Within the operator's budget and the bot's, like every other call: a storm of claims meets no 429.
+    let limits = &ctx.app.config.send_limits;
+    crate::db::budgets::take_slot_waiting(ctx.db(), operator.id, limits, SUMMARY_PACE_WAIT).await?;
     let sent = match ctx.app.telegram.send_message(&summary).await {
         Ok(sent) => sent,
         Err(e) if e.is_forbidden() => {
@@ -213,6 +214,9 @@ async fn replay(
 
 /// Customer messages copied one by one at a claim; earlier ones are listed in short (see [`earlier_list`]).
 pub const CLAIM_REPLAY: usize = 50;
+/// How long a claim's summary may wait for room in the operator's and the bot's budgets (a private chat's window
+/// is 5 s; a storm fills the bot's 1 s one). The presser's button spins meanwhile; the ticket is theirs already.
+const SUMMARY_PACE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 /// Messages of at most this many characters carry the list of earlier messages…
 const LIST_CHARS: usize = 3500;
 /// …and at most this many of them.

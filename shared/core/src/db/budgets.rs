@@ -48,6 +48,30 @@ pub(crate) async fn shrink(db: &impl Sql, chat_id: i64) -> Result<(), tokio_post
     Ok(())
 }
 
+/// Takes room for one message to `chat_id` that is sent outside the outbox (a claim's summary, sent at once so
+/// that an operator who never started the bot is noticed), waiting for it up to `max_wait`: the chat's window and
+/// the bot's are kept like the outbox keeps them. It waits for the chat's budget row while a flusher of that
+/// chat holds it (that flusher waits for nothing this transaction holds), and holds it until commit, so what the
+/// chat's queue sends next comes after. When there is still no room after `max_wait`, the message is counted
+/// anyway and goes (a 429 then fails the update, which Telegram delivers again). Returns how long it waited.
+pub(crate) async fn take_slot_waiting(
+    db: &impl Sql,
+    chat_id: i64,
+    limits: &SendLimits,
+    max_wait: Duration,
+) -> Result<Duration, tokio_postgres::Error> {
+    let started = std::time::Instant::now();
+    while let Some(wait) = take_slot(db, chat_id, 1, limits).await? {
+        if started.elapsed() + wait > max_wait {
+            tracing::info!(chat_id, wait_ms = wait.as_millis() as u64, "no room for a direct send in time; it goes");
+            count_sent(db, chat_id).await?;
+            break;
+        }
+        tokio::time::sleep(wait).await;
+    }
+    Ok(started.elapsed())
+}
+
 /// Counts a message about to be sent to `chat_id` outside the outbox (a claim's summary, sent at once so that an
 /// operator who never started the bot is noticed): what comes after it in the chat's queue waits for it. Never
 /// waits for a lock.
