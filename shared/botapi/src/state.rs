@@ -128,7 +128,13 @@ impl State {
             self.calls.drain(..forget);
             self.calls_dropped += forget;
         }
-        self.calls.push(RecordedCall { method: method.to_owned(), params, status: 0, over_limit: false });
+        self.calls.push(RecordedCall {
+            method: method.to_owned(),
+            params,
+            status: 0,
+            over_limit: false,
+            at: std::time::Instant::now(),
+        });
         self.calls_dropped + self.calls.len() - 1
     }
 

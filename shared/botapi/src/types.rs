@@ -15,6 +15,8 @@ pub struct RecordedCall {
     pub status: u16,
     /// Answered 429 because it was over a flood limit (not an injected fault).
     pub over_limit: bool,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 /// A message the bot successfully delivered to a chat, as it looks now (after edits).

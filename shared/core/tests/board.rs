@@ -18,6 +18,8 @@ use zabota_testkit::{OPERATORS_CHAT_ID, PHONE, TIME_SCALE, TestApp, TgUser, spaw
 async fn spawn_app() -> TestApp {
     let t = spawn_app_with(|env| {
         env.insert("TELEGRAM_GROUP_LIMIT".into(), "20/60s".into());
+        // Spent in bursts, as the window allows: a minute's spacing would make these tests wait seconds a message.
+        env.insert("TELEGRAM_GROUP_BURST".into(), "20".into());
     })
     .await;
     let group = Window { messages: 20, per: std::time::Duration::from_secs(60) };

@@ -300,7 +300,13 @@ async fn a_run_whose_redelivery_runs_out_of_time_still_gives_every_later_job_its
     // Every copy takes 20 ms: 300 of them do not fit in the redelivery's half of a two-second run.
     t.telegram.set_fault_rate("copyMessage", 1.0, Fault::Delay(Duration::from_millis(20)));
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    let reports = zabota_core::maintenance::run_all_until(&t.app, chrono::Utc::now(), deadline).await;
+    let reports = zabota_core::maintenance::run_all_until(
+        &t.app,
+        chrono::Utc::now(),
+        deadline,
+        zabota_core::maintenance::Due::Now,
+    )
+    .await;
     let report = |job: &str| reports.iter().find(|r| r.job == job).unwrap().clone();
     let redelivery = report("outbox_redelivery");
     assert!(redelivery.out_of_time, "{redelivery:?}");

@@ -56,9 +56,11 @@ async fn a_ticket_storm_fills_the_groups_budget_without_a_429_and_every_ticket_i
 
 #[tokio::test]
 async fn a_full_operators_group_never_holds_up_a_customers_chat() {
-    // The group's real budget (20 a minute): once it is spent, the operators' chat waits most of a minute.
+    // The group's real budget (20 a minute), spent in bursts: once it is spent, the operators' chat waits most of
+    // a minute.
     let t = spawn_app_with(|env| {
         env.insert("TELEGRAM_GROUP_LIMIT".into(), "20/60s".into());
+        env.insert("TELEGRAM_GROUP_BURST".into(), "20".into());
     })
     .await;
     t.telegram.set_limits(Some(Limits { group: Window { messages: 20, per: Duration::from_secs(60) }, ..telegram() }));
@@ -159,10 +161,10 @@ async fn a_429_met_anyway_halves_the_chats_budget_for_a_while() {
 #[tokio::test]
 async fn a_budget_takes_exactly_its_count_in_a_window_then_names_the_wait() {
     let t = spawn_app().await;
-    // take_send_slot(chat, weight, chat_max, chat_per_s, bot_max, bot_per_s): 0 when taken, else seconds to wait.
-    // Minute-long windows: nothing leaves them while the test runs, however slow the machine.
+    // take_send_slot(chat, weight, chat_max, chat_per_s, burst, bot_max, bot_per_s): 0 when taken, else seconds
+    // to wait. Minute-long windows: nothing leaves them while the test runs, however slow the machine.
     let take = |chat: i64, weight: i32, bot_max: i32| {
-        format!("SELECT take_send_slot({chat}, {weight}, 3, 60.0, {bot_max}, 60.0)::float8")
+        format!("SELECT take_send_slot({chat}, {weight}, 3, 60.0, 3, {bot_max}, 60.0)::float8")
     };
     for n in 1..=3 {
         assert_eq!(t.db.row(&take(42, 1, 30), &[]).await.get::<_, f64>(0), 0.0, "send {n} of 3");
@@ -178,4 +180,33 @@ async fn a_budget_takes_exactly_its_count_in_a_window_then_names_the_wait() {
     let counted: i64 =
         t.db.row("SELECT cardinality(sent_at)::bigint FROM send_windows WHERE chat_id = 42", &[]).await.get(0);
     assert_eq!(counted, 3, "what waited took nothing");
+}
+
+#[tokio::test]
+async fn a_group_gets_its_burst_back_to_back_then_one_message_per_spacing() {
+    let t = spawn_app().await;
+    // 20 per 600 s with a burst of 3: after the burst, one every 600 / 18 = 33.3 s (ten-minute windows: the test
+    // is over long before anything leaves them).
+    let take =
+        |chat: i64, weight: i32| format!("SELECT take_send_slot({chat}, {weight}, 20, 600.0, 3, 30, 60.0)::float8");
+    let spacing = 600.0 / 18.0;
+    for n in 1..=3 {
+        assert_eq!(t.db.row(&take(-42, 1), &[]).await.get::<_, f64>(0), 0.0, "burst message {n} of 3");
+    }
+    let wait: f64 = t.db.row(&take(-42, 1), &[]).await.get(0);
+    assert!(wait > spacing - 5.0 && wait <= spacing, "the 4th waits one spacing from the burst's first: {wait}");
+    // What waited took nothing: the window holds the burst only, and the pace has not moved.
+    let row = t.db.row("SELECT cardinality(sent_at)::bigint, extract(epoch FROM paced_until - sent_at[1])::float8         FROM send_windows WHERE chat_id = -42", &[]).await;
+    assert_eq!(row.get::<_, i64>(0), 3);
+    assert!((row.get::<_, f64>(1) - 3.0 * spacing).abs() < 5.0, "three spacings ahead of the first");
+    // An album bigger than the burst goes when nothing is ahead at the pace, then waits its burst's worth.
+    assert_eq!(t.db.row(&take(-43, 5), &[]).await.get::<_, f64>(0), 0.0, "an idle group takes an album of 5");
+    let wait: f64 = t.db.row(&take(-43, 1), &[]).await.get(0);
+    assert!(wait > spacing - 5.0 && wait <= spacing, "then one spacing: {wait}");
+    // A burst of the whole budget is the window alone, as before (private chats always).
+    let window = |chat: i64| format!("SELECT take_send_slot({chat}, 1, 3, 600.0, 3, 30, 60.0)::float8");
+    for n in 1..=3 {
+        assert_eq!(t.db.row(&window(-44), &[]).await.get::<_, f64>(0), 0.0, "window message {n} of 3");
+    }
+    assert!(t.db.row(&window(-44), &[]).await.get::<_, f64>(0) > 590.0, "then the window is full");
 }

@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::StreamExt;
 use zabota_core::domain::Topic;
-use zabota_core::maintenance::run_all;
+use zabota_core::maintenance::{Due, run_all_until};
 use zabota_core::texts;
 use zabota_testkit::emulator::{CallbackAnswer, Limits, Received, Window};
 use zabota_testkit::{OPERATORS_CHAT_ID, PHONE, TestApp, TgUser, spawn_app_with, updates};
 
 /// Telegram's windows, a tenth as long: a group's minute is 6 s.
 const SCALE: f64 = 0.1;
+/// The scheduled Lambda's minute, emulated.
+const MINUTE: Duration = Duration::from_secs(6);
 const CUSTOMERS: i64 = 200;
 const OPERATORS: i64 = 10;
 /// Updates Telegram delivers to a webhook at once (its default `max_connections`).
@@ -178,22 +180,27 @@ async fn two_hundred_customers_in_a_minute_ten_operators_no_429_each_ticket_clai
         all_done.store(true, Ordering::SeqCst);
         taken
     };
-    // The scheduled Lambda, once an emulated minute; and a look at the operators' chat's backlog meanwhile.
+    // The scheduled Lambda, once an emulated minute, its redelivery waiting for what comes due for about 50 s of
+    // it (half its run's deadline); and a look at the operators' chat's backlog meanwhile.
     let maintenance = async {
-        let mut last_run = Instant::now();
         while !all_done.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            let started = Instant::now();
+            run_all_until(&t.app, Utc::now(), started + MINUTE.mul_f64(100.0 / 60.0), Due::ByDeadline).await;
+            tokio::time::sleep_until((started + MINUTE).into()).await;
+        }
+    };
+    let backlog_seen = std::sync::Mutex::new(Vec::<(Instant, i64)>::new());
+    let probe = async {
+        while !all_done.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
             let pending =
                 t.db.count(&format!("outbox WHERE chat_id = {OPERATORS_CHAT_ID} AND status = 'pending'")).await;
             group_backlog.fetch_max(pending, Ordering::Relaxed);
-            if last_run.elapsed() >= Duration::from_secs(6) {
-                run_all(&t.app, Utc::now()).await;
-                last_run = Instant::now();
-            }
+            backlog_seen.lock().unwrap().push((Instant::now(), pending));
         }
     };
-    let (storm_took, taken, ()) =
-        tokio::time::timeout(Duration::from_secs(300), async { tokio::join!(storm, shifts, maintenance) })
+    let (storm_took, taken, (), ()) =
+        tokio::time::timeout(Duration::from_secs(300), async { tokio::join!(storm, shifts, maintenance, probe) })
             .await
             .expect("the storm is over within 5 minutes");
 
@@ -263,6 +270,36 @@ async fn two_hundred_customers_in_a_minute_ten_operators_no_429_each_ticket_clai
                 && c.params["text"].as_str().is_some_and(|x| x.contains("Новый клиент #"))
         })
         .count();
+    // How evenly the operators' chat's budget was spent: the gaps between its messages while it had a backlog.
+    let group_sends: Vec<Instant> = t
+        .telegram
+        .calls()
+        .iter()
+        .filter(|c| c.params["chat_id"] == OPERATORS_CHAT_ID && c.status == 200 && counts(&c.method))
+        .map(|c| c.at)
+        .collect();
+    // Gaps while the chat had calls waiting all along (each probe between the two sends saw some).
+    let backlog_seen = backlog_seen.into_inner().unwrap();
+    let backlogged = |from: Instant, to: Instant| {
+        let seen: Vec<i64> = backlog_seen.iter().filter(|(at, _)| *at > from && *at < to).map(|(_, n)| *n).collect();
+        !seen.is_empty() && seen.iter().all(|n| *n > 0)
+    };
+    let mut gaps: Vec<Duration> =
+        group_sends.windows(2).filter(|w| backlogged(w[0], w[1])).map(|w| w[1] - w[0]).collect();
+    gaps.sort_unstable();
+    // The chat's budget is spent as it comes, not a minute's worth at once and then nothing: while calls wait, the
+    // next one goes within a few spacings (a stall until the next scheduled run would be a whole emulated minute).
+    let stall = gaps.last().copied().unwrap_or_default();
+    assert!(stall < MINUTE / 3, "the operators' chat stalled {stall:?} with calls waiting");
+    let burst = group_sends.windows(4).filter(|w| w[3] - w[0] < Duration::from_millis(100)).count();
+    println!(
+        "storm: operators' chat {} messages; while it had a backlog, the gap between them p50 {:.0?}, max {:.0?} \
+         (spacing {:.0?}); {burst} runs of 4 within 100 ms",
+        group_sends.len(),
+        gaps.get(gaps.len() / 2).copied().unwrap_or_default(),
+        gaps.last().copied().unwrap_or_default(),
+        t.app.config.send_limits.spacing(OPERATORS_CHAT_ID).unwrap_or_default(),
+    );
     println!(
         "storm: {CUSTOMERS} phone steps in {storm_took:.1?} (emulated {:.0?}); {cards} cards, the rest on the board; \
          operators' chat backlog up to {backlog}; {} presses refused (taken or moved); dialog message p50 {:.0?}, \
@@ -273,4 +310,12 @@ async fn two_hundred_customers_in_a_minute_ten_operators_no_429_each_ticket_clai
         latencies.percentile(0.99),
         latencies.percentile(1.0),
     );
+}
+
+/// Whether a call counts in a chat's flood budget (what the emulator counts).
+fn counts(method: &str) -> bool {
+    method.starts_with("send") && method != "sendChatAction"
+        || method.starts_with("edit")
+        || method.starts_with("copy")
+        || method.starts_with("forward")
 }

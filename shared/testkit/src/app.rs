@@ -67,7 +67,7 @@ impl TestApp {
     /// room again.
     pub async fn make_outbox_due(&self) {
         let due = "UPDATE outbox SET not_before = now() WHERE status = 'pending'; \
-            UPDATE send_windows SET sent_at = '{}'; \
+            UPDATE send_windows SET sent_at = '{}', paced_until = NULL; \
             UPDATE bot_send_slots SET sent_at = '-infinity'";
         self.db.client().await.batch_execute(due).await.unwrap_or_else(|e| panic!("outbox due: {e}"));
     }
@@ -121,7 +121,7 @@ pub const TIME_SCALE: f64 = 0.02;
 pub fn scaled_limits(factor: f64) -> SendLimits {
     let scale = |r: Rate| Rate { messages: r.messages, per: r.per.mul_f64(factor) };
     let t = SendLimits::TELEGRAM;
-    SendLimits { group: scale(t.group), private: scale(t.private), bot: scale(t.bot) }
+    SendLimits { group: scale(t.group), private: scale(t.private), bot: scale(t.bot), group_burst: t.group_burst }
 }
 
 /// What the desk keeps to in tests: Telegram's figures in [`TIME_SCALE`], a tenth fewer messages per group and
@@ -130,7 +130,7 @@ pub fn scaled_limits(factor: f64) -> SendLimits {
 fn desk_limits() -> SendLimits {
     let limits = scaled_limits(TIME_SCALE);
     let fewer = |r: Rate| Rate { messages: r.messages - r.messages / 10, per: r.per };
-    SendLimits { group: fewer(limits.group), private: limits.private, bot: fewer(limits.bot) }
+    SendLimits { group: fewer(limits.group), private: limits.private, bot: fewer(limits.bot), ..limits }
 }
 
 /// Makes `telegram` enforce Telegram's limits in [`TIME_SCALE`], or the desk's own where those are looser (a test

@@ -43,7 +43,9 @@ pub(super) async fn outbox(sandbox: Arc<Sandbox>, interval: Duration) {
         let _round = sandbox.gate.read().await;
         // A short round: a reset or a jump in time waits for it.
         let deadline = std::time::Instant::now() + interval;
-        if let Err(error) = zabota_core::bot::deliver_due_until(&sandbox.app, deadline).await {
+        if let Err(error) =
+            zabota_core::bot::deliver_due_until(&sandbox.app, deadline, zabota_core::bot::Due::Now).await
+        {
             tracing::warn!(%error, "sandbox: outbox redelivery failed");
         }
     }

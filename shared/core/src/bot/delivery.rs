@@ -24,8 +24,9 @@ const FOLLOW_UPS: u32 = 16;
 /// A paced call is due a moment after the wait its budget named (its `not_before` was set after that was read).
 const PACE_MARGIN: Duration = Duration::from_millis(30);
 /// The longest an update's delivery waits for room in a budget (nothing held meanwhile; a webhook's HTTP request
-/// stays open): a private chat's burst, not a full group's minute, which the redelivery sends. In `poll`, where
-/// updates come one after another, it never waits.
+/// stays open, and Telegram delivers at most 40 at once): a private chat's burst, not a busy group's pace or its
+/// full minute, which the redelivery sends (the scheduled Lambda's waits for them). In `poll`, where updates come
+/// one after another, it never waits.
 const UPDATE_PACE_WAIT: Duration = Duration::from_millis(1500);
 
 /// After an update's own transaction sent (or tried) the head of `chat`: sends the rest and the follow-ups.
@@ -50,14 +51,27 @@ pub async fn deliver_until(app: &App, chats: Vec<i64>, deadline: Instant) {
     Line::of(chats, FOLLOW_UPS).for_updates(app).drain(app, deadline).await;
 }
 
-/// Sends every chat's due outbox calls within [`DELIVERY_BUDGET`] (see [`deliver_due_until`]).
+/// Sends every chat's due outbox calls within [`DELIVERY_BUDGET`] (see [`deliver_due_until`]); what is not due
+/// yet waits for the next time.
 pub async fn deliver_due(app: &App) -> Result<u64, DbError> {
-    deliver_due_until(app, Instant::now() + DELIVERY_BUDGET).await
+    deliver_due_until(app, Instant::now() + DELIVERY_BUDGET, Due::Now).await
+}
+
+/// Which calls the redelivery takes up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// Those due now (a loop that comes back in seconds).
+    Now,
+    /// Those due before the deadline too (held back for room in a budget, deferred for a retry): it waits for
+    /// them. The scheduled Lambda, which comes back only a minute later: a busy operators' chat gets its paced
+    /// messages meanwhile, not one minute's burst a minute.
+    ByDeadline,
 }
 
 /// The periodic redelivery: sends the due calls of every chat whose queue head is due (those waiting longest
-/// first), in turns, until none is due or `deadline` passes. Returns the calls sent.
-pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbError> {
+/// first; with [`Due::ByDeadline`] also those due before `deadline`, waited for), in turns, until none is due
+/// or `deadline` passes. Returns the calls sent.
+pub async fn deliver_due_until(app: &App, deadline: Instant, due: Due) -> Result<u64, DbError> {
     // Blocked chats whose handling was lost (a failure, a process that died, too many at once) come first.
     let mut line = Line::of([], 0);
     let blocked = crate::db::outbox::unhandled_blocked_chats(&app.db.get().await?, DUE_CHATS).await?;
@@ -72,11 +86,19 @@ pub async fn deliver_due_until(app: &App, deadline: Instant) -> Result<u64, DbEr
     }
     let mut sent = line.drain(app, deadline).await;
     while Instant::now() < deadline {
-        let chats = crate::db::outbox::due_chats(&app.db.get().await?, DUE_CHATS).await?;
+        let within = match due {
+            Due::Now => Duration::ZERO,
+            Due::ByDeadline => deadline.saturating_duration_since(Instant::now()),
+        };
+        let chats = crate::db::outbox::due_chats(&app.db.get().await?, DUE_CHATS, within).await?;
         if chats.is_empty() {
             break;
         }
-        let round = Line::of(chats, FOLLOW_UPS).drain(app, deadline).await;
+        let mut line = Line::of([], FOLLOW_UPS);
+        for (chat, wait) in chats {
+            if wait.is_zero() { line.push(chat) } else { line.pace(chat, wait) }
+        }
+        let round = line.drain(app, deadline).await;
         sent += round;
         if round == 0 {
             // Nothing could be sent (chats busy with other flushers, or failing): the next run tries again.

@@ -27,7 +27,7 @@ use crate::app::App;
 use crate::db::{DbError, Tx, updates, users};
 use crate::telegram::{TelegramError, Update};
 
-pub use delivery::{DELIVERY_BUDGET, FLUSH_TURN, deliver, deliver_due, deliver_due_until, deliver_until};
+pub use delivery::{DELIVERY_BUDGET, Due, FLUSH_TURN, deliver, deliver_due, deliver_due_until, deliver_until};
 pub use failures::{MAX_UPDATE_ATTEMPTS, PARK_AFTER, handle_update};
 pub use jobs::{close_idle, expire_waiting, recheck_operator, remind_waiting, settle_stale_cards, warn_idle};
 use route::Loaded;

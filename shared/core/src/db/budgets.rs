@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::Sql;
 use crate::config::SendLimits;
 
-const TAKE: &str = "SELECT take_send_slot($1, $2, $3, $4, $5, $6)";
+const TAKE: &str = "SELECT take_send_slot($1, $2, $3, $4, $5, $6, $7)";
 /// After a 429: half the chat's budget for a while.
 const SHRINK: &str = "INSERT INTO send_windows (chat_id, shrunk_until) \
     VALUES ($1, clock_timestamp() + make_interval(secs => $2)) \
@@ -36,7 +36,8 @@ pub(crate) async fn take_slot(
     let weight = i32::try_from(weight).unwrap_or(i32::MAX);
     let (chat_max, bot_max) = (chat.messages as i32, limits.bot.messages as i32);
     let (chat_per, bot_per) = (SendLimits::padded(chat).as_secs_f64(), SendLimits::padded(limits.bot).as_secs_f64());
-    let row = db.query_one(TAKE, &[&chat_id, &weight, &chat_max, &chat_per, &bot_max, &bot_per]).await?;
+    let burst = limits.burst(chat_id) as i32;
+    let row = db.query_one(TAKE, &[&chat_id, &weight, &chat_max, &chat_per, &burst, &bot_max, &bot_per]).await?;
     let wait: f64 = row.try_get(0)?;
     Ok((wait > 0.0).then(|| Duration::from_secs_f64(wait)))
 }

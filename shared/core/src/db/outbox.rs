@@ -32,7 +32,7 @@ const SET_CARD: &str = "WITH card AS (INSERT INTO ticket_cards (chat_id, message
 const SET_PROMPT: &str =
     "INSERT INTO ticket_cards (chat_id, message_id, ticket_id) VALUES ($2, $3, $1) ON CONFLICT DO NOTHING";
 /// Room for the head call in the flood budgets, taken in the round trip that locks the chat and reads its head.
-const TAKE_HEAD: &str = "SELECT locked, outbox_id, weight, wait FROM take_head_slot($1, $2, $3, $4, $5, $6)";
+const TAKE_HEAD: &str = "SELECT locked, outbox_id, weight, wait FROM take_head_slot($1, $2, $3, $4, $5, $6, $7)";
 /// A call that must wait for room in a flood budget: not before then, and no attempt counted.
 const PACE: &str = "UPDATE outbox SET not_before = greatest(not_before, clock_timestamp() + make_interval(secs => $2)) \
     WHERE id = $1 AND status = 'pending'";
@@ -111,7 +111,8 @@ pub(crate) async fn lock_head(
     let (chat_max, bot_max) = (chat.messages as i32, limits.bot.messages as i32);
     let (chat_per, bot_per) = (SendLimits::padded(chat).as_secs_f64(), SendLimits::padded(limits.bot).as_secs_f64());
     let (lock_params, head_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
-    let slot_params: Params<'_> = &[&chat_id, &take, &chat_max, &chat_per, &bot_max, &bot_per];
+    let burst = limits.burst(chat_id) as i32;
+    let slot_params: Params<'_> = &[&chat_id, &take, &chat_max, &chat_per, &burst, &bot_max, &bot_per];
     // In order: the calls, the lock (waited for, or tried inside take_head_slot), the room, then the head, read
     // under the lock.
     let wait_for_lock = async {
@@ -291,15 +292,22 @@ pub(crate) async fn fail_blocked_chat(db: &impl Sql, chat_id: i64, error: &str) 
     Ok(failed)
 }
 
-const DUE_CHATS: &str = "SELECT chat_id FROM (SELECT DISTINCT ON (chat_id) chat_id, id, not_before FROM outbox \
+const DUE_CHATS: &str = "SELECT chat_id, greatest(extract(epoch FROM not_before - now()), 0)::float8 \
+     FROM (SELECT DISTINCT ON (chat_id) chat_id, id, not_before FROM outbox \
        WHERE status = 'pending' ORDER BY chat_id, priority, id) head \
-     WHERE not_before <= now() ORDER BY not_before, id LIMIT $1";
+     WHERE not_before <= now() + make_interval(secs => $2) ORDER BY not_before, id LIMIT $1";
 const UNHANDLED_BLOCKED: &str =
     "SELECT chat_id FROM blocked_chats WHERE handled_at IS NULL ORDER BY blocked_at LIMIT $1";
 
-/// Chats whose next call is due now, for the periodic redelivery: those waiting longest first.
-pub(crate) async fn due_chats(db: &impl Sql, limit: i64) -> Result<Vec<i64>, tokio_postgres::Error> {
-    db.query(DUE_CHATS, &[&limit]).await?.iter().map(|r| r.try_get(0)).collect()
+/// Chats whose next call is due within `within`, for the periodic redelivery, with how long until it is (zero:
+/// due now): those waiting longest first.
+pub(crate) async fn due_chats(
+    db: &impl Sql,
+    limit: i64,
+    within: std::time::Duration,
+) -> Result<Vec<(i64, std::time::Duration)>, tokio_postgres::Error> {
+    let rows = db.query(DUE_CHATS, &[&limit, &within.as_secs_f64()]).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, std::time::Duration::from_secs_f64(r.try_get::<_, f64>(1)?)))).collect()
 }
 
 /// Blocked chats whose handling has not been done yet (it failed, or the process died before it).

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::app::App;
+pub use crate::bot::Due;
 
 /// How long one run may take in all: below the maintenance Lambda's 300 s timeout, with room to report.
 pub const RUN_BUDGET: Duration = Duration::from_secs(240);
@@ -49,22 +50,24 @@ pub const JOBS: [&str; 11] = [
     "dead_letters",
 ];
 
-/// Runs every job once within [`RUN_BUDGET`] (see [`run_all_until`]).
+/// Runs every job once within [`RUN_BUDGET`] (see [`run_all_until`]); the redelivery sends what is due now (the
+/// local loops, `zabota maintain`: the outbox loop comes back in seconds).
 pub async fn run_all(app: &App, now: DateTime<Utc>) -> Vec<JobReport> {
-    run_all_until(app, now, Instant::now() + RUN_BUDGET).await
+    run_all_until(app, now, Instant::now() + RUN_BUDGET, Due::Now).await
 }
 
 /// Runs every job once, in a fixed order, and reports each; the run ends by `deadline`. Each job gets a share of
 /// the time left (the outbox redelivery half of it, each other job an equal part), and time a job does not use
-/// passes to the ones after it, so a long outbox backlog cannot starve idle closes, reminders or retention.
-pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant) -> Vec<JobReport> {
+/// passes to the ones after it, so a long outbox backlog cannot starve idle closes, reminders or retention. The
+/// redelivery takes up the calls `due` says, for at most [`REDELIVERY_SPAN`].
+pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant, due: Due) -> Vec<JobReport> {
     let mut reports = Vec::with_capacity(JOBS.len());
     for (i, job) in JOBS.into_iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
         let jobs_left = (JOBS.len() - i) as u32;
         let share = if job == "outbox_redelivery" { left / 2 } else { left / jobs_left };
         let until = Instant::now() + share;
-        let work = run_job(app, job, now, until);
+        let work = run_job(app, job, now, until, due);
         // A job that does not stop by itself at its budget (one slow call) is cut off a little later; its
         // transactions roll back and what it committed stays.
         let report = match tokio::time::timeout(share + JOB_GRACE, work).await {
@@ -77,10 +80,14 @@ pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant) -> 
     reports
 }
 
+/// The longest the outbox redelivery runs: it sends what is due and waits for what comes due meanwhile (a busy
+/// operators' chat's paced messages), up to about when the scheduled Lambda's next run (a minute later) takes over.
+pub const REDELIVERY_SPAN: Duration = Duration::from_secs(50);
+
 /// How long past its budget a job may run before it is cut off.
 const JOB_GRACE: Duration = Duration::from_secs(5);
 
-async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instant) -> JobReport {
+async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instant, due: Due) -> JobReport {
     // Each job's future is boxed: together they would make one very deep type.
     let result = match job {
         "operator_checks" => Box::pin(desk::recheck_operators(app, until)).await,
@@ -90,7 +97,10 @@ async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instan
         "waiting_reminders" => Box::pin(reminders::remind(app, now, until)).await,
         "stale_cards" => Box::pin(desk::settle_stale_cards(app, until)).await,
         "queue_board" => Box::pin(desk::refresh_boards(app)).await,
-        "outbox_redelivery" => Box::pin(crate::bot::deliver_due_until(app, until)).await.map_err(anyhow::Error::from),
+        "outbox_redelivery" => {
+            let until = until.min(Instant::now() + REDELIVERY_SPAN);
+            Box::pin(crate::bot::deliver_due_until(app, until, due)).await.map_err(anyhow::Error::from)
+        }
         "media_archive" => Box::pin(crate::media::archive::archive_due(app)).await,
         "retention" => Box::pin(retention::prune_until(app, now, until)).await,
         _ => return dead_letters::report(app).await,
@@ -107,9 +117,10 @@ pub async fn run_now(app: &App) -> Vec<JobReport> {
     run_all(app, Utc::now()).await
 }
 
-/// Runs every job once at the current time, ending by `deadline` (the maintenance Lambda, from its context).
+/// Runs every job once at the current time, ending by `deadline` (the maintenance Lambda, from its context): it
+/// comes back only a minute later, so its redelivery also waits for what comes due meanwhile.
 pub async fn run_now_until(app: &App, deadline: Instant) -> Vec<JobReport> {
-    run_all_until(app, Utc::now(), deadline).await
+    run_all_until(app, Utc::now(), deadline, Due::ByDeadline).await
 }
 
 fn log(report: &JobReport) {
