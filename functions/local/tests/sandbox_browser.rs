@@ -156,8 +156,17 @@ async fn checklist(running: &sandbox::Running, olga: &Client, dmitry: &Client) -
     let (first, second) =
         tokio::try_join!(button(olga, GROUP, "Взять в работу"), button(dmitry, GROUP, "Взять в работу"))?;
     let (a, b) = tokio::join!(first.click(), second.click());
-    a.context("Ольга's press")?;
-    b.context("Дмитрий's press")?;
+    // A click that lands after the other press re-drew the card finds its button gone ("stale element"): no
+    // second press, which the checks below allow for.
+    let pressed = |result: Result<(), fantoccini::error::CmdError>, who: &str| match result {
+        Err(e) if e.to_string().contains("stale element") => {
+            eprintln!("{who}'s click came after the card was re-drawn: no second press");
+            Ok(())
+        }
+        other => other.with_context(|| format!("{who}'s press")),
+    };
+    pressed(a, "Ольга")?;
+    pressed(b, "Дмитрий")?;
     // The loser is told at once, in a toast that goes away after a few seconds: look for it in both windows now.
     // On a loaded machine one click can land after the first press took the card and its button went: then
     // there was no second press (nothing to be told), which the desk's answers show.
