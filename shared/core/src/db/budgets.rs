@@ -21,6 +21,29 @@ const COUNT_SENT: &str = "WITH created AS (INSERT INTO send_windows (chat_id, se
 const PRUNE: &str = "DELETE FROM send_windows WHERE coalesce(shrunk_until, '-infinity') < now() \
     AND coalesce(sent_at[cardinality(sent_at)], '-infinity') < now() - interval '1 hour'";
 
+/// The budget arguments `take_send_slot` and `take_head_slot` take after the chat (and the weight or `take`):
+/// the chat's messages, padded window (s) and burst, the bot's messages and padded window (s).
+pub(super) struct SlotArgs {
+    pub chat_max: i32,
+    pub chat_per: f64,
+    pub burst: i32,
+    pub bot_max: i32,
+    pub bot_per: f64,
+}
+
+impl SlotArgs {
+    pub(super) fn of(limits: &SendLimits, chat_id: i64) -> SlotArgs {
+        let chat = limits.for_chat(chat_id);
+        SlotArgs {
+            chat_max: chat.messages as i32,
+            chat_per: SendLimits::padded(chat).as_secs_f64(),
+            burst: limits.burst(chat_id) as i32,
+            bot_max: limits.bot.messages as i32,
+            bot_per: SendLimits::padded(limits.bot).as_secs_f64(),
+        }
+    }
+}
+
 /// How long a chat's budget stays halved after a 429.
 pub(crate) const SHRINK_AFTER_429: Duration = Duration::from_secs(600);
 
@@ -32,11 +55,8 @@ pub(crate) async fn take_slot(
     weight: u32,
     limits: &SendLimits,
 ) -> Result<Option<Duration>, tokio_postgres::Error> {
-    let chat = limits.for_chat(chat_id);
     let weight = i32::try_from(weight).unwrap_or(i32::MAX);
-    let (chat_max, bot_max) = (chat.messages as i32, limits.bot.messages as i32);
-    let (chat_per, bot_per) = (SendLimits::padded(chat).as_secs_f64(), SendLimits::padded(limits.bot).as_secs_f64());
-    let burst = limits.burst(chat_id) as i32;
+    let SlotArgs { chat_max, chat_per, burst, bot_max, bot_per } = SlotArgs::of(limits, chat_id);
     let row = db.query_one(TAKE, &[&chat_id, &weight, &chat_max, &chat_per, &burst, &bot_max, &bot_per]).await?;
     let wait: f64 = row.try_get(0)?;
     Ok((wait > 0.0).then(|| Duration::from_secs_f64(wait)))

@@ -107,11 +107,9 @@ pub(crate) async fn lock_head(
     take: bool,
 ) -> Result<Option<Vec<Pending>>, tokio_postgres::Error> {
     let max_age = MAX_AGE.as_secs() as f64;
-    let chat = limits.for_chat(chat_id);
-    let (chat_max, bot_max) = (chat.messages as i32, limits.bot.messages as i32);
-    let (chat_per, bot_per) = (SendLimits::padded(chat).as_secs_f64(), SendLimits::padded(limits.bot).as_secs_f64());
+    let super::budgets::SlotArgs { chat_max, chat_per, burst, bot_max, bot_per } =
+        super::budgets::SlotArgs::of(limits, chat_id);
     let (lock_params, head_params): (Params<'_>, Params<'_>) = (&[&chat_id], &[&chat_id, &max_age]);
-    let burst = limits.burst(chat_id) as i32;
     let slot_params: Params<'_> = &[&chat_id, &take, &chat_max, &chat_per, &burst, &bot_max, &bot_per];
     // In order: the calls, the lock (waited for, or tried inside take_head_slot), the room, then the head, read
     // under the lock.
