@@ -199,14 +199,81 @@ async fn a_group_gets_its_burst_back_to_back_then_one_message_per_spacing() {
     let row = t.db.row("SELECT cardinality(sent_at)::bigint, extract(epoch FROM paced_until - sent_at[1])::float8         FROM send_windows WHERE chat_id = -42", &[]).await;
     assert_eq!(row.get::<_, i64>(0), 3);
     assert!((row.get::<_, f64>(1) - 3.0 * spacing).abs() < 5.0, "three spacings ahead of the first");
-    // An album bigger than the burst goes when nothing is ahead at the pace, then waits its burst's worth.
+    // An album bigger than the burst goes when nothing is ahead at the pace, and moves the pace by all it sent:
+    // what follows waits the album's spacings beyond the burst (5 - 2 here), not one spacing.
     assert_eq!(t.db.row(&take(-43, 5), &[]).await.get::<_, f64>(0), 0.0, "an idle group takes an album of 5");
     let wait: f64 = t.db.row(&take(-43, 1), &[]).await.get(0);
-    assert!(wait > spacing - 5.0 && wait <= spacing, "then one spacing: {wait}");
+    assert!(wait > 3.0 * spacing - 5.0 && wait <= 3.0 * spacing, "then three spacings: {wait}");
+    let ahead: f64 = t
+        .db
+        .row("SELECT extract(epoch FROM paced_until - sent_at[1])::float8 FROM send_windows WHERE chat_id = -43", &[])
+        .await
+        .get(0);
+    assert!((ahead - 5.0 * spacing).abs() < 5.0, "the pace is five spacings ahead of the album: {ahead}");
     // A burst of the whole budget is the window alone, as before (private chats always).
     let window = |chat: i64| format!("SELECT take_send_slot({chat}, 1, 3, 600.0, 3, 30, 60.0)::float8");
     for n in 1..=3 {
         assert_eq!(t.db.row(&window(-44), &[]).await.get::<_, f64>(0), 0.0, "window message {n} of 3");
     }
     assert!(t.db.row(&window(-44), &[]).await.get::<_, f64>(0) > 590.0, "then the window is full");
+}
+
+#[tokio::test]
+async fn a_redelivery_waiting_for_what_comes_due_looks_again_for_retries_and_chats_due_meanwhile() {
+    use std::time::Instant;
+    use zabota_core::bot::{Due, deliver_due_until};
+    let t = spawn_app().await;
+    let Dialog { customer, operator, .. } = t.open_dialog(1, Topic::Return).await;
+    let (c, op) = (customer.id, operator.id);
+    let call = |chat: i64, text: &str, after_secs: u32| {
+        format!(
+            "INSERT INTO outbox (chat_id, method, params, not_before) VALUES ({chat}, 'sendMessage', \
+             jsonb_build_object('chat_id', {chat}, 'text', '{text}'), now() + interval '{after_secs} s')"
+        )
+    };
+
+    t.make_outbox_due().await;
+    t.redeliver().await;
+    assert_eq!(t.db.count("outbox WHERE status = 'pending'").await, 0, "nothing else for the redelivery to do");
+
+    // The only due chat's call fails (each of the client's three attempts), to be retried a second later: the
+    // redelivery sends nothing in its first round, and looks again rather than ending with a retry due before
+    // its deadline.
+    t.telegram.fail_next("sendMessage", Fault::ServerError, 3);
+    t.db.execute(&call(op, "повтор", 0)).await;
+    let redelivery = deliver_due_until(&t.app, Instant::now() + Duration::from_secs(45), Due::ByDeadline);
+    tokio::select! {
+        _ = redelivery => assert!(received(&t, op, "повтор"), "the redelivery ended with a retry due before its end"),
+        () = arrives(&t, op, "повтор") => {}
+    }
+
+    // A retry 40 s away does not hold up a chat that comes due meanwhile: the redelivery's rounds look again.
+    t.db.execute(&call(c, "позже", 40)).await;
+    let redelivery = deliver_due_until(&t.app, Instant::now() + Duration::from_secs(45), Due::ByDeadline);
+    let watch = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        t.db.execute(&call(op, "сейчас", 0)).await;
+        arrives(&t, op, "сейчас").await;
+        assert!(!received(&t, c, "позже"), "the retry still waits its time");
+    };
+    tokio::select! {
+        _ = redelivery => panic!("the redelivery ended with calls due before its deadline"),
+        () = watch => {}
+    }
+    assert!(t.telegram.over_limit_calls().is_empty());
+}
+
+fn received(t: &zabota_testkit::TestApp, chat: i64, text: &str) -> bool {
+    t.telegram.texts(chat).iter().any(|s| s == text)
+}
+
+/// Waits (15 s at most) for `text` to reach `chat`.
+async fn arrives(t: &zabota_testkit::TestApp, chat: i64, text: &str) {
+    for _ in 0..300 {
+        if received(t, chat, text) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{text} never reached chat {chat}");
 }

@@ -21,6 +21,13 @@ pub const FLUSH_TURN: u64 = 20;
 const DUE_CHATS: i64 = 500;
 /// Follow-ups (blocked-chat handling, "not delivered" notices) one delivery may start.
 const FOLLOW_UPS: u32 = 16;
+/// How long a redelivery that waits for what comes due ([`Due::ByDeadline`]) goes on with the chats it found
+/// before it looks again: chats that came due meanwhile (a webhook's leftovers) get their turn within seconds,
+/// not after the longest wait of the first look.
+const ROUND: Duration = Duration::from_secs(5);
+/// How long such a redelivery waits before it looks again when it could send nothing (the due chats busy with
+/// another sender, or their calls failing).
+const IDLE_LOOK: Duration = Duration::from_secs(1);
 /// A paced call is due a moment after the wait its budget named (its `not_before` was set after that was read).
 const PACE_MARGIN: Duration = Duration::from_millis(30);
 /// The longest an update's delivery waits for room in a budget (nothing held meanwhile; a webhook's HTTP request
@@ -69,8 +76,8 @@ pub enum Due {
 }
 
 /// The periodic redelivery: sends the due calls of every chat whose queue head is due (those waiting longest
-/// first; with [`Due::ByDeadline`] also those due before `deadline`, waited for), in turns, until none is due
-/// or `deadline` passes. Returns the calls sent.
+/// first; with [`Due::ByDeadline`] also those due before `deadline`, waited for, in rounds of [`ROUND`]), in
+/// turns, until none is due or `deadline` passes. Returns the calls sent.
 pub async fn deliver_due_until(app: &App, deadline: Instant, due: Due) -> Result<u64, DbError> {
     // Blocked chats whose handling was lost (a failure, a process that died, too many at once) come first.
     let mut line = Line::of([], 0);
@@ -95,14 +102,21 @@ pub async fn deliver_due_until(app: &App, deadline: Instant, due: Due) -> Result
             break;
         }
         let mut line = Line::of([], FOLLOW_UPS);
+        if due == Due::ByDeadline {
+            line.round_end = Some(Instant::now() + ROUND);
+        }
         for (chat, wait) in chats {
             if wait.is_zero() { line.push(chat) } else { line.pace(chat, wait) }
         }
         let round = line.drain(app, deadline).await;
         sent += round;
         if round == 0 {
-            // Nothing could be sent (chats busy with other flushers, or failing): the next run tries again.
-            break;
+            // Nothing could be sent (chats busy with other senders, or failing, or what was found is due after
+            // this round): the next run tries again, or, waiting for what comes due, the next look.
+            match due {
+                Due::Now => break,
+                Due::ByDeadline => tokio::time::sleep_until(deadline.min(Instant::now() + IDLE_LOOK).into()).await,
+            }
         }
     }
     Ok(sent)
@@ -114,13 +128,16 @@ struct Line {
     paced: Vec<(Instant, i64)>,
     /// The longest wait for room worth waiting for; longer ones are left to the redelivery.
     max_pace: Duration,
+    /// When the line stops taking up chats (a redelivery's round; then it looks for due chats again).
+    round_end: Option<Instant>,
     follow_ups: u32,
 }
 
 impl Line {
     /// `chats` in line, each once, with `follow_ups` follow-ups allowed.
     fn of(chats: impl IntoIterator<Item = i64>, follow_ups: u32) -> Line {
-        let mut line = Line { queue: VecDeque::new(), paced: Vec::new(), max_pace: Duration::MAX, follow_ups };
+        let mut line =
+            Line { queue: VecDeque::new(), paced: Vec::new(), max_pace: Duration::MAX, round_end: None, follow_ups };
         chats.into_iter().for_each(|chat| line.push(chat));
         line
     }
@@ -146,13 +163,18 @@ impl Line {
     }
 
     /// The next chat to flush: the head of the line, or else the paced chat whose room comes first, once it
-    /// has come; `None` when the line is empty or that is past `deadline` (those chats wait for the redelivery).
+    /// has come; `None` when the line is empty or that is past `deadline` (those chats wait for the redelivery)
+    /// or the round's end (the next look finds them again).
     async fn next(&mut self, deadline: Instant) -> Option<i64> {
+        let end = self.round_end.map_or(deadline, |end| end.min(deadline));
+        if self.round_end.is_some_and(|end| Instant::now() >= end) {
+            return None;
+        }
         if let Some(chat) = self.queue.pop_front() {
             return Some(chat);
         }
         let (index, (at, chat)) = self.paced.iter().copied().enumerate().min_by_key(|(_, (at, _))| *at)?;
-        if at >= deadline {
+        if at >= end {
             tracing::debug!(chats = self.paced.len(), "paced calls left for the redelivery");
             self.paced.clear();
             return None;

@@ -59,14 +59,19 @@ pub async fn run_all(app: &App, now: DateTime<Utc>) -> Vec<JobReport> {
 /// Runs every job once, in a fixed order, and reports each; the run ends by `deadline`. Each job gets a share of
 /// the time left (the outbox redelivery half of it, each other job an equal part), and time a job does not use
 /// passes to the ones after it, so a long outbox backlog cannot starve idle closes, reminders or retention. The
-/// redelivery takes up the calls `due` says, for at most [`REDELIVERY_SPAN`].
+/// redelivery takes up the calls `due` says; when it waits for what comes due, it ends [`REDELIVERY_SPAN`] after
+/// the run's start.
 pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant, due: Due) -> Vec<JobReport> {
+    let started = Instant::now();
     let mut reports = Vec::with_capacity(JOBS.len());
     for (i, job) in JOBS.into_iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
         let jobs_left = (JOBS.len() - i) as u32;
         let share = if job == "outbox_redelivery" { left / 2 } else { left / jobs_left };
-        let until = Instant::now() + share;
+        let mut until = Instant::now() + share;
+        if job == "outbox_redelivery" && due == Due::ByDeadline {
+            until = until.min(started + REDELIVERY_SPAN);
+        }
         let work = run_job(app, job, now, until, due);
         // A job that does not stop by itself at its budget (one slow call) is cut off a little later; its
         // transactions roll back and what it committed stays.
@@ -80,8 +85,8 @@ pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant, due
     reports
 }
 
-/// The longest the outbox redelivery runs: it sends what is due and waits for what comes due meanwhile (a busy
-/// operators' chat's paced messages), up to about when the scheduled Lambda's next run (a minute later) takes over.
+/// When, from a run's start, an outbox redelivery that waits for what comes due ([`Due::ByDeadline`]: a busy
+/// operators' chat's paced messages) ends: about when the scheduled Lambda's next run, a minute later, takes over.
 pub const REDELIVERY_SPAN: Duration = Duration::from_secs(50);
 
 /// How long past its budget a job may run before it is cut off.
@@ -98,7 +103,6 @@ async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instan
         "stale_cards" => Box::pin(desk::settle_stale_cards(app, until)).await,
         "queue_board" => Box::pin(desk::refresh_boards(app)).await,
         "outbox_redelivery" => {
-            let until = until.min(Instant::now() + REDELIVERY_SPAN);
             Box::pin(crate::bot::deliver_due_until(app, until, due)).await.map_err(anyhow::Error::from)
         }
         "media_archive" => Box::pin(crate::media::archive::archive_due(app)).await,
