@@ -283,3 +283,84 @@ async fn a_board_whose_post_was_given_up_is_posted_by_the_next_maintenance_run()
     let ticket = listed(&again)[0];
     assert_eq!(take(&t, &operator, &again, ticket).await.text, Some(texts::claimed(ticket)));
 }
+
+/// Customer `ticket`'s owner withdraws it (presses «Отменить» on their queue place).
+async fn withdraw(t: &TestApp, customers: &[TgUser], ticket: i64) {
+    let owner =
+        t.db.row("SELECT u.tg_id FROM tickets t JOIN users u ON u.id = t.user_id WHERE t.id = $1", &[&ticket]).await;
+    let customer = customers.iter().find(|c| c.id == owner.get::<_, i64>(0)).unwrap();
+    let data = format!("cancel:{ticket}");
+    let place = t.telegram.received(customer.id).into_iter().rfind(|m| m.callback_data().contains(&data)).unwrap();
+    assert!(!t.answer_to(updates::callback(customer, customer.id, place.message_id, &data)).await.show_alert);
+}
+
+#[tokio::test]
+async fn changes_while_the_group_has_no_room_wait_as_one_refresh_that_shows_them_all() {
+    let t = spawn_app().await;
+    let customers = storm(&t, 1, 20).await;
+    let on_board = listed(&the_board(&t));
+    // The group's window is full: the changes below cannot be drawn now.
+    t.db.execute(&format!(
+        "UPDATE send_windows SET sent_at = array_fill(clock_timestamp(), ARRAY[20]) WHERE chat_id = {OPERATORS_CHAT_ID}"
+    ))
+    .await;
+    for ticket in &on_board[..4] {
+        withdraw(&t, &customers, *ticket).await;
+    }
+    let pending = "outbox WHERE status = 'pending' AND on_result ->> 'kind' = 'board_refresh'";
+    assert_eq!(t.db.count(pending).await, 1, "four changes, one refresh waiting for room");
+    settle(&t).await;
+    let board = listed(&the_board(&t));
+    assert!(on_board[..4].iter().all(|n| !board.contains(n)), "all four gone from the board: {board:?}");
+    assert_eq!(board, on_board[4..], "and the rest still there");
+    assert_eq!(t.db.count(pending).await, 0);
+    assert!(t.telegram.over_limit_calls().is_empty(), "no 429: {:?}", t.telegram.over_limit_calls());
+}
+
+#[tokio::test]
+async fn a_change_made_while_the_board_is_drawn_is_on_the_next_drawing() {
+    let t = spawn_app().await;
+    storm(&t, 1, 20).await;
+    let ticket = listed(&the_board(&t))[0];
+    let board: i64 = t.db.row("SELECT board_id FROM tickets WHERE id = $1", &[&ticket]).await.get(0);
+    // A refresh is pending (the catch-up queued it) as a change is being made: the change holds the board's row
+    // (its version moved), sees the refresh pending and so queues none, and has not committed yet.
+    t.db.execute(&format!(
+        "INSERT INTO outbox (chat_id, method, params, on_result, priority) VALUES ({OPERATORS_CHAT_ID}, \
+         'editMessageText', jsonb_build_object('chat_id', {OPERATORS_CHAT_ID}), \
+         jsonb_build_object('kind', 'board_refresh', 'board_id', {board}), 2)"
+    ))
+    .await;
+    let mut changer = t.db.client().await;
+    let change = changer.transaction().await.unwrap();
+    change.execute("UPDATE queue_boards SET version = version + 1 WHERE id = $1 AND active", &[&board]).await.unwrap();
+    change
+        .execute(
+            "UPDATE users SET first_name = 'Переименована' WHERE id = (SELECT user_id FROM tickets WHERE id = $1)",
+            &[&ticket],
+        )
+        .await
+        .unwrap();
+    let seen: bool = change
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND on_result ->> 'kind' = 'board_refresh')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(seen, "the change sees the refresh pending");
+    // The operators' chat's flusher sends the refresh meanwhile: drawn without the change, which it cannot see
+    // yet, so it settles nothing and queues the refresh again.
+    t.make_outbox_due().await;
+    zabota_core::bot::deliver(&t.app, vec![OPERATORS_CHAT_ID]).await;
+    assert!(!the_board(&t).text.unwrap().contains("Переименована"));
+    let pending = "outbox WHERE status = 'pending' AND on_result ->> 'kind' = 'board_refresh'";
+    assert_eq!(t.db.count(pending).await, 1, "queued again");
+    // The change commits, and its update flushes the operators' chat: the board shows it.
+    change.commit().await.unwrap();
+    zabota_core::bot::deliver(&t.app, vec![OPERATORS_CHAT_ID]).await;
+    assert_eq!(t.db.count(pending).await, 0, "settled");
+    let text = the_board(&t).text.unwrap();
+    assert!(text.contains(&format!("#{ticket} · Переименована")), "{text}");
+}

@@ -3,8 +3,9 @@
 //! A waiting ticket is claimable from exactly one place: its cards, or the active board it joined. When no ticket
 //! waits on the board any more it says so, is unpinned, and new tickets get cards again.
 //!
-//! Changes only queue a refresh; the board is drawn by the operators' chat flusher when it sends one (see
-//! [`draw_call`]), so however many changes pile up while the budget is short, the next edit shows them all.
+//! Changes only queue a refresh, and only when none is pending; the board is drawn by the operators' chat flusher
+//! when it sends one (see [`draw_call`]), so however many changes pile up while the budget is short, one edit
+//! waits and shows them all.
 
 use serde_json::json;
 
@@ -68,8 +69,8 @@ pub(crate) async fn announce(
 /// Lists `ticket_id` on `board` (locked).
 async fn join(ctx: &mut Ctx<'_>, ticket_id: i64, board: i64) -> Result<(), ProcessError> {
     boards::join(ctx.db(), ticket_id, board).await?;
-    boards::changed(ctx.db(), board).await?;
-    refresh(ctx, board)?;
+    let change = boards::changed(ctx.db(), board).await?;
+    refresh(ctx, board, change)?;
     Ok(())
 }
 
@@ -82,9 +83,9 @@ pub(crate) async fn left(ctx: &mut Ctx<'_>, ticket_id: i64) -> Result<(), Proces
 
 /// A ticket listed on `board` left the queue in this transaction.
 pub(crate) async fn left_board(ctx: &mut Ctx<'_>, board: i64) -> Result<(), ProcessError> {
-    let drained = boards::changed(ctx.db(), board).await?;
-    refresh(ctx, board)?;
-    if drained {
+    let change = boards::changed(ctx.db(), board).await?;
+    refresh(ctx, board, change)?;
+    if change.drained {
         tracing::info!(board, "queue board drained: cards are back");
         let chat = ctx.app.config.operators_chat_id;
         ctx.call_tracked(
@@ -116,11 +117,15 @@ pub(crate) async fn move_to_board(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Resu
     Ok(true)
 }
 
-/// Queues one refresh of `board` for this transaction.
-fn refresh(ctx: &mut Ctx<'_>, board: i64) -> Result<(), DbError> {
+/// Queues one refresh of `board` for this transaction's `change`, unless one is pending already: then the chat is
+/// flushed after the commit all the same, for the refresh its flusher may have queued again for this change (it
+/// drew the board as this change held it; see `boards::shown`).
+fn refresh(ctx: &mut Ctx<'_>, board: i64, change: boards::Change) -> Result<(), DbError> {
     let chat = ctx.app.config.operators_chat_id;
     let on_result = OnResult::BoardRefresh { board_id: board };
-    if !ctx.queues(on_result) {
+    if change.refresh_pending {
+        ctx.flush_after(chat);
+    } else if !ctx.queues(on_result) {
         ctx.call_tracked(chat, "editMessageText", &json!({ "chat_id": chat }), on_result)?;
     }
     Ok(())

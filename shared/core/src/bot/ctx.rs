@@ -26,6 +26,8 @@ pub(crate) struct Ctx<'a> {
     archive: Vec<i64>,
     /// Albums this handler added a part to: the chat, and when (from the part's commit) the album's copy is due.
     albums: Vec<(i64, Duration)>,
+    /// Chats to flush after the commit though this handler queued nothing for them.
+    flush: Vec<i64>,
 }
 
 /// What a committed handler left to send, and the files to archive after that. Holds no connection.
@@ -53,18 +55,34 @@ impl<'a> Ctx<'a> {
     /// An update's context on `tx`, which it owns from now on: with one destination, [`Ctx::commit`] sends the head
     /// of its queue inside the transaction (the update's locks are held for that one call).
     pub fn for_update(app: &'a App, tx: Tx) -> Self {
-        Ctx { app, tx, send_head: true, calls: Vec::new(), archive: Vec::new(), albums: Vec::new() }
+        Ctx { app, tx, send_head: true, calls: Vec::new(), archive: Vec::new(), albums: Vec::new(), flush: Vec::new() }
     }
 
     /// A job's context on a new transaction: [`Ctx::commit`] only writes and commits.
     pub async fn begin(app: &'a App) -> Result<Ctx<'a>, DbError> {
         let tx = Tx::begin(&app.db).await?;
-        Ok(Ctx { app, tx, send_head: false, calls: Vec::new(), archive: Vec::new(), albums: Vec::new() })
+        Ok(Ctx {
+            app,
+            tx,
+            send_head: false,
+            calls: Vec::new(),
+            archive: Vec::new(),
+            albums: Vec::new(),
+            flush: Vec::new(),
+        })
     }
 
     /// The transaction.
     pub fn db(&self) -> &Tx {
         &self.tx
+    }
+
+    /// Flushes `chat`'s queue after the commit, as if this handler had queued a call for it (a call queued by
+    /// another that this handler's change relies on).
+    pub(crate) fn flush_after(&mut self, chat: i64) {
+        if !self.flush.contains(&chat) {
+            self.flush.push(chat);
+        }
     }
 
     /// Archives the file of dialog message `id` once the handler's calls are delivered.
@@ -76,9 +94,15 @@ impl<'a> Ctx<'a> {
     /// head of its queue is sent inside the transaction (recorded with the COMMIT; see
     /// [`outbox::write_and_flush`]); otherwise everything waits for [`Deliveries::deliver`].
     pub async fn commit(self, deadline: Instant) -> Result<Deliveries, DbError> {
-        let Ctx { app, tx, send_head, calls, archive, albums } = self;
+        let Ctx { app, tx, send_head, calls, archive, albums, flush } = self;
         let in_time = Instant::now() < deadline;
-        let sent = match chats_of(&calls).as_slice() {
+        let mut chats = chats_of(&calls);
+        for chat in flush {
+            if !chats.contains(&chat) {
+                chats.push(chat);
+            }
+        }
+        let sent = match chats.as_slice() {
             [chat] if send_head && in_time => {
                 Sent::Head(*chat, outbox::write_and_flush(app, tx, *chat, &calls, deadline).await?)
             }

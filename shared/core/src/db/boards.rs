@@ -90,21 +90,35 @@ pub(crate) async fn board_of(db: &impl Sql, ticket_id: i64) -> Result<Option<i64
 }
 
 const BUMP: &str = "UPDATE queue_boards SET version = version + 1 WHERE id = $1 AND active";
-const WAITING_ON: &str = "SELECT count(*) FROM tickets WHERE board_id = $1 AND status = 'WAITING'";
+const WAITING_ON: &str = "SELECT (SELECT count(*) FROM tickets WHERE board_id = $1 AND status = 'WAITING'), \
+      EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'pending' AND o.on_result ->> 'kind' = 'board_refresh' \
+        AND (o.on_result ->> 'board_id')::bigint = $1)";
 const DRAIN: &str = "UPDATE queue_boards SET active = false, closed_at = now(), version = version + 1 WHERE id = $1";
+
+/// What a change did to a board.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Change {
+    /// No ticket waits on it any more: it was closed.
+    pub drained: bool,
+    /// A refresh of it is pending already: its drawing will show this change (see [`SHOWN`]), so none is queued.
+    pub refresh_pending: bool,
+}
+
 /// Board `board_id` changed (a ticket joined or left it): its version moves, under its row lock. When no ticket
-/// waits on it any more it is closed (drained) and true returned.
-pub(crate) async fn changed(db: &impl Sql, board_id: i64) -> Result<bool, tokio_postgres::Error> {
+/// waits on it any more it is closed (drained).
+pub(crate) async fn changed(db: &impl Sql, board_id: i64) -> Result<Change, tokio_postgres::Error> {
     if db.execute(BUMP, &[&board_id]).await? == 0 {
-        return Ok(false);
+        return Ok(Change::default());
     }
-    // Counted in a statement of its own, after the lock: it sees every join and leave committed before.
-    let waiting: i64 = db.query_one(WAITING_ON, &[&board_id]).await?.try_get(0)?;
+    // Read in a statement of its own, after the lock: it sees every join and leave committed before, and a
+    // drawing that settled (cancelled) the pending refreshes before this change locked the board.
+    let row = db.query_one(WAITING_ON, &[&board_id]).await?;
+    let (waiting, refresh_pending): (i64, bool) = (row.try_get(0)?, row.try_get(1)?);
     if waiting > 0 {
-        return Ok(false);
+        return Ok(Change { drained: false, refresh_pending });
     }
     db.execute(DRAIN, &[&board_id]).await?;
-    Ok(true)
+    Ok(Change { drained: true, refresh_pending })
 }
 
 /// A waiting ticket as the board lists it.
@@ -194,24 +208,38 @@ pub(crate) async fn draw(
     }))
 }
 
-/// Records what board `$1`'s message (`$2`) shows now (version `$3`), and cancels the refreshes that drawing
-/// covered (`$4`: pending as it was read, so their changes are on it). Written only by the operators' chat
-/// flusher, under the chat's outbox lock: it waits for no update.
-const SHOWN: &str = "WITH shown AS ( \
+/// Records what board `$1`'s message (`$2`) shows now (version `$3`), and settles the refreshes that drawing
+/// covered (`$4`: pending as it was read, so their changes are on it): cancelled, when the board is still at the
+/// version drawn and no change holds its row. Otherwise a change came after the drawing, or is being made now: it
+/// saw a refresh pending (this one, or those covered) and queued none, so those stay pending, or when there are
+/// none, one is queued again here (true is returned), which that change's update sends once it commits (see
+/// `board::join`). A change that locks the board after this settled waits for this commit and sees nothing
+/// pending. Written only by the operators' chat flusher, under the chat's outbox lock: it waits for no update.
+const SHOWN: &str = "WITH board AS (SELECT version FROM queue_boards WHERE id = $1 FOR UPDATE SKIP LOCKED), \
+    settled AS (SELECT coalesce((SELECT version = $3 FROM board), false) AS yes), \
+    shown AS ( \
       INSERT INTO queue_board_shown (board_id, message_id, shown_version) VALUES ($1, $2, $3) \
       ON CONFLICT (board_id) DO UPDATE SET message_id = EXCLUDED.message_id, \
-        shown_version = greatest(queue_board_shown.shown_version, EXCLUDED.shown_version), shown_at = now()) \
-    UPDATE outbox SET status = 'cancelled', last_error = 'covered by a later drawing of the board' \
-    WHERE id = ANY($4) AND status = 'pending'";
-/// See [`SHOWN`]; pipelined with the call's `sent` mark.
+        shown_version = greatest(queue_board_shown.shown_version, EXCLUDED.shown_version), shown_at = now()), \
+    covered AS ( \
+      UPDATE outbox SET status = 'cancelled', last_error = 'covered by a later drawing of the board' \
+      WHERE id = ANY($4) AND status = 'pending' AND (SELECT yes FROM settled)), \
+    again AS ( \
+      INSERT INTO outbox (chat_id, method, params, on_result, priority) \
+      SELECT b.chat_id, 'editMessageText', jsonb_build_object('chat_id', b.chat_id), \
+        jsonb_build_object('kind', 'board_refresh', 'board_id', b.id), 2 \
+      FROM queue_boards b WHERE b.id = $1 AND cardinality($4::bigint[]) = 0 AND NOT (SELECT yes FROM settled) \
+      RETURNING id) \
+    SELECT EXISTS (SELECT 1 FROM again)";
+/// See [`SHOWN`]; pipelined with the call's `sent` mark. True when a refresh was queued again.
 pub(crate) async fn shown(
     db: &impl Sql,
     board_id: i64,
     message_id: i64,
     version: i64,
     covers: &[i64],
-) -> Result<u64, tokio_postgres::Error> {
-    db.execute(SHOWN, &[&board_id, &message_id, &version, &covers]).await
+) -> Result<bool, tokio_postgres::Error> {
+    db.query_one(SHOWN, &[&board_id, &message_id, &version, &covers]).await?.try_get(0)
 }
 
 /// Queues a refresh of every active board whose message was last drawn more than `every` ago (its waiting times
