@@ -77,7 +77,7 @@ pub(crate) enum Priority {
     /// A message in the operators' chat or its edit (cards, the edit that takes a claimed card's button away),
     /// in their order: edits overtaking new cards would starve them while claims keep coming.
     Operators = 2,
-    /// A reminder card for a ticket still waiting.
+    /// A reminder card for a ticket still waiting, and the edit that says how a taken card's dialog ended.
     Reminder = 3,
 }
 

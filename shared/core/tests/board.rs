@@ -364,3 +364,34 @@ async fn a_change_made_while_the_board_is_drawn_is_on_the_next_drawing() {
     let text = the_board(&t).text.unwrap();
     assert!(text.contains(&format!("#{ticket} · Переименована")), "{text}");
 }
+
+#[tokio::test]
+async fn cards_the_groups_pace_holds_back_go_on_the_board_when_it_opens_and_no_ticket_is_shown_twice() {
+    // Telegram's 20 a minute spent at the desk's pace: 3 back to back, then one every 3.7 s.
+    let t = spawn_app_with(|env| {
+        env.insert("TELEGRAM_GROUP_LIMIT".into(), "20/60s".into());
+    })
+    .await;
+    let group = Window { messages: 20, per: std::time::Duration::from_secs(60) };
+    t.telegram.set_limits(Some(Limits { group, ..Limits::TELEGRAM.scaled(TIME_SCALE) }));
+    let customers: Vec<TgUser> = (1..=12).map(TgUser::customer).collect();
+    for customer in &customers {
+        t.ask_for_operator(customer, Topic::Other).await;
+    }
+    let phones = customers.iter().map(|c| t.send(updates::private_text(c, PHONE)));
+    futures_util::future::join_all(phones).await;
+    // What could go right away went; the board holds the rest, the cards held back for the pace among them.
+    let adopted = t.db.count("outbox WHERE on_result ->> 'kind' = 'card' AND status = 'cancelled'").await;
+    let cards = (1..=12).filter(|n| has_card(&t, *n)).count();
+    assert!(cards <= 3, "at most the burst went as cards: {cards}");
+    assert!(adopted > 0, "cards held back joined the board");
+    let on_board = t.db.count("tickets WHERE board_id IS NOT NULL AND status = 'WAITING'").await;
+    assert_eq!(on_board as usize + cards, 12, "every ticket has one place: {cards} cards, {on_board} on the board");
+    // The board's post is next in line: drawn as it is sent, it lists them all, and no card follows.
+    settle(&t).await;
+    let board = listed(&the_board(&t));
+    for n in 1..=12 {
+        assert_eq!(usize::from(has_card(&t, n)) + usize::from(board.contains(&n)), 1, "ticket #{n}: {board:?}");
+    }
+    assert!(t.telegram.over_limit_calls().is_empty(), "no 429: {:?}", t.telegram.over_limit_calls());
+}

@@ -45,7 +45,8 @@ pub(crate) async fn announce(
     }
     match boards::open(ctx.db(), chat).await? {
         Some(board) => {
-            tracing::info!(board, ticket = ticket.id, "operators' chat budget short: queue board opened");
+            let adopted = boards::adopt_unsent_cards(ctx.db(), chat, board, &ctx.app.config.send_limits).await?;
+            tracing::info!(board, ticket = ticket.id, adopted, "operators' chat budget short: queue board opened");
             boards::join(ctx.db(), ticket.id, board).await?;
             // Drawn as it is sent: the post shows whatever joined meanwhile.
             ctx.call_tracked(

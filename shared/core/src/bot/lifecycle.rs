@@ -63,8 +63,10 @@ pub(crate) async fn close(
         _ => {}
     }
     if let (Status::Assigned, Some(taken)) = (ticket.status, ticket.card) {
-        // The card said whose dialog it was; now it says how the dialog ended.
+        // The card said whose dialog it was; now it says how the dialog ended. Only that: it has no button left, so
+        // in the operators' chat's queue it goes after everything else (a storm's cards and board first).
         card::mark_handed_over(ctx, taken, texts::card_closed(ticket.id, reason))?;
+        ctx.last_is_reminder();
     }
     Ok(true)
 }

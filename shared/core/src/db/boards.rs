@@ -74,6 +74,47 @@ pub(crate) async fn lock_for_announce(
     Ok((active?, carries?))
 }
 
+/// What the chat can send right now: the messages in its (padded) window, how long until its pace lets the next
+/// go (zero when it is not ahead), and its pending calls other than cards that count in its budget (they go first
+/// or in their turn).
+const ROOM_NOW: &str = "SELECT \
+      (SELECT count(*) FROM send_windows w, unnest(w.sent_at) s \
+        WHERE w.chat_id = $1 AND s > now() - make_interval(secs => $2)), \
+      coalesce((SELECT greatest(extract(epoch FROM paced_until - now()), 0) FROM send_windows WHERE chat_id = $1), 0)::float8, \
+      (SELECT count(*) FROM outbox WHERE chat_id = $1 AND status = 'pending' \
+        AND coalesce(on_result ->> 'kind', '') <> 'card' AND send_weight(method, params) > 0)";
+/// Cancels the operators' chat's cards not sent yet beyond the oldest `$3` (those its budget lets go right away)
+/// and lists their tickets, still waiting, on the new board `$2` (locked by the caller): they were announced
+/// nowhere yet, and the board's post, drawn as it is sent, shows them at once instead of after the cards' paced
+/// turns. A card the chat's flusher is sending at this very moment still goes out; pressed, it claims nothing
+/// (the ticket is on the board) and is settled when the ticket is taken.
+const ADOPT_UNSENT_CARDS: &str = "WITH unsent AS ( \
+      UPDATE outbox SET status = 'cancelled', last_error = 'its ticket went on the queue board before it was sent' \
+      WHERE id IN (SELECT id FROM outbox WHERE chat_id = $1 AND status = 'pending' AND on_result ->> 'kind' = 'card' \
+        ORDER BY priority, id OFFSET $3) AND status = 'pending' \
+      RETURNING (on_result ->> 'ticket_id')::bigint AS ticket_id) \
+    UPDATE tickets SET board_id = $2 WHERE id IN (SELECT ticket_id FROM unsent) AND status = 'WAITING'";
+/// A board opens in `chat_id`: its tickets whose cards its budget cannot send right away join it (see
+/// [`ADOPT_UNSENT_CARDS`]); the board's own post takes the next room. Returns how many joined.
+pub(crate) async fn adopt_unsent_cards(
+    db: &impl Sql,
+    chat_id: i64,
+    board_id: i64,
+    limits: &SendLimits,
+) -> Result<u64, tokio_postgres::Error> {
+    let rate = limits.for_chat(chat_id);
+    let row = db.query_one(ROOM_NOW, &[&chat_id, &SendLimits::padded(rate).as_secs_f64()]).await?;
+    let (in_window, paced_for, other): (i64, f64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let window_room = i64::from(rate.messages) - in_window;
+    let burst_room = match limits.spacing(chat_id) {
+        Some(spacing) => i64::from(limits.burst(chat_id)) - (paced_for / spacing.as_secs_f64()).ceil() as i64,
+        None => window_room,
+    };
+    // The board's post goes first of what is left.
+    let keep = (window_room.min(burst_room) - other - 1).max(0);
+    db.execute(ADOPT_UNSENT_CARDS, &[&chat_id, &board_id, &keep]).await
+}
+
 const JOIN: &str = "UPDATE tickets SET board_id = $2 WHERE id = $1";
 /// Lists waiting ticket `ticket_id` on board `board_id` (locked by the caller): from now on its one live place.
 pub(crate) async fn join(db: &impl Sql, ticket_id: i64, board_id: i64) -> Result<(), tokio_postgres::Error> {
@@ -303,6 +344,8 @@ pub(super) const PREPARED: &[&str] = &[
     ACTIVE,
     LOCK,
     OPEN,
+    ROOM_NOW,
+    ADOPT_UNSENT_CARDS,
     BUDGET_USE,
     JOIN,
     BOARD_OF,
