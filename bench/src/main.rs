@@ -1,12 +1,14 @@
 //! `make bench`: N customers and M operators play whole dialogs (menu, phone, claim, 10–30 relayed messages,
 //! close) through the webhook entry point the Lambda uses, against a real PostgreSQL and the Bot API emulator.
 //! Reports throughput, latency, SQL and Bot API calls per update, CPU and memory, the Lambda binary's cold init
-//! and size, and our proxied-message rate as a share of pgbench's rate for the same statements.
+//! and size, our proxied-message rate as a share of pgbench's rate for the same statements, and a ticket storm
+//! under Telegram's flood limits (tickets offered per minute, 429s, the private chats' latency meanwhile).
 
 mod costs;
 mod pgbench;
 mod probes;
 mod proxy;
+mod storm;
 mod workload;
 
 use std::time::Duration;
@@ -36,6 +38,8 @@ async fn main() -> anyhow::Result<()> {
     let lambda = probes::lambda(&setup, &zabota_testkit::TgUser::customer(workload::PROXIED_BASE), 200).await;
     let ceiling = pgbench::run(&setup.db, operators, Duration::from_secs(10)).await.context("pgbench")?;
     let (bootstrap_bytes, bootstrap_source) = probes::bootstrap_size();
+    eprintln!("bench: a ticket storm: 200 customers in an emulated minute, 10 operators ...");
+    let storm = storm::run().await;
 
     let updates = run.latencies_ms.len() as f64;
     let relayed = kinds.get("customer_message").cloned().unwrap_or_default();
@@ -79,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
         "bench_process_peak_rss_kib": probes::peak_rss_kib(),
         "bootstrap_bytes": bootstrap_bytes,
         "bootstrap_source": bootstrap_source,
+        "storm": storm,
         "targets": {
             "cold_init_ms": target(cold_init, 20.0, true),
             "peak_rss_kib": target(rss.map(|r| r as f64), 25.0 * 1024.0, true),
@@ -86,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
             "round_trips_after_bot_api_call": target(after_call.as_f64(), 1.0, true),
             "transactions_per_proxied_message": target(Some(proxied.transactions_per_message), 1.0, true),
             "pgbench_ratio": target(Some(ratio), 0.6, false),
+            "storm_429s": target(storm["over_limit_429"].as_f64(), 0.0, true),
         },
     });
     probes::print_table(&results);

@@ -170,6 +170,13 @@ pub fn print_table(results: &Value) {
         ("Lambda peak RSS KiB", "/peak_rss_kib"),
         ("bench process peak RSS KiB", "/bench_process_peak_rss_kib"),
         ("bootstrap bytes", "/bootstrap_bytes"),
+        ("storm: new tickets per minute", "/storm/tickets_per_minute"),
+        ("  announced (card or board)", "/storm/tickets_announced"),
+        ("  announced after, p99 s", "/storm/announced_after_emulated_s/p99"),
+        ("  cards (the rest on the board)", "/storm/cards"),
+        ("  429s", "/storm/over_limit_429"),
+        ("  private chat p99 ms", "/storm/private_latency_ms/p99"),
+        ("  group gap with backlog, max s", "/storm/operators_chat_max_gap_with_backlog_emulated_s"),
     ];
     println!("{:-<52}", "");
     for (label, pointer) in rows {

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod desk;
 pub mod lambda;
 pub mod pg;
+pub mod storm;
 
 pub use app::{
     MediaFolder, OPERATORS_CHAT_ID, TIME_SCALE, TestApp, WEBHOOK_SECRET, enforce, lift_limits, scaled_limits,
