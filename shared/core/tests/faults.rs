@@ -538,3 +538,64 @@ async fn a_300_message_backlog_with_429s_drains_once_each_through_killed_mainten
     assert!(t.telegram.texts(c.customer.id).contains(&texts::idle_warning_customer(minutes)));
     assert_eq!(t.db.count("outbox WHERE status NOT IN ('sent')").await, 0);
 }
+
+#[tokio::test]
+async fn a_run_killed_after_taking_a_calls_room_and_before_its_answer_leaves_the_call_pending_and_the_room_free() {
+    let t = spawn_app().await;
+    let Dialog { operator, .. } = t.open_dialog(1, Topic::Return).await;
+    let op = operator.id;
+    t.make_outbox_due().await;
+    t.redeliver().await;
+    assert_eq!(t.db.count("outbox WHERE status = 'pending'").await, 0);
+    t.db.execute(&format!(
+        "INSERT INTO outbox (chat_id, method, params) VALUES ({op}, 'sendMessage', \
+         jsonb_build_object('chat_id', {op}, 'text', 'на лету'))"
+    ))
+    .await;
+    // The redelivery locks the chat and takes the call's room in its budget in one round trip, then makes the
+    // call, which hangs on its way; the run is killed (a Lambda timing out) while it hangs.
+    t.telegram.fail_next("sendMessage", Fault::Delay(Duration::from_secs(3)), 1);
+    let asked = || t.telegram.calls_to("sendMessage").iter().filter(|c| c.params["text"] == "на лету").count();
+    let killer = async {
+        while asked() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::select! {
+        _ = zabota_core::maintenance::run_now(&t.app) => panic!("the run ended before it was killed"),
+        () = killer => {}
+    }
+    // Its connection closed, the server rolls its transaction back: once the chat's lock is free, nothing of the
+    // send is left but the call, pending as before, no attempt counted, and the room it took is free again.
+    let client = t.db.client().await;
+    let free = async {
+        loop {
+            let row = client
+                .query_one("SELECT pg_try_advisory_lock(hashtextextended('outbox:' || $1::bigint::text, 0))", &[&op])
+                .await
+                .unwrap();
+            if row.get::<_, bool>(0) {
+                client.execute("SELECT pg_advisory_unlock_all()", &[]).await.unwrap();
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), free).await.expect("the killed run's transaction ended");
+    let row = t.db.row("SELECT status, attempts FROM outbox WHERE params ->> 'text' = 'на лету'", &[]).await;
+    assert_eq!((row.get::<_, String>(0).as_str(), row.get::<_, i32>(1)), ("pending", 0));
+    let room = format!("send_windows WHERE chat_id = {op} AND cardinality(sent_at) > 0");
+    assert_eq!(t.db.count(&room).await, 0, "the room taken went with the killed transaction");
+    // The next run sends it: delivered, at most once more than that (the call in flight at the kill, if
+    // Telegram went on with it), and its room counted once, for the call made.
+    t.redeliver().await;
+    let got = t.telegram.texts(op).iter().filter(|s| *s == "на лету").count();
+    assert!((1..=2).contains(&got), "delivered, only the call in flight repeats: {got}");
+    let sent =
+        t.db.row(&format!("SELECT cardinality(sent_at)::bigint FROM send_windows WHERE chat_id = {op}"), &[]).await;
+    assert_eq!(sent.get::<_, i64>(0), 1);
+    assert_eq!(t.db.count("outbox WHERE status = 'pending'").await, 0);
+    // Past the hung call's delay too (the emulator, like a server whose client went away, dropped it).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(t.telegram.texts(op).iter().filter(|s| *s == "на лету").count(), got);
+}
