@@ -218,6 +218,10 @@ pub(crate) fn delete_message(shared: &Shared, params: &Value) -> Reply {
     let mut state = shared.lock();
     state.sent.retain(|m| !(m.received.chat_id == chat_id && m.received.message_id == message_id));
     state.incoming.remove(&(chat_id, message_id));
+    // A deleted message is no longer pinned, as in Telegram.
+    if let Some(pinned) = state.pinned.get_mut(&chat_id) {
+        pinned.retain(|m| *m != message_id);
+    }
     Ok(json!(true))
 }
 

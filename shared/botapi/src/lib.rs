@@ -126,6 +126,9 @@ impl BotApiEmulator {
         let mut state = self.shared.lock();
         state.incoming.remove(&(chat_id, message_id));
         state.sent.retain(|m| !(m.received.chat_id == chat_id && m.received.message_id == message_id));
+        if let Some(pinned) = state.pinned.get_mut(&chat_id) {
+            pinned.retain(|m| *m != message_id);
+        }
         drop(state);
         self.shared.changed.send_modify(|n| *n += 1);
     }

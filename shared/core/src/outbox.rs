@@ -485,9 +485,17 @@ async fn settle_failure(
         // Someone deleted the board's message: the board is posted afresh (its tickets must stay claimable).
         tracing::warn!(board_id, "queue board message gone; posting it again");
         crate::db::boards::forget_message(tx, board_id).await?;
+        // Pinned again after it (a pin draws the message the post recorded; a deleted message is unpinned).
         let params = serde_json::json!({ "chat_id": chat_id });
-        queue::write(tx, &[Call::new(chat_id, "editMessageText", &params, Some(OnResult::BoardRefresh { board_id }))?])
-            .await?;
+        let pin = serde_json::json!({ "chat_id": chat_id, "disable_notification": true });
+        queue::write(
+            tx,
+            &[
+                Call::new(chat_id, "editMessageText", &params, Some(OnResult::BoardRefresh { board_id }))?,
+                Call::new(chat_id, "pinChatMessage", &pin, Some(OnResult::BoardPin { board_id }))?,
+            ],
+        )
+        .await?;
         report.notified.push(chat_id);
     }
     Ok(None)

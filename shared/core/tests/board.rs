@@ -186,11 +186,21 @@ async fn a_card_whose_ticket_moved_to_the_board_says_so_and_its_button_claims_no
     let (first, card) = t.queue_ticket(&TgUser::customer(1), Topic::Return).await;
     storm(&t, 2, 20).await;
     assert!(!listed(&the_board(&t)).contains(&first), "the card's ticket stays on its card");
+    // A card of it held back for room (as a repost would be): it must not go out once the ticket is on the board.
+    t.db.execute(&format!(
+        "INSERT INTO outbox (chat_id, method, params, on_result, priority, not_before) VALUES ({OPERATORS_CHAT_ID}, \
+         'sendMessage', jsonb_build_object('chat_id', {OPERATORS_CHAT_ID}, 'text', 'Новый клиент #{first}\nещё раз'), \
+         jsonb_build_object('kind', 'card', 'ticket_id', {first}), 2, now() + interval '1 hour')"
+    ))
+    .await;
     // Its reminder is due while the board is in use: it joins the board instead of getting another card.
     run_all(&t.app, Utc::now() + Duration::minutes(16)).await;
     settle(&t).await;
     let board = the_board(&t);
     assert!(listed(&board).contains(&first), "now on the board");
+    let posted = t.telegram.texts(OPERATORS_CHAT_ID);
+    let its_cards = posted.iter().filter(|s| s.starts_with(&format!("Новый клиент #{first}\n"))).count();
+    assert_eq!(its_cards, 0, "no card of it after (the first now says it moved): {posted:#?}");
     let cards = t.telegram.received(OPERATORS_CHAT_ID);
     let old = cards.iter().find(|m| m.message_id == card.message_id).unwrap();
     assert_eq!(old.text, Some(texts::card_moved_to_board(first)));
@@ -261,6 +271,7 @@ async fn a_deleted_board_is_posted_again_at_its_next_change() {
     let again = the_board(&t);
     assert_ne!(again.message_id, first.message_id);
     assert_eq!(listed(&again), waiting[1..], "the rest, still claimable");
+    assert_eq!(t.telegram.pinned(OPERATORS_CHAT_ID), [again.message_id], "and pinned in place of the one deleted");
 }
 
 #[tokio::test]

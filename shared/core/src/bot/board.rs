@@ -104,6 +104,7 @@ pub(crate) async fn left_board(ctx: &mut Ctx<'_>, board: i64) -> Result<(), Proc
 pub(crate) async fn move_to_board(ctx: &mut Ctx<'_>, ticket: &TicketRow) -> Result<bool, ProcessError> {
     let chat = ctx.app.config.operators_chat_id;
     let Some(board) = boards::lock_active(ctx.db(), chat).await? else { return Ok(false) };
+    boards::cancel_unsent_cards_of(ctx.db(), chat, ticket.id).await?;
     for (chat_id, message_id) in cards::settle(ctx.db(), ticket.id).await?.into_iter().filter(|(c, _)| *c == chat) {
         let text = texts::card_moved_to_board(ticket.id);
         ctx.edit_text(crate::telegram::EditMessageText {

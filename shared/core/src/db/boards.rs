@@ -115,6 +115,20 @@ pub(crate) async fn adopt_unsent_cards(
     db.execute(ADOPT_UNSENT_CARDS, &[&chat_id, &board_id, &keep]).await
 }
 
+const CANCEL_UNSENT_CARDS_OF: &str = "UPDATE outbox SET status = 'cancelled', \
+      last_error = 'its ticket went on the queue board before it was sent' \
+    WHERE chat_id = $1 AND status = 'pending' AND on_result ->> 'kind' = 'card' \
+      AND (on_result ->> 'ticket_id')::bigint = $2";
+/// Cancels ticket `ticket_id`'s cards to `chat_id` not sent yet (it moves to the board: they would invite claims
+/// that claim nothing).
+pub(crate) async fn cancel_unsent_cards_of(
+    db: &impl Sql,
+    chat_id: i64,
+    ticket_id: i64,
+) -> Result<u64, tokio_postgres::Error> {
+    db.execute(CANCEL_UNSENT_CARDS_OF, &[&chat_id, &ticket_id]).await
+}
+
 const JOIN: &str = "UPDATE tickets SET board_id = $2 WHERE id = $1";
 /// Lists waiting ticket `ticket_id` on board `board_id` (locked by the caller): from now on its one live place.
 pub(crate) async fn join(db: &impl Sql, ticket_id: i64, board_id: i64) -> Result<(), tokio_postgres::Error> {
@@ -346,6 +360,7 @@ pub(super) const PREPARED: &[&str] = &[
     OPEN,
     ROOM_NOW,
     ADOPT_UNSENT_CARDS,
+    CANCEL_UNSENT_CARDS_OF,
     BUDGET_USE,
     JOIN,
     BOARD_OF,
