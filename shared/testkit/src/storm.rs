@@ -98,19 +98,24 @@ impl Storm {
     }
 
     /// How long after its phone step was answered each ticket was first shown in the operators' chat: its card,
-    /// or the first drawing of the board after it joined (which counts it, and lists it if it is among the
-    /// oldest); sorted.
+    /// or, for a ticket that joined the board, the first drawing of the board after it did (which counts it, and
+    /// lists it if it is among the oldest); sorted. (That every ticket was listed or carded is [`first_offered`].)
+    ///
+    /// [`first_offered`]: Storm::first_offered
     pub async fn announce_delays(&self, t: &TestApp) -> Vec<Duration> {
-        let rows = t.db.rows("SELECT t.id, u.tg_id FROM tickets t JOIN users u ON u.id = t.user_id", &[]).await;
+        let rows = t
+            .db
+            .rows("SELECT t.id, u.tg_id, t.board_id IS NOT NULL FROM tickets t JOIN users u ON u.id = t.user_id", &[])
+            .await;
         let calls: Vec<RecordedCall> = t.telegram.calls().into_iter().filter(in_group_budget).collect();
         let mut delays = Vec::new();
         for row in rows {
-            let (ticket, customer): (i64, i64) = (row.get(0), row.get(1));
+            let (ticket, customer, boarded): (i64, i64, bool) = (row.get(0), row.get(1), row.get(2));
             let Some(queued) = self.queued.get(&customer).copied() else { continue };
             let card = format!("Новый клиент #{ticket}\n");
             let shown = calls.iter().find(|c| {
                 let text = c.params["text"].as_str().unwrap_or_default();
-                text.starts_with(&card) || (c.at >= queued && text.starts_with("📋"))
+                text.starts_with(&card) || (boarded && c.at >= queued && text.starts_with("📋"))
             });
             if let Some(shown) = shown {
                 delays.push(shown.at.saturating_duration_since(queued));

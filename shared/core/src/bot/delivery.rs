@@ -25,8 +25,8 @@ const FOLLOW_UPS: u32 = 16;
 /// before it looks again: chats that came due meanwhile (a webhook's leftovers) get their turn within seconds,
 /// not after the longest wait of the first look.
 const ROUND: Duration = Duration::from_secs(5);
-/// How long such a redelivery waits before it looks again when it could send nothing (the due chats busy with
-/// another sender, or their calls failing).
+/// How long such a redelivery waits before it looks again when it could send nothing to a chat that was due (busy
+/// with another sender, or its call failing); one whose call was due later looks again when that comes.
 const IDLE_LOOK: Duration = Duration::from_secs(1);
 /// A paced call is due a moment after the wait its budget named (its `not_before` was set after that was read).
 const PACE_MARGIN: Duration = Duration::from_millis(30);
@@ -97,10 +97,18 @@ pub async fn deliver_due_until(app: &App, deadline: Instant, due: Due) -> Result
             Due::Now => Duration::ZERO,
             Due::ByDeadline => deadline.saturating_duration_since(Instant::now()),
         };
+        let looked = Instant::now();
         let chats = crate::db::outbox::due_chats(&app.db.get().await?, DUE_CHATS, within).await?;
         if chats.is_empty() {
             break;
         }
+        // When the next look is worth it if this round sends nothing: soon for a due chat that could not be sent
+        // (busy, failing), else when the first wait found is over (at most a round away).
+        let next_look = if chats.iter().any(|(_, wait)| wait.is_zero()) {
+            looked + IDLE_LOOK
+        } else {
+            looked + chats.iter().map(|(_, wait)| *wait).min().unwrap_or(IDLE_LOOK).min(ROUND)
+        };
         let mut line = Line::of([], FOLLOW_UPS);
         if due == Due::ByDeadline {
             line.round_end = Some(Instant::now() + ROUND);
@@ -115,7 +123,7 @@ pub async fn deliver_due_until(app: &App, deadline: Instant, due: Due) -> Result
             // this round): the next run tries again, or, waiting for what comes due, the next look.
             match due {
                 Due::Now => break,
-                Due::ByDeadline => tokio::time::sleep_until(deadline.min(Instant::now() + IDLE_LOOK).into()).await,
+                Due::ByDeadline => tokio::time::sleep_until(deadline.min(next_look).into()).await,
             }
         }
     }

@@ -86,14 +86,20 @@ const ROOM_NOW: &str = "SELECT \
 /// Cancels the operators' chat's cards not sent yet beyond the oldest `$3` (those its budget lets go right away)
 /// and lists their tickets, still waiting, on the new board `$2` (locked by the caller): they were announced
 /// nowhere yet, and the board's post, drawn as it is sent, shows them at once instead of after the cards' paced
-/// turns. A card the chat's flusher is sending at this very moment still goes out; pressed, it claims nothing
-/// (the ticket is on the board) and is settled when the ticket is taken.
+/// turns. A ticket with a card kept or posted before keeps its cards (its one live place). Run under the chat's
+/// outbox lock, so no card is on its way meanwhile.
 const ADOPT_UNSENT_CARDS: &str = "WITH unsent AS ( \
-      UPDATE outbox SET status = 'cancelled', last_error = 'its ticket went on the queue board before it was sent' \
-      WHERE id IN (SELECT id FROM outbox WHERE chat_id = $1 AND status = 'pending' AND on_result ->> 'kind' = 'card' \
-        ORDER BY priority, id OFFSET $3) AND status = 'pending' \
-      RETURNING (on_result ->> 'ticket_id')::bigint AS ticket_id) \
-    UPDATE tickets SET board_id = $2 WHERE id IN (SELECT ticket_id FROM unsent) AND status = 'WAITING'";
+      SELECT id, (on_result ->> 'ticket_id')::bigint AS ticket_id, row_number() OVER (ORDER BY priority, id) AS n \
+      FROM outbox WHERE chat_id = $1 AND status = 'pending' AND on_result ->> 'kind' = 'card'), \
+    kept AS (SELECT ticket_id FROM unsent WHERE n <= $3), \
+    adopted AS ( \
+      UPDATE outbox o SET status = 'cancelled', last_error = 'its ticket went on the queue board before it was sent' \
+      FROM unsent u WHERE o.id = u.id AND o.status = 'pending' AND u.ticket_id NOT IN (SELECT ticket_id FROM kept) \
+        AND NOT EXISTS (SELECT 1 FROM ticket_cards c WHERE c.ticket_id = u.ticket_id AND c.chat_id = $1) \
+      RETURNING u.ticket_id) \
+    UPDATE tickets SET board_id = $2 WHERE id IN (SELECT ticket_id FROM adopted) AND status = 'WAITING'";
+const LOCK_CHAT_OUTBOX: &str =
+    "SELECT true FROM pg_advisory_xact_lock(hashtextextended('outbox:' || $1::bigint::text, 0))";
 /// A board opens in `chat_id`: its tickets whose cards its budget cannot send right away join it (see
 /// [`ADOPT_UNSENT_CARDS`]); the board's own post takes the next room. Returns how many joined.
 pub(crate) async fn adopt_unsent_cards(
@@ -102,6 +108,9 @@ pub(crate) async fn adopt_unsent_cards(
     board_id: i64,
     limits: &SendLimits,
 ) -> Result<u64, tokio_postgres::Error> {
+    // The chat's flusher waits for nothing this transaction holds (it skips a locked board); once it is between
+    // two calls, no card is on its way, and what the chat sent is what it shows.
+    db.query(LOCK_CHAT_OUTBOX, &[&chat_id]).await?;
     let rate = limits.for_chat(chat_id);
     let row = db.query_one(ROOM_NOW, &[&chat_id, &SendLimits::padded(rate).as_secs_f64()]).await?;
     let (in_window, paced_for, other): (i64, f64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
@@ -120,12 +129,13 @@ const CANCEL_UNSENT_CARDS_OF: &str = "UPDATE outbox SET status = 'cancelled', \
     WHERE chat_id = $1 AND status = 'pending' AND on_result ->> 'kind' = 'card' \
       AND (on_result ->> 'ticket_id')::bigint = $2";
 /// Cancels ticket `ticket_id`'s cards to `chat_id` not sent yet (it moves to the board: they would invite claims
-/// that claim nothing).
+/// that claim nothing), under the chat's outbox lock (none is on its way meanwhile).
 pub(crate) async fn cancel_unsent_cards_of(
     db: &impl Sql,
     chat_id: i64,
     ticket_id: i64,
 ) -> Result<u64, tokio_postgres::Error> {
+    db.query(LOCK_CHAT_OUTBOX, &[&chat_id]).await?;
     db.execute(CANCEL_UNSENT_CARDS_OF, &[&chat_id, &ticket_id]).await
 }
 
@@ -360,6 +370,7 @@ pub(super) const PREPARED: &[&str] = &[
     OPEN,
     ROOM_NOW,
     ADOPT_UNSENT_CARDS,
+    LOCK_CHAT_OUTBOX,
     CANCEL_UNSENT_CARDS_OF,
     BUDGET_USE,
     JOIN,

@@ -70,7 +70,8 @@ pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant, due
         let share = if job == "outbox_redelivery" { left / 2 } else { left / jobs_left };
         let mut until = Instant::now() + share;
         if job == "outbox_redelivery" && due == Due::ByDeadline {
-            until = until.min(started + REDELIVERY_SPAN);
+            // At least a short while even when the jobs before it took the span: it must not starve.
+            until = until.min((started + REDELIVERY_SPAN).max(Instant::now() + REDELIVERY_AT_LEAST));
         }
         let work = run_job(app, job, now, until, due);
         // A job that does not stop by itself at its budget (one slow call) is cut off a little later; its
@@ -88,6 +89,9 @@ pub async fn run_all_until(app: &App, now: DateTime<Utc>, deadline: Instant, due
 /// When, from a run's start, an outbox redelivery that waits for what comes due ([`Due::ByDeadline`]: a busy
 /// operators' chat's paced messages) ends: about when the scheduled Lambda's next run, a minute later, takes over.
 pub const REDELIVERY_SPAN: Duration = Duration::from_secs(50);
+
+/// The least a redelivery that waits for what comes due gets, however long the jobs before it took.
+const REDELIVERY_AT_LEAST: Duration = Duration::from_secs(10);
 
 /// How long past its budget a job may run before it is cut off.
 const JOB_GRACE: Duration = Duration::from_secs(5);
