@@ -88,7 +88,7 @@ build: ## Build both Lambda bootstrap zips with cargo-lambda (ARCH=arm64|x86_64)
 	  --bin webhook --bin maintenance
 	@ls -l target/lambda/webhook/bootstrap.zip target/lambda/maintenance/bootstrap.zip
 
-bench: ## Benchmark: whole dialogs via the webhook entry, per-kind costs, the Lambda binary, pgbench; writes bench/results.json
+bench: ## Benchmark: whole dialogs via the webhook entry, per-kind costs, the Lambda binary, pgbench, a ticket storm; writes bench/results.json
 	$(CARGO) build --profile bench -p webhook -p zabota-bench
 	@infra/with-test-services.sh target/release/zabota-bench
 
