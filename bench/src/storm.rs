@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zabota_testkit::OPERATORS_CHAT_ID;
 use zabota_testkit::storm::{self, MINUTE, SCALE, Storm};
 
 const CUSTOMERS: i64 = 200;
@@ -22,15 +21,7 @@ pub async fn run() -> Value {
     let emulated = |d: Duration| d.div_f64(SCALE).as_secs_f64();
     let in_first_minute = offered.values().filter(|d| **d < MINUTE).count();
     let all_offered = offered.values().max().copied().unwrap_or_default();
-    let cards = t
-        .telegram
-        .calls_to("sendMessage")
-        .iter()
-        .filter(|c| {
-            c.params["chat_id"] == OPERATORS_CHAT_ID
-                && c.params["text"].as_str().is_some_and(|x| x.starts_with("Новый клиент #"))
-        })
-        .count();
+    let cards = Storm::cards(&t);
     let gaps = played.backlogged_gaps(&t);
     let ms = |d: Duration| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
     json!({

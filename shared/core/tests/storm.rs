@@ -102,15 +102,7 @@ async fn two_hundred_customers_in_a_minute_ten_operators_no_429_each_ticket_clai
     // The private chats did not wait for the group: each message went out within its own update (asserted as
     // they were said) while the operators' chat had calls held back for its budget.
     assert!(played.group_backlog_max > 0, "the operators' chat had a backlog meanwhile");
-    let cards = t
-        .telegram
-        .calls_to("sendMessage")
-        .iter()
-        .filter(|c| {
-            c.params["chat_id"] == OPERATORS_CHAT_ID
-                && c.params["text"].as_str().is_some_and(|x| x.contains("Новый клиент #"))
-        })
-        .count();
+    let cards = Storm::cards(&t);
     // The chat's budget is spent as it comes, not a minute's worth at once and then nothing: while calls wait, the
     // next one goes within a few spacings (a stall until the next scheduled run would be a whole emulated minute).
     let gaps = played.backlogged_gaps(&t);

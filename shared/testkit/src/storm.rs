@@ -97,6 +97,16 @@ impl Storm {
         gaps
     }
 
+    /// The cards the operators' chat got (the rest of the tickets went on the board).
+    pub fn cards(t: &TestApp) -> usize {
+        let calls = t.telegram.calls_to("sendMessage");
+        let card = |c: &&RecordedCall| {
+            c.params["chat_id"] == OPERATORS_CHAT_ID
+                && c.params["text"].as_str().is_some_and(|x| x.starts_with("Новый клиент #"))
+        };
+        calls.iter().filter(card).count()
+    }
+
     /// How long after its phone step was answered each ticket was first shown in the operators' chat: its card,
     /// or, for a ticket that joined the board, the first drawing of the board after it did (which counts it, and
     /// lists it if it is among the oldest); sorted. (That every ticket was listed or carded is [`first_offered`].)
