@@ -1,4 +1,5 @@
-//! A plain HTTP webhook server (axum) for running without Lambda: POST / or /webhook, GET /healthz.
+//! A plain HTTP webhook server (axum) for running without Lambda: POST / or /webhook, GET /healthz (503 while
+//! the database does not answer).
 
 use std::net::SocketAddr;
 
@@ -16,7 +17,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/", post(receive))
         .route("/webhook", post(receive))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health))
         .with_state(app)
 }
 
@@ -33,6 +34,19 @@ async fn receive(State(app): State<App>, headers: HeaderMap, body: Body) -> impl
     };
     let reply = webhook::handle(&app, secret, &bytes).await;
     (StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), reply.body)
+}
+
+/// How long the health check waits for the database.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// 200 "ok" while the database answers, 503 when it does not (within [`HEALTH_TIMEOUT`]): a load balancer or
+/// supervisor takes the server out of service instead of sending it updates it would answer 500.
+async fn health(State(app): State<App>) -> impl IntoResponse {
+    if app.database_answers(HEALTH_TIMEOUT).await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.

@@ -4,7 +4,7 @@
 
 use zabota_core::webhook::{MAX_BODY_BYTES, SECRET_HEADER};
 use zabota_local::serve;
-use zabota_testkit::{TestApp, TgUser, WEBHOOK_SECRET, spawn_app, updates};
+use zabota_testkit::{Cluster, TestApp, TestDb, TgUser, WEBHOOK_SECRET, spawn_app, spawn_app_on, updates};
 
 async fn start(t: &TestApp) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -62,4 +62,28 @@ async fn telegram_webhook_delivery_reaches_the_server_with_its_secret() {
     assert_eq!(t.telegram.deliver_webhook().await, vec![200, 200]);
     assert_eq!(t.telegram.pending_updates(), 0);
     assert_eq!(t.db.count("processed_updates").await, 2);
+}
+
+#[tokio::test]
+async fn healthz_answers_503_while_the_database_is_down_and_200_once_it_is_back() {
+    let cluster = Cluster::start().await;
+    let t = spawn_app_on(TestDb::on(&cluster.url("postgres")).await).await;
+    let base = start(&t).await;
+    let health = || async { reqwest::get(format!("{base}/healthz")).await.unwrap() };
+    let up = health().await;
+    assert_eq!((up.status().as_u16(), up.text().await.unwrap()), (200, "ok".into()));
+    cluster.stop().await;
+    let down = health().await;
+    assert_eq!((down.status().as_u16(), down.text().await.unwrap()), (503, "database unavailable".into()));
+    cluster.start_again().await;
+    // The pool's broken connection is dropped on its first failure; a new one answers.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = health().await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "healthy again once the database is back");
 }

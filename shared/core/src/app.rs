@@ -42,6 +42,30 @@ impl App {
         Ok(App { config, db, telegram, media, concurrent_updates: true })
     }
 
+    /// Whether the database answers a trivial query within `within` (a health check: a pooled connection, or a
+    /// new one, and `SELECT 1` as a simple query, so nothing is prepared). A failure is logged without values.
+    pub async fn database_answers(&self, within: std::time::Duration) -> bool {
+        let check = async {
+            let client = self.db.get().await.map_err(|e| e.to_string())?;
+            client.simple_query("SELECT 1").await.map_err(|e| e.to_string())?;
+            Ok::<(), String>(())
+        };
+        match tokio::time::timeout(within, check).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(error, "health check: the database did not answer");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(
+                    within_ms = within.as_millis() as u64,
+                    "health check: the database did not answer in time"
+                );
+                false
+            }
+        }
+    }
+
     /// Starts, in the background, what the first update would otherwise wait for: the Bot API client's TLS
     /// set-up and a database connection. Returns at once, so a Lambda's init stays short and this work overlaps
     /// with the wait for the first event. Failures are only logged: the first update meets them again and
