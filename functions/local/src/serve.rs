@@ -1,5 +1,5 @@
 //! A plain HTTP webhook server (axum) for running without Lambda: POST / or /webhook, GET /healthz (503 while
-//! the database does not answer).
+//! the database does not answer), GET /metrics (the desk's gauges, Prometheus text).
 
 use std::net::SocketAddr;
 
@@ -18,6 +18,7 @@ pub fn router(app: App) -> Router {
         .route("/", post(receive))
         .route("/webhook", post(receive))
         .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
         .with_state(app)
 }
 
@@ -46,6 +47,25 @@ async fn health(State(app): State<App>) -> impl IntoResponse {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
+}
+
+/// The desk's gauges in Prometheus' text format (see `zabota_core::metrics`); 503 while the database does not
+/// answer (within [`HEALTH_TIMEOUT`]).
+async fn metrics(State(app): State<App>) -> axum::response::Response {
+    let read = async {
+        let client = app.db.get().await.map_err(zabota_core::db::DbError::from)?;
+        zabota_core::metrics::Gauges::read(&client).await
+    };
+    match tokio::time::timeout(HEALTH_TIMEOUT, read).await {
+        Ok(Ok(gauges)) => {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], gauges.prometheus()).into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: the database did not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }
 }
 

@@ -87,3 +87,44 @@ async fn healthz_answers_503_while_the_database_is_down_and_200_once_it_is_back(
     }
     assert_eq!(status, 200, "healthy again once the database is back");
 }
+
+#[tokio::test]
+async fn metrics_show_the_outbox_and_the_queue_as_prometheus_gauges() {
+    let t = spawn_app().await;
+    let base = start(&t).await;
+    let gauges = || async {
+        let response = reqwest::get(format!("{base}/metrics")).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+        let text = response.text().await.unwrap();
+        let value = |name: &str| -> f64 {
+            assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{text}");
+            text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap().parse().unwrap()
+        };
+        (
+            value("zabota_tickets_waiting"),
+            value("zabota_tickets_oldest_wait_seconds"),
+            value("zabota_outbox_pending"),
+            value("zabota_outbox_oldest_pending_seconds"),
+            value("zabota_tickets_assigned"),
+        )
+    };
+    assert_eq!(gauges().await, (0.0, 0.0, 0.0, 0.0, 0.0));
+    // Two customers wait (one for five minutes), one call waits in the outbox for a minute.
+    for n in [1, 2] {
+        let customer = TgUser::customer(n);
+        t.ask_for_operator(&customer, zabota_core::domain::Topic::Other).await;
+        t.send(updates::private_text(&customer, zabota_testkit::PHONE)).await;
+    }
+    t.db.execute("UPDATE tickets SET queued_at = now() - interval '5 minutes' WHERE id = 1").await;
+    t.db.execute(
+        "INSERT INTO outbox (chat_id, method, params, created_at, not_before) VALUES \
+         (1001, 'sendMessage', '{\"chat_id\": 1001, \"text\": \"позже\"}', now() - interval '1 minute', now() + interval '1 hour')",
+    )
+    .await;
+    let (waiting, oldest_wait, pending, oldest_pending, assigned) = gauges().await;
+    assert_eq!((waiting, assigned), (2.0, 0.0));
+    assert!((300.0..310.0).contains(&oldest_wait), "{oldest_wait}");
+    assert!(pending >= 1.0);
+    assert!((60.0..70.0).contains(&oldest_pending), "{oldest_pending}");
+}

@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod domain;
 pub mod maintenance;
 pub mod media;
+pub mod metrics;
 pub mod outbox;
 pub mod secrets;
 pub mod telegram;
