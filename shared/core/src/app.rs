@@ -46,14 +46,14 @@ impl App {
     /// new one, and `SELECT 1` as a simple query, so nothing is prepared). A failure is logged without values.
     pub async fn database_answers(&self, within: std::time::Duration) -> bool {
         let check = async {
-            let client = self.db.get().await.map_err(|e| e.to_string())?;
-            client.simple_query("SELECT 1").await.map_err(|e| e.to_string())?;
-            Ok::<(), String>(())
+            let client = self.db.get().await?;
+            client.simple_query("SELECT 1").await?;
+            Ok::<(), DbError>(())
         };
         match tokio::time::timeout(within, check).await {
             Ok(Ok(())) => true,
-            Ok(Err(error)) => {
-                tracing::warn!(error, "health check: the database did not answer");
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "health check: the database did not answer");
                 false
             }
             Err(_) => {

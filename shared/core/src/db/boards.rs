@@ -277,7 +277,7 @@ pub(crate) async fn draw(
 /// covered (`$4`: pending as it was read, so their changes are on it): cancelled, when the board is still at the
 /// version drawn and no change holds its row. Otherwise a change came after the drawing, or is being made now: it
 /// saw a refresh pending (this one, or those covered) and queued none, so those stay pending, or when there are
-/// none, one is queued again here (true is returned), which that change's update sends once it commits (see
+/// none, one is queued again here, which that change's update sends once it commits (see
 /// `board::join`). A change that locks the board after this settled waits for this commit and sees nothing
 /// pending. Written only by the operators' chat flusher, under the chat's outbox lock: it waits for no update.
 const SHOWN: &str = "WITH board AS (SELECT version FROM queue_boards WHERE id = $1 FOR UPDATE SKIP LOCKED), \
@@ -288,23 +288,20 @@ const SHOWN: &str = "WITH board AS (SELECT version FROM queue_boards WHERE id = 
         shown_version = greatest(queue_board_shown.shown_version, EXCLUDED.shown_version), shown_at = now()), \
     covered AS ( \
       UPDATE outbox SET status = 'cancelled', last_error = 'covered by a later drawing of the board' \
-      WHERE id = ANY($4) AND status = 'pending' AND (SELECT yes FROM settled)), \
-    again AS ( \
-      INSERT INTO outbox (chat_id, method, params, on_result, priority) \
-      SELECT b.chat_id, 'editMessageText', jsonb_build_object('chat_id', b.chat_id), \
-        jsonb_build_object('kind', 'board_refresh', 'board_id', b.id), 2 \
-      FROM queue_boards b WHERE b.id = $1 AND cardinality($4::bigint[]) = 0 AND NOT (SELECT yes FROM settled) \
-      RETURNING id) \
-    SELECT EXISTS (SELECT 1 FROM again)";
-/// See [`SHOWN`]; pipelined with the call's `sent` mark. True when a refresh was queued again.
+      WHERE id = ANY($4) AND status = 'pending' AND (SELECT yes FROM settled)) \
+    INSERT INTO outbox (chat_id, method, params, on_result, priority) \
+    SELECT b.chat_id, 'editMessageText', jsonb_build_object('chat_id', b.chat_id), \
+      jsonb_build_object('kind', 'board_refresh', 'board_id', b.id), 2 \
+    FROM queue_boards b WHERE b.id = $1 AND cardinality($4::bigint[]) = 0 AND NOT (SELECT yes FROM settled)";
+/// See [`SHOWN`]; pipelined with the call's `sent` mark. Returns the refreshes queued again (0 or 1).
 pub(crate) async fn shown(
     db: &impl Sql,
     board_id: i64,
     message_id: i64,
     version: i64,
     covers: &[i64],
-) -> Result<bool, tokio_postgres::Error> {
-    db.query_one(SHOWN, &[&board_id, &message_id, &version, &covers]).await?.try_get(0)
+) -> Result<u64, tokio_postgres::Error> {
+    db.execute(SHOWN, &[&board_id, &message_id, &version, &covers]).await
 }
 
 /// Queues a refresh of every active board whose message was last drawn more than `every` ago (its waiting times

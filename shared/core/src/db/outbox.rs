@@ -241,9 +241,7 @@ pub(crate) async fn record_sent(
             (Some(OnResult::BoardPost { .. } | OnResult::BoardRefresh { .. }), _) => match &pending.drawn {
                 Some(drawn) => match message_id.or(drawn.message_id) {
                     Some(message_id) => {
-                        super::boards::shown(client, drawn.board_id, message_id, drawn.version, &drawn.covers)
-                            .await
-                            .map(u64::from)
+                        super::boards::shown(client, drawn.board_id, message_id, drawn.version, &drawn.covers).await
                     }
                     None => Ok(0),
                 },
