@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Tests are I/O-bound (PostgreSQL, the Bot API emulator): run more of them at once than there are cores.
 TEST_THREADS ?= 8
 
-.PHONY: help run sandbox test test-faults fuzz lint fmt ci migrate serve set-webhook delete-webhook maintain db-start db-stop clean \
+.PHONY: help run sandbox test test-faults fuzz lint fmt ci migrate serve set-webhook delete-webhook maintain export db-start db-stop clean \
 	build sam-build deploy cfn-lint security-lint logs stack-url bench
 
 # AWS: the CloudFormation stack, and the Lambda architecture (arm64 in production; x86_64 where the arm64
@@ -58,6 +58,10 @@ migrate: ## Apply migrations to DATABASE_URL (or the local .data/ cluster); the 
 
 maintain: ## Run the maintenance jobs once
 	@infra/run-local.sh maintain
+
+export: ## Tickets opened since SINCE (YYYY-MM-DD; UNTIL, TICKET optional) as JSON Lines on stdout: make export SINCE=2026-06-01 > tickets.jsonl
+	@[ -n "$(SINCE)" ] || { echo "usage: make export SINCE=YYYY-MM-DD [UNTIL=YYYY-MM-DD] [TICKET=N] > tickets.jsonl" >&2; exit 2; }
+	@infra/run-local.sh export --since "$(SINCE)" $(if $(UNTIL),--until "$(UNTIL)") $(if $(TICKET),--ticket "$(TICKET)")
 
 set-webhook: ## Point Telegram at URL (default: the deployed stack's WebhookUrl) with WEBHOOK_SECRET
 	@url="$(URL)"; [ -n "$$url" ] || url="$$($(MAKE) --no-print-directory stack-url)"; \

@@ -5,11 +5,12 @@
 # `poll` without a BOT_TOKEN (in the environment or .env) runs the sandbox instead: the real desk on a built-in
 # Bot API server, behind a web page (`zabota sandbox`).
 #
-# Usage: infra/run-local.sh poll|serve|sandbox|migrate|maintain
+# Usage: infra/run-local.sh poll|serve|sandbox|migrate|maintain|export [ARGS…]
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command="${1:-poll}"
+shift || true
 
 token_configured() {
     [[ -n "${BOT_TOKEN:-}" ]] && return 0
@@ -36,7 +37,8 @@ if ! configured; then
     echo "using the local PostgreSQL at $DATABASE_URL (stop it with: make db-stop)" >&2
 fi
 # The sandbox migrates a database of its own (beside DATABASE_URL's).
+# Its report goes to stderr: stdout is the command's own (an export is written there).
 if [[ "$command" != migrate && "$command" != sandbox ]]; then
-    target/debug/zabota migrate
+    target/debug/zabota migrate >&2
 fi
-exec target/debug/zabota "$command"
+exec target/debug/zabota "$command" "$@"

@@ -1,6 +1,7 @@
 //! The local shells around zabota-core: long polling, a plain HTTP webhook server, and the scheduled jobs
 //! on an interval. The `zabota` binary (main.rs) is a thin CLI over these.
 
+pub mod export;
 pub mod poll;
 pub mod sandbox;
 pub mod serve;

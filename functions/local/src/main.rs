@@ -1,4 +1,5 @@
-//! `zabota`: the whole bot on one machine — poll | serve | sandbox | migrate | maintain | set-webhook | delete-webhook.
+//! `zabota`: the whole bot on one machine — poll | serve | sandbox | migrate | maintain | export | set-webhook |
+//! delete-webhook.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -28,6 +29,19 @@ enum Command {
         /// Address of the page (loopback by default: the page has no login).
         #[arg(long, default_value = "127.0.0.1:8080", env = "SANDBOX_LISTEN")]
         listen: SocketAddr,
+    },
+    /// Write tickets opened in a period as JSON Lines (one ticket per line, with its messages, edits, files'
+    /// archive keys and rating) to stdout, streamed: for compliance requests and analytics.
+    Export {
+        /// From this day (YYYY-MM-DD, midnight UTC) or instant (RFC 3339), inclusive.
+        #[arg(long, value_parser = zabota_local::export::parse_time)]
+        since: chrono::DateTime<chrono::Utc>,
+        /// Up to this day or instant, exclusive (default: now).
+        #[arg(long, value_parser = zabota_local::export::parse_time)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only this ticket (if it was opened in the period).
+        #[arg(long)]
+        ticket: Option<i64>,
     },
     #[command(flatten)]
     App(AppCommand),
@@ -79,6 +93,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Migrate => migrate().await,
+        Command::Export { since, until, ticket } => zabota_local::export::run(since, until, ticket).await,
         Command::Sandbox { listen } => {
             // The desk's own lines, not every maintenance run (each 15 s here); RUST_LOG=info shows everything.
             telemetry::init_with_default(LogFormat::Pretty, "warn,zabota_local=info");

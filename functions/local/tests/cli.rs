@@ -127,8 +127,9 @@ async fn play_whole_flow(t: &zabota_testkit::TestApp, deliver: impl AsyncFn(serd
     assert_eq!(t.last(customer.id).text.as_deref(), Some("Принесите его в сервис"));
     let summary = t.telegram.received(operator.id)[0].message_id;
     deliver(updates::callback(&operator, operator.id, summary, &format!("close:{ticket}"))).await;
-    received(customer.id, 8).await;
-    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_DISCONNECTED));
+    received(customer.id, 9).await;
+    assert_eq!(t.telegram.texts(customer.id)[7], texts::OPERATOR_DISCONNECTED);
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::RATE_PLEASE));
     assert_eq!(t.db.count("tickets WHERE status = 'CLOSED'").await, 1);
 }
 

@@ -66,3 +66,54 @@ fn kind_of(bytes: &[u8]) -> (&'static str, &'static str) {
         .find(|(magic, _, _)| bytes.starts_with(magic))
         .map_or(("documents", ""), |(_, folder, extension)| (folder, extension))
 }
+
+/// Largest photo Telegram takes as an upload (10 MB), and largest other file (50 MB).
+const PHOTO_UPLOAD_MAX: usize = 10 * 1024 * 1024;
+const FILE_UPLOAD_MAX: usize = 50 * 1024 * 1024;
+
+/// Telegram's checks of an uploaded file: not empty, within the upload limits and, for a photo, an image whose
+/// width and height add up to at most 10000 with a ratio of at most 20. Answers a photo's dimensions.
+pub(crate) fn check_upload(kind: &str, bytes: &[u8]) -> Result<Option<(u32, u32)>, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("file must be non-empty"));
+    }
+    let max = if kind == "photo" { PHOTO_UPLOAD_MAX } else { FILE_UPLOAD_MAX };
+    if bytes.len() > max {
+        return Err(ApiError::new(413, "Request Entity Too Large"));
+    }
+    if kind != "photo" {
+        return Ok(None);
+    }
+    let Some((width, height)) = image_size(bytes) else {
+        return Err(ApiError::bad_request("IMAGE_PROCESS_FAILED"));
+    };
+    let (long, short) = (width.max(height), width.min(height).max(1));
+    if width == 0 || height == 0 || width + height > 10_000 || long / short > 20 {
+        return Err(ApiError::bad_request("PHOTO_INVALID_DIMENSIONS"));
+    }
+    Ok(Some((width, height)))
+}
+
+/// Width and height of a PNG (its IHDR) or a JPEG (its first start-of-frame).
+fn image_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let be32 = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    let be16 = |at: usize| Some(u32::from(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?)));
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.get(12..16) == Some(b"IHDR") {
+        return Some((be32(16)?, be32(20)?));
+    }
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut at = 2;
+    while at + 9 < bytes.len() {
+        if bytes[at] != 0xFF {
+            return None;
+        }
+        let marker = bytes[at + 1];
+        if matches!(marker, 0xC0..=0xC3) {
+            return Some((be16(at + 7)?, be16(at + 5)?));
+        }
+        at += 2 + usize::try_from(be16(at + 2)?).ok()?;
+    }
+    None
+}

@@ -113,6 +113,11 @@ impl BotApiEmulator {
         state.sent.iter().filter(|m| m.received.chat_id == chat_id).map(|m| m.received.clone()).collect()
     }
 
+    /// The bytes uploaded with the send that created the bot's message `message_id` of `chat_id`.
+    pub fn uploaded(&self, chat_id: i64, message_id: i64) -> Option<Vec<u8>> {
+        self.shared.lock().uploads.get(&(chat_id, message_id)).cloned()
+    }
+
     /// The file id of the photo in the bot's message `message_id` of `chat_id` (its largest size), if it has one.
     pub fn photo_file_id(&self, chat_id: i64, message_id: i64) -> Option<String> {
         let state = self.shared.lock();

@@ -64,6 +64,14 @@ pub(crate) fn send_media(shared: &Shared, method: &str, params: &Value) -> Reply
         _ => ("sendVideoNote", "video_note"),
     };
     let chat_id = chat_id_param(params, "chat_id")?;
+    // An upload's bytes are kept beside the message, not in its recorded parameters.
+    let mut params = params.clone();
+    let bytes = params.get_mut(kind).and_then(Value::as_object_mut).and_then(|part| part.remove("bytes"));
+    let bytes: Option<Vec<u8>> = bytes
+        .as_ref()
+        .and_then(Value::as_str)
+        .map(|latin1| latin1.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect());
+    let params = &params;
     let uploaded =
         params.get(kind).and_then(|v| v.get("filename")).and_then(Value::as_str).map(|f| format!("uploaded_{f}"));
     let Some(file_id) = uploaded.or_else(|| str_param(params, kind)).filter(|f| !f.is_empty()) else {
@@ -71,12 +79,18 @@ pub(crate) fn send_media(shared: &Shared, method: &str, params: &Value) -> Reply
     };
     let file_id = file_id.as_str();
     let caption = checked_caption(params)?;
-    let file = json!({ "file_id": file_id, "file_unique_id": format!("u_{file_id}"), "file_size": 1024 });
+    let dimensions = match bytes.as_deref() {
+        Some(bytes) => super::files::check_upload(kind, bytes)?,
+        None => None,
+    };
+    let size = bytes.as_ref().map_or(1024, Vec::len);
+    let file = json!({ "file_id": file_id, "file_unique_id": format!("u_{file_id}"), "file_size": size });
     let mut content = Map::new();
     if kind == "photo" {
+        let (width, height) = dimensions.unwrap_or((1280, 960));
         let mut size = file;
-        size["width"] = json!(1280);
-        size["height"] = json!(960);
+        size["width"] = json!(width);
+        size["height"] = json!(height);
         content.insert(kind.into(), json!([size]));
     } else {
         if kind == "animation" {
@@ -88,6 +102,9 @@ pub(crate) fn send_media(shared: &Shared, method: &str, params: &Value) -> Reply
     ensure_reachable(&state, chat_id)?;
     let reply = reply_of(&state, chat_id, params)?;
     let sent = create(&mut state, chat_id, name, params, None, caption, content, reply);
+    if let Some(bytes) = bytes {
+        state.uploads.insert((chat_id, sent.received.message_id), bytes);
+    }
     Ok(render(&state, &sent))
 }
 

@@ -30,6 +30,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/file/{bot}/{*path}", any(download))
         .route("/{bot}/{method}", any(call_method))
         .fallback(|| async { error_response(&ApiError::new(404, "Not Found")) })
+        // Telegram takes uploads up to 50 MB; the methods' own checks answer what is over their limits.
+        .layer(axum::extract::DefaultBodyLimit::max(51 * 1024 * 1024))
         .with_state(shared)
 }
 
@@ -199,30 +201,42 @@ fn parse_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result
     Ok(Value::Object(params))
 }
 
-/// Decodes multipart/form-data: text parts become string fields, file parts `{"filename", "content"}` objects
-/// (content as lossy UTF-8, enough for tests to compare what was uploaded).
+/// Where `needle` first occurs in `haystack` at or after `from`.
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|at| at + from)
+}
+
+/// Decodes multipart/form-data, byte for byte: text parts become string fields, file parts
+/// `{"filename", "content", "bytes"}` objects (content as lossy UTF-8, for tests to compare what was uploaded;
+/// `bytes` the exact bytes as a Latin-1 string, which the send takes out of the parameters and keeps beside the message).
 fn multipart_fields(content_type: &str, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let bad = || ApiError::bad_request("invalid multipart body");
     let boundary = content_type.split("boundary=").nth(1).ok_or_else(bad)?.trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let text = String::from_utf8_lossy(body);
+    let delimiter = format!("\r\n--{boundary}").into_bytes();
+    // The first delimiter has no line break before it.
+    let mut at = find(body, &delimiter[2..], 0).ok_or_else(bad)? + delimiter.len() - 2;
     let mut fields = Map::new();
-    for part in text.split(delimiter.as_str()).skip(1) {
-        if part.starts_with("--") {
-            break;
-        }
-        let (head, content) = part.split_once("\r\n\r\n").ok_or_else(bad)?;
-        let content = content.strip_suffix("\r\n").unwrap_or(content);
+    while !body[at..].starts_with(b"--") {
+        let head_end = find(body, b"\r\n\r\n", at).ok_or_else(bad)?;
+        let end = find(body, &delimiter, head_end).ok_or_else(bad)?;
+        let head = String::from_utf8_lossy(&body[at..head_end]);
+        let content = &body[head_end + 4..end];
         let attribute = |key: &str| {
             let start = head.find(&format!("{key}=\""))? + key.len() + 2;
             head[start..].split('"').next().map(str::to_owned)
         };
         let name = attribute("name").ok_or_else(bad)?;
         let value = match attribute("filename") {
-            Some(filename) => json!({ "filename": filename, "content": content }),
-            None => Value::String(content.to_owned()),
+            Some(filename) => json!({
+                "filename": filename,
+                "content": String::from_utf8_lossy(content),
+                // Byte for byte as the code points U+0000–U+00FF: compact, and read back exactly.
+                "bytes": content.iter().map(|&b| char::from(b)).collect::<String>(),
+            }),
+            None => Value::String(String::from_utf8_lossy(content).into_owned()),
         };
         fields.insert(name, value);
+        at = end + delimiter.len();
     }
     Ok(fields)
 }

@@ -56,6 +56,8 @@ pub(crate) struct State {
     pub(crate) fault_rates: HashMap<String, (f64, Fault)>,
     pub(crate) rng: fastrand::Rng,
     pub(crate) files: HashMap<String, StoredFile>,
+    /// The bytes uploaded with a media send, by the message it created (chat, message id).
+    pub(crate) uploads: HashMap<(i64, i64), Vec<u8>>,
     pub(crate) file_count: u64,
     pub(crate) updates: VecDeque<Value>,
     pub(crate) webhook: Option<WebhookSettings>,
@@ -112,6 +114,7 @@ impl State {
             pinned: HashMap::new(),
             rng: fastrand::Rng::with_seed(0x7a_ab07a),
             files: HashMap::new(),
+            uploads: HashMap::new(),
             file_count: 0,
             updates: VecDeque::new(),
             webhook: None,
@@ -122,7 +125,13 @@ impl State {
     }
 
     /// Records a call and returns its index, so its status can be filled in later.
-    pub(crate) fn record(&mut self, method: &str, params: Value) -> usize {
+    pub(crate) fn record(&mut self, method: &str, mut params: Value) -> usize {
+        // An upload's bytes are not logged (the message it created keeps them).
+        if let Some(fields) = params.as_object_mut() {
+            for part in fields.values_mut().filter_map(Value::as_object_mut) {
+                part.remove("bytes");
+            }
+        }
         if let Some(limit) = self.log_limit.filter(|limit| self.calls.len() >= *limit) {
             let forget = self.calls.len() - limit / 2;
             self.calls.drain(..forget);

@@ -499,3 +499,49 @@ async fn flood_limits_answer_429_with_retry_after_like_telegram() {
     let (status, body) = call(&emulator, "copyMessages", album).await;
     assert_eq!((status, body["parameters"]["retry_after"].as_u64()), (429, Some(5)), "1 + 8 parts is over 8");
 }
+
+/// Uploads `bytes` as the `field` of `method` to chat 42; the status and the answer.
+async fn upload(emulator: &BotApiEmulator, method: &str, field: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let url = format!("{}/bot{}/{method}", emulator.base_url(), emulator.token());
+    let part = reqwest::multipart::Part::bytes(bytes).file_name("upload.bin");
+    let form = reqwest::multipart::Form::new().text("chat_id", "42").part(field.to_owned(), part);
+    let response = client().post(url).multipart(form).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// A PNG header of `width` × `height` (what Telegram reads the size from).
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend(width.to_be_bytes());
+    png.extend(height.to_be_bytes());
+    png.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    png
+}
+
+#[tokio::test]
+async fn uploads_keep_their_bytes_and_photos_are_checked_like_telegram_does() {
+    let emulator = BotApiEmulator::start().await;
+    // Every byte survives, including those that are not UTF-8 and a CRLF inside the file.
+    let bytes: Vec<u8> = (0..=255u8).chain(*b"\r\n--x\r\n").collect();
+    let (status, body) = upload(&emulator, "sendDocument", "document", bytes.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["result"]["message_id"].as_i64().unwrap();
+    assert_eq!(emulator.uploaded(42, id), Some(bytes));
+    assert!(emulator.calls_to("sendDocument")[0].params["document"].get("bytes").is_none(), "not logged");
+
+    let (status, body) = upload(&emulator, "sendPhoto", "photo", png_header(1000, 640)).await;
+    assert_eq!(status, 200, "{body}");
+    let sizes = &body["result"]["photo"][0];
+    assert_eq!((sizes["width"].as_i64(), sizes["height"].as_i64()), (Some(1000), Some(640)));
+    for (bytes, error) in [
+        (b"not an image".to_vec(), "Bad Request: IMAGE_PROCESS_FAILED"),
+        (png_header(9000, 2000), "Bad Request: PHOTO_INVALID_DIMENSIONS"),
+        (png_header(2100, 100), "Bad Request: PHOTO_INVALID_DIMENSIONS"),
+        (Vec::new(), "Bad Request: file must be non-empty"),
+    ] {
+        let (status, body) = upload(&emulator, "sendPhoto", "photo", bytes).await;
+        assert_eq!((status, body["description"].as_str()), (400, Some(error)));
+    }
+    let (status, _) = upload(&emulator, "sendPhoto", "photo", vec![0; 10 * 1024 * 1024 + 1]).await;
+    assert_eq!(status, 413);
+}

@@ -182,9 +182,10 @@ async fn close_ends_the_dialog_like_the_button_and_other_commands_are_relayed() 
     t.send(updates::private_text(&d.operator, "/close")).await;
     assert_eq!(t.ticket_status(d.ticket).await.0, Status::Closed);
     assert_eq!(close_reason(&t, d.ticket).await, Some(CloseReason::Operator));
-    let customer = t.last(d.customer.id);
+    let customer = t.telegram.received(d.customer.id).into_iter().rev().nth(1).unwrap();
     assert_eq!(customer.text.as_deref(), Some(texts::OPERATOR_DISCONNECTED));
     assert_eq!(customer.callback_data(), ["home"]);
+    assert_eq!(t.last(d.customer.id).text.as_deref(), Some(texts::RATE_PLEASE));
     assert_eq!(t.telegram.texts(d.operator.id).last().unwrap(), &texts::closed_for_operator(d.ticket));
     assert_eq!(summary_of(&t, d.operator.id, d.ticket).reply_markup, None);
 
@@ -236,11 +237,12 @@ async fn a_supervisor_closes_tickets_in_any_state_from_their_private_chat() {
     t.send(updates::private_text(&supervisor, &format!("/close {}", d.ticket))).await;
     assert_eq!(t.telegram.texts(supervisor.id).last().unwrap(), &texts::closed_done(d.ticket));
     assert_eq!(close_reason(&t, d.ticket).await, Some(CloseReason::Supervisor));
-    let customer = t.last(d.customer.id);
+    let customer = t.telegram.received(d.customer.id).into_iter().rev().nth(1).unwrap();
     assert_eq!(
         (customer.text.as_deref(), customer.callback_data()),
         (Some(texts::OPERATOR_DISCONNECTED), vec!["home".to_owned()])
     );
+    assert_eq!(t.last(d.customer.id).text.as_deref(), Some(texts::RATE_PLEASE), "a supervisor's close asks too");
     assert_eq!(
         t.telegram.texts(d.operator.id).last().unwrap(),
         &texts::dialog_closed_for_operator(d.ticket, CloseReason::Supervisor)

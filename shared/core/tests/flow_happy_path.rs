@@ -109,9 +109,13 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     // Завершить диалог.
     let summary_id = dm[0].message_id;
     t.send(updates::callback(&operator, operator.id, summary_id, &format!("close:{ticket}"))).await;
-    let goodbye = t.last(customer.id);
+    let said = t.telegram.received(customer.id);
+    let [goodbye, rate] = &said[said.len() - 2..] else { unreachable!() };
     assert_eq!(goodbye.text.as_deref(), Some(texts::OPERATOR_DISCONNECTED));
     assert_eq!(goodbye.callback_data(), ["home"]);
+    // Then the request for a rating, 1 to 5.
+    assert_eq!(rate.text.as_deref(), Some(texts::RATE_PLEASE));
+    assert_eq!(rate.callback_data(), (1..=5).map(|s| format!("rate:{ticket}:{s}")).collect::<Vec<_>>());
     assert_eq!(t.last(operator.id).text, Some(texts::closed_for_operator(ticket)));
     assert!(t.telegram.received(operator.id)[0].callback_data().is_empty(), "Завершить диалог is gone");
     let closed = t.db.row("SELECT status, closed_at IS NOT NULL FROM tickets", &[]).await;

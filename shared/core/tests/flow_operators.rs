@@ -350,7 +350,7 @@ async fn an_operator_who_never_started_the_bot_is_asked_to_and_the_ticket_stays_
     let dm = t.telegram.received(operator.id);
     assert_eq!(dm.len(), 2, "summary and the backlog: {dm:#?}");
     let card_text = card.text.as_deref().unwrap();
-    assert_eq!(dm[0].text, Some(texts::summary(card_text, 1, 1)));
+    assert_eq!(dm[0].text, Some(texts::summary(card_text, texts::FIRST_CONTACT, 1, 1)));
     assert_eq!(dm[0].callback_data(), [format!("close:{ticket}"), format!("transfer:{ticket}")]);
     assert_eq!((dm[1].method.as_str(), dm[1].text.as_deref()), ("copyMessage", Some("Чайник не включается")));
     assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::OPERATOR_CONNECTED));

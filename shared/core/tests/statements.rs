@@ -28,7 +28,11 @@ async fn a_whole_dialog_prepares_nothing_beyond_what_the_pool_prepared() {
     // A redelivery stops at the update's record; the close ends the dialog.
     t.redeliver().await;
     t.press(&dialog.operator, &format!("close:{}", dialog.ticket)).await;
-    assert_eq!(t.last(dialog.customer.id).text.as_deref(), Some(texts::OPERATOR_DISCONNECTED));
+    assert_eq!(t.telegram.texts(dialog.customer.id).iter().rev().nth(1).unwrap(), texts::OPERATOR_DISCONNECTED);
+    // The customer rates it, and comments.
+    t.press(&dialog.customer, &format!("rate:{}:5", dialog.ticket)).await;
+    t.send(updates::private_text(&dialog.customer, "Спасибо!")).await;
+    assert_eq!(t.last(dialog.customer.id).text.as_deref(), Some(texts::COMMENT_THANKS));
 
     let sizes = cache_sizes(&t).await;
     assert!(!sizes.is_empty(), "the dialog used pooled connections");

@@ -31,14 +31,15 @@ impl TestApp {
     pub async fn send(&self, update: serde_json::Value) -> Outcome {
         self.telegram.observe(&update);
         let update: Update = serde_json::from_value(update).unwrap_or_else(|e| panic!("not an update: {e}"));
-        bot::process(&self.app, &update).await.unwrap_or_else(|e| panic!("processing failed: {e}"))
+        // On the heap: a test that sends many updates keeps a small future (a debug build's deep polls need stack).
+        Box::pin(bot::process(&self.app, &update)).await.unwrap_or_else(|e| panic!("processing failed: {e}"))
     }
 
     /// Like `send`, but returns the error instead of panicking.
     pub async fn try_send(&self, update: serde_json::Value) -> Result<Outcome, bot::ProcessError> {
         self.telegram.observe(&update);
         let update: Update = serde_json::from_value(update).unwrap_or_else(|e| panic!("not an update: {e}"));
-        bot::process(&self.app, &update).await
+        Box::pin(bot::process(&self.app, &update)).await
     }
 
     /// Sends every outbox call that is due (what the periodic redelivery does).

@@ -101,7 +101,7 @@ pub(crate) async fn list(ctx: &mut Ctx<'_>) -> Result<String, ProcessError> {
 }
 
 /// `text` cut to `max` characters, with an ellipsis when cut.
-fn cut(text: &str, max: usize) -> String {
+pub(crate) fn cut(text: &str, max: usize) -> String {
     let text = text.trim();
     if text.chars().count() <= max {
         return text.to_owned();

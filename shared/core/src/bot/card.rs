@@ -5,6 +5,7 @@
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::keyboards;
+use crate::db::history;
 use crate::db::tickets::{self, Status, TicketRow};
 use crate::db::users;
 use crate::db::{DbError, cards};
@@ -14,13 +15,37 @@ use crate::outbox::OnResult;
 use crate::telegram::{EditMessageText, SendMessage};
 use crate::texts;
 
-/// The card's text.
+/// A returning customer's card shows this many of their earlier tickets.
+const CARD_HISTORY: i64 = 3;
+
+/// The card's text: who, which phone and topic, and a returning customer's last tickets (when, what about, who
+/// handled them, how they ended, the rating).
 pub(crate) async fn text(ctx: &Ctx<'_>, ticket: &TicketRow) -> Result<String, ProcessError> {
-    let profile = users::profile(ctx.db(), ticket.user_id).await?;
-    let earlier = tickets::count_earlier_tickets(ctx.db(), ticket.user_id, ticket.id).await?;
+    Ok(text_and_history(ctx, ticket).await?.0)
+}
+
+/// [`text`], and the earlier tickets it lists (newest first).
+pub(crate) async fn text_and_history(
+    ctx: &Ctx<'_>,
+    ticket: &TicketRow,
+) -> Result<(String, Vec<history::PastTicket>), ProcessError> {
+    let (profile, earlier) = tokio::join!(
+        users::profile(ctx.db(), ticket.user_id),
+        history::earlier_tickets(ctx.db(), ticket.user_id, ticket.id, CARD_HISTORY)
+    );
+    let (profile, (earlier, count)) = (profile?, earlier?);
     let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
         .map_or_else(|_| ticket.phone.clone(), |p| p.display());
-    Ok(texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, earlier))
+    let card = texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, count);
+    let tz = ctx.app.config.desk_tz;
+    let lines: Vec<String> = earlier.iter().map(|p| past_line(p, tz)).collect();
+    Ok((card + &texts::card_history(&lines), earlier))
+}
+
+/// A past ticket as one line of a customer's history.
+pub(crate) fn past_line(p: &history::PastTicket, tz: chrono_tz::Tz) -> String {
+    let date = p.created_at.with_timezone(&tz).format("%d.%m.%Y").to_string();
+    texts::past_ticket_line(p.id, &date, p.topic, p.operator.as_deref(), p.status, p.close_reason, p.score)
 }
 
 /// Posts the ticket's card with «Взять в работу», with a header line above it (a reminder) if given. Where it

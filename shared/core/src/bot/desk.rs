@@ -109,10 +109,26 @@ pub(crate) async fn supervisor(
         Command::Unban(TicketArg::Id(tg_id)) => super::bans::unban(ctx, from, tg_id).await?,
         Command::Unban(_) => texts::UNBAN_USAGE.to_owned(),
         Command::Bans => super::bans::list(ctx).await?,
+        Command::Stats(period) => match Box::pin(super::stats::command(ctx, reply_to, period)).await? {
+            Some(reply) => reply,
+            None => return Ok(()),
+        },
         _ => texts::SUPERVISOR_USAGE.to_owned(),
     };
     ctx.send(SendMessage::new(reply_to, reply))?;
     Ok(())
+}
+
+/// `/history ARG` from `from`, answered in `reply_to`: only someone Telegram says right now is in the operators'
+/// chat (a removed operator reads no history from a stale role).
+pub(crate) async fn history(ctx: &mut Ctx<'_>, from: &User, reply_to: i64, arg: &str) -> Result<(), ProcessError> {
+    if !super::roles::confirm_role(ctx, from.id).await?.is_operator() {
+        tracing::info!(user = from.id, "history refused: not an operator");
+        ctx.send(SendMessage::new(reply_to, texts::ONLY_OPERATORS))?;
+        return Ok(());
+    }
+    // Rare and deep: on the heap, so the update's future stays small.
+    Box::pin(super::history::command(ctx, reply_to, arg)).await
 }
 
 /// `/requeue N`: ticket N, if an operator has it, goes back to the queue.

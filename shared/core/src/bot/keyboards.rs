@@ -85,3 +85,11 @@ pub fn summary(ticket_id: i64) -> ReplyMarkup {
 pub fn cancel_ticket(ticket_id: i64) -> ReplyMarkup {
     ReplyMarkup::Inline(inline(vec![vec![(texts::BTN_CANCEL_TICKET, Callback::CancelTicket(ticket_id))]]))
 }
+
+/// 1–5 under the request for a rating of ticket `ticket_id`'s dialog.
+pub fn rating(ticket_id: i64) -> ReplyMarkup {
+    let labels = ["1", "2", "3", "4", "5"];
+    ReplyMarkup::Inline(inline(vec![
+        labels.iter().zip(1u8..).map(|(label, score)| (*label, Callback::Rate(ticket_id, score))).collect(),
+    ]))
+}

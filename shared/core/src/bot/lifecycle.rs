@@ -18,7 +18,8 @@ use crate::texts;
 /// Closes `ticket` (row-locked by the caller) for `reason`, at `at` (the database's clock when `None`): copies
 /// still waiting for its operator are cancelled; the customer gets «Оператор отключился» (or, for a request that
 /// expired in the queue, why it was closed) with «В начало», unless they blocked the bot (a banned customer gets
-/// the polite refusal, without the button); the operator's summary
+/// the polite refusal, without the button), and after a dialog an operator or a supervisor ended, is asked to rate
+/// it; the operator's summary
 /// loses «Завершить диалог» and they are told why; every card still inviting a claim says the ticket is closed.
 /// False when it was closed already (nothing is queued).
 pub(crate) async fn close(
@@ -48,6 +49,9 @@ pub(crate) async fn close(
     };
     if let Some(farewell) = farewell {
         ctx.send(SendMessage::new(ticket.customer_tg_id, farewell).with_markup(keyboards::home()))?;
+    }
+    if reason.invites_rating() && ticket.status == Status::Assigned {
+        super::ratings::ask(ctx, ticket.customer_tg_id, ticket.id)?;
     }
     match (ticket.status, ticket.operator_tg_id) {
         (Status::Assigned, Some(operator)) => {

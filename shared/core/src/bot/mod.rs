@@ -11,6 +11,7 @@ mod delivery;
 mod desk;
 mod failures;
 mod files;
+mod history;
 mod intake;
 mod jobs;
 mod keyboards;
@@ -18,8 +19,10 @@ mod lifecycle;
 mod menu;
 mod operator;
 mod proxy;
+mod ratings;
 mod roles;
 mod route;
+mod stats;
 
 use std::time::Instant;
 

@@ -6,7 +6,7 @@ use super::ctx::Ctx;
 use super::{board, card, keyboards, lifecycle};
 use crate::db::messages::{self, PendingMessage};
 use crate::db::tickets::{self, Status};
-use crate::db::{boards, cards};
+use crate::db::{boards, cards, history};
 use crate::domain::{CloseReason, ContentKind, Sender};
 use crate::telegram::{CallbackQuery, SendMessage};
 use crate::texts;
@@ -69,8 +69,9 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64, pla
     // The newest messages are copied one by one; earlier ones (a customer who wrote hundreds while waiting)
     // go as a short list, so the claim does not queue hundreds of calls ahead of the dialog.
     let (earlier, replayed) = backlog.split_at(backlog.len().saturating_sub(CLAIM_REPLAY));
-    let card_text = card::text(ctx, &ticket).await?;
-    let summary = SendMessage::new(operator.id, texts::summary(&card_text, backlog.len(), replayed.len()))
+    let (card_text, past) = card::text_and_history(ctx, &ticket).await?;
+    let previous = previous(ctx, past.first()).await?;
+    let summary = SendMessage::new(operator.id, texts::summary(&card_text, &previous, backlog.len(), replayed.len()))
         .with_markup(keyboards::summary(ticket_id));
     // Within the operator's budget and the bot's, like every other call: a storm of claims meets no 429.
     let limits = &ctx.app.config.send_limits;
@@ -98,6 +99,27 @@ pub async fn claim(ctx: &mut Ctx<'_>, query: &CallbackQuery, ticket_id: i64, pla
         board::left_board(ctx, board).await?;
     }
     Ok(())
+}
+
+/// The previous ticket's last messages shown on a claim's summary.
+const PREVIOUS_LINES: i64 = 5;
+/// A line of them is cut to this many characters.
+const PREVIOUS_LINE_CHARS: usize = 200;
+
+/// What the summary says of the customer's previous ticket: its last few messages, or that this is their first.
+async fn previous(ctx: &Ctx<'_>, previous: Option<&history::PastTicket>) -> Result<String, ProcessError> {
+    let Some(previous) = previous else { return Ok(texts::FIRST_CONTACT.to_owned()) };
+    let lines = history::last_lines(ctx.db(), previous.id, PREVIOUS_LINES).await?;
+    let zone = ctx.app.config.desk_tz;
+    let date = previous.created_at.with_timezone(&zone).format("%d.%m.%Y").to_string();
+    let mut text = texts::previous_header(previous.id, &date, lines.len());
+    for line in &lines {
+        let at = line.at.with_timezone(&zone).format("%d.%m %H:%M").to_string();
+        let body = line.text.as_deref().map(|t| super::bans::cut(t, PREVIOUS_LINE_CHARS));
+        text.push('\n');
+        text.push_str(&texts::previous_line(&at, line.sender == Sender::User, body.as_deref(), line.content));
+    }
+    Ok(text)
 }
 
 /// Locks ticket `ticket_id` and then `board` (in the order every path takes them); false when the board is no

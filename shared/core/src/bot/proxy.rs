@@ -40,6 +40,9 @@ pub async fn private_message(
             intake::phone_input(ctx, user, topic, message).await
         }
         DialogState::Menu => {
+            if super::ratings::comment(ctx, user, message).await? {
+                return Ok(());
+            }
             let reply = if super::roles::role(ctx, user.tg_id).await?.is_operator() {
                 SendMessage::new(user.tg_id, texts::NO_ACTIVE_DIALOG)
             } else {
@@ -65,7 +68,7 @@ async fn store_and_copy(
     let db = ctx.db();
     let touch = async {
         match to {
-            Some(_) => tickets::touch(db, ticket_id).await,
+            Some(_) => tickets::touch(db, ticket_id, sender == Sender::Operator).await,
             None => Ok(()),
         }
     };

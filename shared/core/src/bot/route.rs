@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::ProcessError;
 use super::ctx::Ctx;
 use super::operator::Place;
-use super::{bans, desk, files, intake, menu, operator, proxy, roles};
+use super::{bans, desk, files, intake, menu, operator, proxy, ratings, roles};
 use crate::db::Tx;
 use crate::db::bans::in_force;
 use crate::db::tickets::{self, SenderTickets};
@@ -38,7 +38,7 @@ impl<'u> Route<'u> {
         }
         if let Some(m) = update.message.as_ref().filter(|m| m.chat_id() == operators_chat_id)
             && let (Some(from), Some(command)) = (m.from.as_ref(), m.text.as_deref().and_then(Command::parse))
-            && command.is_supervisors()
+            && (command.is_supervisors() || matches!(command, Command::History(_)))
         {
             return Some(Route::Operators(m, from, command));
         }
@@ -133,7 +133,11 @@ impl Loaded<'_> {
                 Some(Callback::KeepDialog) => menu::keep_dialog(ctx, query).await,
                 Some(Callback::Transfer(ticket_id)) => desk::transfer_button(ctx, query, ticket_id).await,
                 Some(Callback::CancelTicket(ticket_id)) => intake::cancel_button(ctx, query, ticket_id).await,
+                Some(Callback::Rate(ticket_id, score)) => ratings::rate(ctx, query, ticket_id, score).await,
             },
+            Loaded::Operators { chat, from, command: Command::History(arg) } => {
+                Box::pin(desk::history(ctx, from, chat, arg)).await
+            }
             Loaded::Operators { chat, from, command } => desk::supervisor(ctx, from, chat, command).await,
         }
     }
@@ -157,6 +161,7 @@ async fn private(
         }
         match command {
             Some(Command::Transfer(comment)) => return desk::transfer(ctx, from, ticket, comment).await,
+            Some(Command::History(arg)) => return Box::pin(desk::history(ctx, from, user.tg_id, arg)).await,
             Some(Command::Close(TicketArg::Missing)) => return operator::close_own(ctx, ticket).await,
             // `/close N`, `/requeue N`, `/ban N`… well formed; anything else (`/close 3 дня`) is for the customer.
             Some(command) if command.is_complete_supervisors() => {
@@ -180,6 +185,10 @@ async fn private(
             if !customer && tickets.as_operator.is_none() && roles::role(ctx, user.tg_id).await?.is_operator() =>
         {
             Ok(ctx.send(SendMessage::new(user.tg_id, texts::NO_DIALOG_TO_HAND_OVER))?)
+        }
+        // Only operators have /history: anyone else's is an ordinary message (the menu, or their dialog's).
+        Some(Command::History(arg)) if !customer && roles::role(ctx, user.tg_id).await?.is_operator() => {
+            Box::pin(desk::history(ctx, from, user.tg_id, arg)).await
         }
         Some(command) if command.is_supervisors() && !customer => {
             desk::supervisor(ctx, from, user.tg_id, command).await

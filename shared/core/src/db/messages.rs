@@ -218,6 +218,8 @@ macro_rules! current_text {
     };
 }
 
+pub(super) use current_text;
+
 const BRIEFS: &str = concat!(
     "SELECT ",
     current_text!("m"),

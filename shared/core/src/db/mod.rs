@@ -9,11 +9,13 @@ mod connect;
 pub mod due;
 pub mod edits;
 pub mod handovers;
+pub mod history;
 pub mod media;
 pub mod messages;
 mod migrate;
 pub mod operators;
 pub mod outbox;
+pub mod ratings;
 pub mod retention;
 mod sql;
 mod text;
@@ -42,6 +44,8 @@ fn prepared() -> impl Iterator<Item = &'static str> {
         budgets::PREPARED,
         boards::PREPARED,
         bans::PREPARED,
+        ratings::PREPARED,
+        history::PREPARED,
         albums::PREPARED,
         media::PREPARED,
     ]

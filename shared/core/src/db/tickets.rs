@@ -130,7 +130,8 @@ pub(crate) async fn lock_tickets_of(
 }
 
 /// The statement of [`touch`].
-const TOUCH: &str = "UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL WHERE id = $1";
+const TOUCH: &str = "UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL, \
+     first_reply_at = CASE WHEN $2 THEN coalesce(first_reply_at, now()) ELSE first_reply_at END WHERE id = $1";
 
 /// The operator's active (ASSIGNED) ticket, row-locked.
 pub(crate) async fn lock_active_ticket_of_operator(
@@ -162,19 +163,8 @@ pub(crate) async fn insert_ticket(
     row.map(|r| r.try_get(0)).transpose()
 }
 
-const COUNT_EARLIER: &str = "SELECT count(*) FROM tickets WHERE user_id = $1 AND id < $2";
-/// How many tickets the customer had before this one.
-pub(crate) async fn count_earlier_tickets(
-    db: &impl Sql,
-    user_id: i64,
-    ticket_id: i64,
-) -> Result<i64, tokio_postgres::Error> {
-    let row = db.query_one(COUNT_EARLIER, &[&user_id, &ticket_id]).await?;
-    row.try_get(0)
-}
-
 const CLAIM: &str = "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \
-               idle_warned_at = NULL WHERE id = $1 AND status = 'WAITING' AND board_id IS NOT DISTINCT FROM $3";
+               idle_warned_at = NULL, first_assigned_at = coalesce(first_assigned_at, now()) WHERE id = $1 AND status = 'WAITING' AND board_id IS NOT DISTINCT FROM $3";
 /// The atomic claim: true only for the one operator whose UPDATE found the ticket still WAITING, in the place the
 /// press came from (`board`: the queue board it is listed on; `None`: its cards). Re-checked after any lock wait,
 /// so a ticket that moved to the board meanwhile is not claimed from its card.
@@ -188,8 +178,8 @@ pub(crate) async fn claim_ticket(
     Ok(n == 1)
 }
 
-const REQUEUE: &str = "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL \
-           WHERE id = $1";
+const REQUEUE: &str = "UPDATE tickets SET status = 'WAITING', operator_tg_id = NULL, assigned_at = NULL, operator_message_id = NULL, \
+           first_assigned_at = CASE WHEN first_assigned_at = assigned_at THEN NULL ELSE first_assigned_at END WHERE id = $1";
 /// Back to the queue as if never claimed (the claim could not be completed). The card stays recorded: it is still
 /// live.
 pub(crate) async fn requeue_ticket(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
@@ -259,9 +249,10 @@ pub(crate) async fn set_card(
     Ok(())
 }
 
-/// Notes activity in the dialog (idle auto-close counts from here).
-pub(crate) async fn touch(db: &impl Sql, id: i64) -> Result<(), tokio_postgres::Error> {
-    db.execute(TOUCH, &[&id]).await?;
+/// Notes activity in the dialog (idle auto-close counts from here); an operator's message (`by_operator`) that is
+/// the ticket's first is its first reply.
+pub(crate) async fn touch(db: &impl Sql, id: i64, by_operator: bool) -> Result<(), tokio_postgres::Error> {
+    db.execute(TOUCH, &[&id, &by_operator]).await?;
     Ok(())
 }
 
@@ -273,7 +264,6 @@ pub(super) const PREPARED: &[&str] = &[
     LOCK_ACTIVE_OF_OPERATOR,
     TOUCH,
     INSERT,
-    COUNT_EARLIER,
     CLAIM,
     REQUEUE,
     HAND_BACK,

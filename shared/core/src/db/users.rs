@@ -127,5 +127,17 @@ pub(crate) async fn handle_of(db: &impl Sql, tg_id: i64) -> Result<String, tokio
     Ok(handle(row.try_get::<_, Option<&str>>(0)?, row.try_get(1)?, tg_id))
 }
 
+const HANDLES: &str = "SELECT tg_id, username, first_name FROM users WHERE tg_id = ANY($1)";
+/// [`handle`] of each of `tg_ids` that we know.
+pub(crate) async fn handles_of(db: &impl Sql, tg_ids: &[i64]) -> Result<Vec<(i64, String)>, tokio_postgres::Error> {
+    let rows = db.query(HANDLES, &[&tg_ids]).await?;
+    rows.iter()
+        .map(|r| {
+            let tg_id: i64 = r.try_get(0)?;
+            Ok((tg_id, handle(r.try_get::<_, Option<&str>>(1)?, r.try_get(2)?, tg_id)))
+        })
+        .collect()
+}
+
 /// The statements every pooled connection prepares when it opens (see `db::prepare_statements`).
 pub(super) const PREPARED: &[&str] = &[LOCK_CONVERSATION, UPSERT, SET_STATE, SET_PHONE, PROFILE, HANDLE];

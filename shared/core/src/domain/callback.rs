@@ -31,6 +31,8 @@ pub enum Callback {
     Transfer(i64),
     /// «Отменить обращение» under a waiting customer's queue position.
     CancelTicket(i64),
+    /// A satisfaction rating (1–5) of a ticket's dialog, by its customer.
+    Rate(i64, u8),
 }
 
 impl Callback {
@@ -55,6 +57,7 @@ impl Callback {
             Callback::KeepDialog => "keep".into(),
             Callback::Transfer(id) => format!("transfer:{id}"),
             Callback::CancelTicket(id) => format!("cancel:{id}"),
+            Callback::Rate(id, score) => format!("rate:{id}:{score}"),
         }
     }
 
@@ -78,6 +81,14 @@ impl Callback {
             Some(("end", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::EndDialog),
             Some(("transfer", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::Transfer),
             Some(("cancel", id)) if id.bytes().all(|b| b.is_ascii_digit()) => ticket(id).map(Callback::CancelTicket),
+            Some(("rate", rest)) => {
+                let (id, score) = rest.split_once(':')?;
+                let score = match score.as_bytes() {
+                    [digit @ b'1'..=b'5'] => digit - b'0',
+                    _ => return None,
+                };
+                id.bytes().all(|b| b.is_ascii_digit()).then(|| ticket(id)).flatten().map(|id| Callback::Rate(id, score))
+            }
             _ => None,
         }
     }
@@ -105,6 +116,8 @@ mod tests {
             Callback::KeepDialog,
             Callback::Transfer(i64::MAX),
             Callback::CancelTicket(3),
+            Callback::Rate(i64::MAX, 5),
+            Callback::Rate(1, 1),
         ];
         for cb in all {
             assert!(cb.encode().len() <= 64);
@@ -129,6 +142,14 @@ mod tests {
             "home:1",
             "transfer:",
             "cancel:x",
+            "rate:1",
+            "rate:1:0",
+            "rate:1:6",
+            "rate:1:55",
+            "rate:x:3",
+            "rate:-1:3",
+            "rate:1:3:3",
+            "rate::3",
         ] {
             assert_eq!(Callback::parse(data), None, "{data:?}");
         }

@@ -45,6 +45,10 @@ pub enum Command<'t> {
     Unban(TicketArg),
     /// `/bans` (supervisors): the bans in force.
     Bans,
+    /// `/history ARG` (operators): a ticket's transcript, or a customer's tickets.
+    History(&'t str),
+    /// `/stats [7d|30d]` (supervisors): the desk's figures with a chart.
+    Stats(&'t str),
 }
 
 impl<'t> Command<'t> {
@@ -66,14 +70,16 @@ impl<'t> Command<'t> {
             }
             "/unban" => Command::Unban(TicketArg::parse(rest)),
             "/bans" => Command::Bans,
+            "/history" => Command::History(rest.trim()),
+            "/stats" => Command::Stats(rest.trim()),
             _ => return None,
         })
     }
 
-    /// A supervisor's command about another ticket or person: `/close N`, `/requeue …`, `/ban …`, `/unban …`,
-    /// `/bans`.
+    /// A supervisor's command about another ticket or person, or about the desk: `/close N`, `/requeue …`,
+    /// `/ban …`, `/unban …`, `/bans`, `/stats`.
     pub fn is_supervisors(self) -> bool {
-        matches!(self, Command::Requeue(_) | Command::Ban(..) | Command::Unban(_) | Command::Bans)
+        matches!(self, Command::Requeue(_) | Command::Ban(..) | Command::Unban(_) | Command::Bans | Command::Stats(_))
             || matches!(self, Command::Close(arg) if arg != TicketArg::Missing)
     }
 
@@ -87,6 +93,7 @@ impl<'t> Command<'t> {
                 | Command::Ban(TicketArg::Id(_), _)
                 | Command::Unban(TicketArg::Id(_))
                 | Command::Bans
+                | Command::Stats(_)
         )
     }
 }
@@ -128,6 +135,9 @@ mod tests {
         assert_eq!(Command::parse("/unban"), Some(Command::Unban(TicketArg::Missing)));
         assert_eq!(Command::parse("/bans"), Some(Command::Bans));
         assert_eq!(Command::parse("/bans all"), Some(Command::Bans));
+        assert_eq!(Command::parse("/history  +7 916 123-45-67 "), Some(Command::History("+7 916 123-45-67")));
+        assert_eq!(Command::parse("/history@zabota_bot"), Some(Command::History("")));
+        assert_eq!(Command::parse("/stats 7d"), Some(Command::Stats("7d")));
         for text in
             ["/closed", "/transferring", "/help", "close 12", "привет /close 12", "/", "", "/banned", "/unbanned"]
         {

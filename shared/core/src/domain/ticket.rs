@@ -43,6 +43,14 @@ text_enum! {
     }
 }
 
+impl CloseReason {
+    /// A dialog that ended this way (an operator or a supervisor closed it) asks its customer for a rating; one
+    /// that was cancelled, expired, idle, blocked or banned does not.
+    pub fn invites_rating(self) -> bool {
+        matches!(self, CloseReason::Operator | CloseReason::Supervisor)
+    }
+}
+
 text_enum! {
     /// How a ticket left its operator without being closed (`ticket_handovers.kind`).
     pub enum HandoverKind {

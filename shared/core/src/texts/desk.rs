@@ -72,6 +72,8 @@ pub(crate) fn story_line(at: &str, who: &str, customer: bool, text: Option<&str>
 /// Only supervisors may use a command.
 pub const ONLY_SUPERVISORS: &str =
     "Эта команда — для руководителей смены (администраторов чата операторов). Ничего не изменилось.";
+/// Only operators may use a command.
+pub const ONLY_OPERATORS: &str = "Эта команда — для операторов (участников чата операторов).";
 /// A supervisor's command without a ticket number.
 pub const SUPERVISOR_USAGE: &str = "Укажите номер заявки: /requeue N — вернуть в очередь, /close N — закрыть, \
      /ban N [причина] — заблокировать клиента.";

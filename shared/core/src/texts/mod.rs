@@ -6,10 +6,16 @@ mod bans;
 mod board;
 mod desk;
 mod files;
+mod history;
+mod ratings;
+mod stats;
 pub use bans::*;
 pub use board::*;
 pub use desk::*;
 pub(crate) use files::*;
+pub use history::*;
+pub use ratings::*;
+pub use stats::*;
 
 /// Start-menu greeting.
 pub const GREETING: &str = "Здравствуйте! Это Служба Заботы.\nВыберите тему обращения:";
@@ -130,7 +136,7 @@ pub fn card_taken(card_text: &str, operator: &str) -> String {
     format!("{card_text}\n\n✅ Взял в работу: {operator}")
 }
 /// The operator's summary after a claim.
-pub fn summary(card_text: &str, backlog: usize, replayed: usize) -> String {
+pub fn summary(card_text: &str, previous: &str, backlog: usize, replayed: usize) -> String {
     let backlog = match backlog {
         0 => "Клиент пока ничего не написал.".to_owned(),
         n if n == replayed => format!("Сообщения клиента, пока он ждал ({n}), — ниже."),
@@ -140,7 +146,7 @@ pub fn summary(card_text: &str, backlog: usize, replayed: usize) -> String {
         ),
     };
     format!(
-        "Вы взяли заявку в работу.\n\n{card_text}\n\n{backlog}\nВсё, что вы напишете здесь, получит клиент. \
+        "Вы взяли заявку в работу.\n\n{card_text}\n\n{previous}\n\n{backlog}\nВсё, что вы напишете здесь, получит клиент. \
          Файлы из архива: /files N, где N — номер заявки. Передать диалог коллеге: /transfer с комментарием \
          или кнопка ниже; завершить: /close или кнопка ниже."
     )

@@ -25,7 +25,30 @@ impl TelegramClient {
         content_type: &str,
         caption: Option<&str>,
     ) -> Result<Message, TelegramError> {
-        let method = "sendDocument";
+        self.send_upload(("sendDocument", "document"), chat_id, file_name, bytes, content_type, caption).await
+    }
+
+    /// sendPhoto with the image's bytes uploaded (multipart). One attempt: the caller decides about retries.
+    pub(crate) async fn send_photo_upload(
+        &self,
+        chat_id: i64,
+        file_name: &str,
+        bytes: Bytes,
+        caption: Option<&str>,
+    ) -> Result<Message, TelegramError> {
+        self.send_upload(("sendPhoto", "photo"), chat_id, file_name, bytes, "image/png", caption).await
+    }
+
+    /// `method` with the file's bytes uploaded as its `field`.
+    async fn send_upload(
+        &self,
+        (method, field): (&'static str, &'static str),
+        chat_id: i64,
+        file_name: &str,
+        bytes: Bytes,
+        content_type: &str,
+        caption: Option<&str>,
+    ) -> Result<Message, TelegramError> {
         let part = || reqwest::multipart::Part::stream(bytes.clone()).file_name(file_name.to_owned());
         // The MIME type comes from the customer's client ("pdf", "image/"): one that is not a MIME type at all
         // is sent as plain bytes rather than failing the upload.
@@ -39,7 +62,7 @@ impl TelegramClient {
                 })?
             }
         };
-        let mut form = reqwest::multipart::Form::new().text("chat_id", chat_id.to_string()).part("document", part);
+        let mut form = reqwest::multipart::Form::new().text("chat_id", chat_id.to_string()).part(field, part);
         if let Some(caption) = caption {
             form = form.text("caption", caption.to_owned());
         }

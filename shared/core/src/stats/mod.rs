@@ -1,0 +1,204 @@
+//! The desk's figures for `/stats`: what is waiting and in work now, and over a period what was opened and
+//! closed (by reason), how long tickets waited for a claim and for the first reply (median, p90), how long they
+//! took to close, ratings, per operator; and per day (or per hour, for today) for the chart. Computed by
+//! PostgreSQL in one statement over indexed columns (`tickets.created_at`, `closed_at`, `ticket_ratings.rated_at`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Days, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::db::Sql;
+
+pub mod chart;
+
+/// A period `/stats` covers: today (since midnight), or the last N days (today included), in the desk's zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    /// How many days, today included (1: today).
+    pub days: u32,
+}
+
+impl Period {
+    /// The longest period `/stats` computes.
+    pub const MAX_DAYS: u32 = 90;
+
+    /// `""` (today), `7d`, `30d`…; `None` for anything else.
+    pub fn parse(arg: &str) -> Option<Period> {
+        let arg = arg.trim();
+        if arg.is_empty() {
+            return Some(Period { days: 1 });
+        }
+        let digits = arg.strip_suffix('d').or_else(|| arg.strip_suffix('д'))?;
+        let days = digits.parse::<u32>().ok().filter(|d| (1..=Self::MAX_DAYS).contains(d))?;
+        digits.bytes().all(|b| b.is_ascii_digit()).then_some(Period { days })
+    }
+
+    /// Where it starts: midnight in `tz`, `days - 1` days before `now`'s date.
+    pub fn since(self, now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        let today = now.with_timezone(&tz).date_naive();
+        let first = today.checked_sub_days(Days::new(u64::from(self.days - 1))).unwrap_or(today);
+        let midnight = first.and_hms_opt(0, 0, 0).unwrap_or_default();
+        // A midnight a clock change skips (or repeats) is taken at its earliest valid instant.
+        tz.from_local_datetime(&midnight).earliest().map_or(now, |t| t.with_timezone(&Utc))
+    }
+
+    /// The chart's bucket: hours for today, days otherwise.
+    pub fn unit(self) -> &'static str {
+        if self.days == 1 { "hour" } else { "day" }
+    }
+}
+
+/// The figures of a period.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct Figures {
+    /// Tickets waiting now.
+    pub waiting: i64,
+    /// The longest any waiting ticket has waited, seconds.
+    pub oldest_wait_s: Option<f64>,
+    /// Tickets in a dialog now.
+    pub assigned: i64,
+    /// Opened in the period.
+    pub opened: i64,
+    /// Closed in the period, by close reason.
+    pub closed: BTreeMap<String, i64>,
+    /// Time from opening to the first claim (tickets opened in the period), seconds.
+    pub claim_median_s: Option<f64>,
+    /// Its 90th percentile.
+    pub claim_p90_s: Option<f64>,
+    /// Time from opening to the first operator's message.
+    pub reply_median_s: Option<f64>,
+    /// Its 90th percentile.
+    pub reply_p90_s: Option<f64>,
+    /// Time from opening to closing (tickets closed in the period).
+    pub close_median_s: Option<f64>,
+    /// Average rating given in the period.
+    pub rating_avg: Option<f64>,
+    /// Ratings given in the period.
+    pub rating_count: i64,
+    /// Per operator who closed tickets in the period (most first).
+    pub operators: Vec<OperatorFigures>,
+    /// Per day (or hour), oldest first, every bucket of the period present.
+    pub buckets: Vec<Bucket>,
+}
+
+/// An operator's figures.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct OperatorFigures {
+    /// Their Telegram id.
+    pub tg_id: i64,
+    /// How operators see them.
+    pub handle: String,
+    /// Tickets they had when closed, in the period.
+    pub closed: i64,
+    /// Median time from their (first) claim to the first reply, seconds.
+    pub reply_median_s: Option<f64>,
+    /// Average rating of those tickets.
+    pub rating_avg: Option<f64>,
+    /// How many were rated.
+    pub ratings: i64,
+}
+
+/// A day (or hour) of the chart.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Bucket {
+    /// Its start, local time.
+    pub at: NaiveDateTime,
+    /// Opened in it.
+    pub opened: i64,
+    /// Closed in it.
+    pub closed: i64,
+    /// Median wait for a claim of the tickets opened in it, seconds.
+    pub wait_median_s: Option<f64>,
+}
+
+/// The statement: `$1` since, `$2` until, `$3` the zone's name, `$4` the bucket unit (`hour`, `day`).
+const FIGURES: &str = "WITH period AS MATERIALIZED (SELECT id, created_at, first_assigned_at, first_reply_at \
+       FROM tickets WHERE created_at >= $1 AND created_at < $2), \
+     closed AS MATERIALIZED (SELECT id, created_at, closed_at, close_reason, operator_tg_id, first_assigned_at, \
+       first_reply_at FROM tickets WHERE status = 'CLOSED' AND closed_at >= $1 AND closed_at < $2), \
+     rated AS (SELECT score FROM ticket_ratings WHERE rated_at >= $1 AND rated_at < $2), \
+     buckets AS (SELECT generate_series(date_trunc($4, $1 AT TIME ZONE $3), \
+       date_trunc($4, ($2 - interval '1 microsecond') AT TIME ZONE $3), ('1 ' || $4)::interval) AS at), \
+     opened_by AS (SELECT date_trunc($4, created_at AT TIME ZONE $3) AS at, count(*) AS n, \
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_assigned_at - created_at)) AS wait \
+       FROM period GROUP BY 1), \
+     closed_by AS (SELECT date_trunc($4, closed_at AT TIME ZONE $3) AS at, count(*) AS n FROM closed GROUP BY 1), \
+     per_operator AS (SELECT c.operator_tg_id AS tg_id, \
+       coalesce('@' || u.username, nullif(u.first_name, ''), c.operator_tg_id::text) AS handle, count(*) AS closed, \
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.first_reply_at - c.first_assigned_at)) \
+         AS reply_median_s, avg(r.score)::float8 AS rating_avg, count(r.score) AS ratings \
+       FROM closed c LEFT JOIN ticket_ratings r ON r.ticket_id = c.id LEFT JOIN users u ON u.tg_id = c.operator_tg_id \
+       WHERE c.operator_tg_id IS NOT NULL GROUP BY c.operator_tg_id, u.username, u.first_name) \
+     SELECT json_build_object( \
+       'waiting', (SELECT count(*) FROM tickets WHERE status = 'WAITING'), \
+       'oldest_wait_s', (SELECT extract(epoch FROM now() - min(queued_at))::float8 FROM tickets WHERE status = 'WAITING'), \
+       'assigned', (SELECT count(*) FROM tickets WHERE status = 'ASSIGNED'), \
+       'opened', (SELECT count(*) FROM period), \
+       'closed', (SELECT coalesce(json_object_agg(reason, n), '{}') FROM \
+         (SELECT coalesce(close_reason, 'unknown') AS reason, count(*) AS n FROM closed GROUP BY 1) c), \
+       'claim_median_s', (SELECT percentile_cont(0.5) WITHIN GROUP \
+         (ORDER BY extract(epoch FROM first_assigned_at - created_at)) FROM period), \
+       'claim_p90_s', (SELECT percentile_cont(0.9) WITHIN GROUP \
+         (ORDER BY extract(epoch FROM first_assigned_at - created_at)) FROM period), \
+       'reply_median_s', (SELECT percentile_cont(0.5) WITHIN GROUP \
+         (ORDER BY extract(epoch FROM first_reply_at - created_at)) FROM period), \
+       'reply_p90_s', (SELECT percentile_cont(0.9) WITHIN GROUP \
+         (ORDER BY extract(epoch FROM first_reply_at - created_at)) FROM period), \
+       'close_median_s', (SELECT percentile_cont(0.5) WITHIN GROUP \
+         (ORDER BY extract(epoch FROM closed_at - created_at)) FROM closed), \
+       'rating_avg', (SELECT avg(score)::float8 FROM rated), \
+       'rating_count', (SELECT count(*) FROM rated), \
+       'operators', (SELECT coalesce(json_agg(o ORDER BY o.closed DESC, o.tg_id), '[]') FROM per_operator o), \
+       'buckets', (SELECT coalesce(json_agg(json_build_object('at', to_char(b.at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), \
+         'opened', coalesce(o.n, 0), 'closed', coalesce(c.n, 0), 'wait_median_s', o.wait) ORDER BY b.at), '[]') \
+         FROM buckets b LEFT JOIN opened_by o ON o.at = b.at LEFT JOIN closed_by c ON c.at = b.at) \
+     )::text";
+
+/// Why the figures could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    /// The database.
+    #[error(transparent)]
+    Db(#[from] tokio_postgres::Error),
+    /// The statement's JSON does not read back (a defect).
+    #[error("the figures do not read back: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+/// The figures of `period` ending at `now`, with times in `tz`.
+pub async fn figures(db: &impl Sql, period: Period, now: DateTime<Utc>, tz: Tz) -> Result<Figures, StatsError> {
+    let since = period.since(now, tz);
+    let zone = tz.name();
+    let unit = period.unit();
+    let row = db.query_one(FIGURES, &[&since, &now, &zone, &unit]).await?;
+    let json: String = row.try_get(0)?;
+    Ok(serde_json::from_str(&json)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_read_today_or_a_number_of_days() {
+        assert_eq!(Period::parse(""), Some(Period { days: 1 }));
+        assert_eq!(Period::parse(" 7d "), Some(Period { days: 7 }));
+        assert_eq!(Period::parse("30d"), Some(Period { days: 30 }));
+        assert_eq!(Period::parse("30д"), Some(Period { days: 30 }));
+        for bad in ["0d", "91d", "7", "d", "+7d", "7 d", "неделя", "-1d"] {
+            assert_eq!(Period::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_period_starts_at_local_midnight() {
+        let tz: Tz = "Europe/Moscow".parse().unwrap_or(Tz::UTC);
+        let now = Utc.with_ymd_and_hms(2026, 12, 7, 20, 30, 0).single().unwrap_or_default();
+        let today = Period { days: 1 }.since(now, tz);
+        assert_eq!(today, Utc.with_ymd_and_hms(2026, 12, 6, 21, 0, 0).single().unwrap_or_default());
+        let week = Period { days: 7 }.since(now, tz);
+        assert_eq!(week, Utc.with_ymd_and_hms(2026, 11, 30, 21, 0, 0).single().unwrap_or_default());
+    }
+}
