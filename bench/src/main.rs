@@ -5,6 +5,7 @@
 //! under Telegram's flood limits (tickets offered per minute, 429s, the private chats' latency meanwhile).
 
 mod costs;
+mod insight;
 mod pgbench;
 mod probes;
 mod proxy;
@@ -40,6 +41,8 @@ async fn main() -> anyhow::Result<()> {
     let (bootstrap_bytes, bootstrap_source) = probes::bootstrap_size();
     eprintln!("bench: a ticket storm: 200 customers in an emulated minute, 10 operators ...");
     let storm = storm::run().await;
+    eprintln!("bench: /stats 30d and the export on 100 000 tickets and 1 000 000 messages ...");
+    let insight = insight::run().await.context("the insight bench")?;
 
     let updates = run.latencies_ms.len() as f64;
     let relayed = kinds.get("customer_message").cloned().unwrap_or_default();
@@ -84,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
         "bootstrap_bytes": bootstrap_bytes,
         "bootstrap_source": bootstrap_source,
         "storm": storm,
+        "insight": insight,
         "targets": {
             "cold_init_ms": target(cold_init, 20.0, true),
             "peak_rss_kib": target(rss.map(|r| r as f64), 25.0 * 1024.0, true),
@@ -92,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
             "transactions_per_proxied_message": target(Some(proxied.transactions_per_message), 1.0, true),
             "pgbench_ratio": target(Some(ratio), 0.6, false),
             "storm_429s": target(storm["over_limit_429"].as_f64(), 0.0, true),
+            "stats_30d_ms": target(insight["stats_30d_ms"].as_f64(), 200.0, true),
         },
     });
     probes::print_table(&results);

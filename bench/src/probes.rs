@@ -177,6 +177,8 @@ pub fn print_table(results: &Value) {
         ("  429s", "/storm/over_limit_429"),
         ("  private chat p99 ms", "/storm/private_latency_ms/p99"),
         ("  group gap with backlog, max s", "/storm/operators_chat_max_gap_with_backlog_emulated_s"),
+        ("/stats 30d, 1M messages, ms", "/insight/stats_30d_ms"),
+        ("export, tickets/s", "/insight/export_tickets_per_s"),
     ];
     println!("{:-<52}", "");
     for (label, pointer) in rows {

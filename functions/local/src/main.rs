@@ -172,6 +172,11 @@ async fn run(command: AppCommand, config: Config) -> anyhow::Result<()> {
             let app = App::new(config, 2).await?;
             let reports = maintenance::run_now(&app).await;
             println!("{}", serde_json::to_string_pretty(&reports)?);
+            // The figures the maintenance Lambda writes as EMF: the desk's gauges, and what this run met.
+            let client = app.db.get().await.context("reading the desk's gauges")?;
+            let gauges = zabota_core::metrics::Gauges::read(&client).await?;
+            print!("{}", gauges.prometheus());
+            print!("{}", zabota_core::metrics::counters::Snapshot::now().prometheus());
             anyhow::ensure!(reports.iter().all(|r| r.error.is_none()), "some maintenance jobs failed");
         }
         AppCommand::SetWebhook { url, drop_pending, max_connections } => {

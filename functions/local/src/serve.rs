@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use zabota_core::App;
+use zabota_core::metrics::counters::Snapshot;
 use zabota_core::webhook::{self, MAX_BODY_BYTES, SECRET_HEADER};
 
 /// The webhook routes over `app`.
@@ -58,9 +59,11 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
         zabota_core::metrics::Gauges::read(&client).await
     };
     match tokio::time::timeout(HEALTH_TIMEOUT, read).await {
-        Ok(Ok(gauges)) => {
-            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], gauges.prometheus()).into_response()
-        }
+        Ok(Ok(gauges)) => (
+            [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            gauges.prometheus() + &Snapshot::now().prometheus(),
+        )
+            .into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "metrics: the database did not answer");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()

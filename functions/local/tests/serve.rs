@@ -127,4 +127,29 @@ async fn metrics_show_the_outbox_and_the_queue_as_prometheus_gauges() {
     assert!((300.0..310.0).contains(&oldest_wait), "{oldest_wait}");
     assert!(pending >= 1.0);
     assert!((60.0..70.0).contains(&oldest_pending), "{oldest_pending}");
+
+    // The process's counters beside them: a webhook call through the server counts one message update.
+    let counter = |text: &str, line: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(line))
+            .unwrap_or_else(|| panic!("{line} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let metrics = || async { reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap() };
+    let before = counter(&metrics().await, "zabota_updates_total{kind=\"message\"} ");
+    let body = updates::command(&TgUser::customer(3), "/start").to_string();
+    let posted = reqwest::Client::new()
+        .post(format!("{base}/webhook"))
+        .header(zabota_core::webhook::SECRET_HEADER, zabota_testkit::WEBHOOK_SECRET)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 200);
+    let text = metrics().await;
+    assert!(text.contains("# TYPE zabota_bot_api_429_total counter\n"), "{text}");
+    // At least: the process's other tests may post too.
+    assert!(counter(&text, "zabota_updates_total{kind=\"message\"} ") >= before + 1.0, "{text}");
 }

@@ -10,7 +10,11 @@ async fn main() -> Result<(), Error> {
     let app = App::new(config, 2).await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        Ok::<_, Error>(maintenance::handle_by(app, event.payload, Some(event.context.deadline)).await)
+        let (context, function) = (event.context.deadline, event.context.env_config.function_name.clone());
+        let (summary, metrics) = maintenance::handle_measured(app, event.payload, Some(context), &function).await;
+        // The EMF line: CloudWatch Logs makes the run's metrics of it.
+        println!("{metrics}");
+        Ok::<_, Error>(summary)
     }))
     .await
 }

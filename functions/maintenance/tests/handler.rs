@@ -48,3 +48,44 @@ async fn the_binary_answers_a_scheduled_event_with_the_same_summary() {
     let summary = summary.unwrap_or_else(|e| panic!("{e}\n--- function logs ---\n{}", function.logs()));
     assert_all_jobs_ran(&summary);
 }
+
+#[tokio::test]
+async fn a_run_writes_an_emf_line_with_the_desks_gauges() {
+    let t = spawn_app().await;
+    let (ticket, _) = t.queue_ticket(&zabota_testkit::TgUser::customer(1), zabota_core::domain::Topic::Return).await;
+    t.db.execute(&format!("UPDATE tickets SET queued_at = now() - interval '20 minutes' WHERE id = {ticket}")).await;
+    let (summary, line) = maintenance::handle_measured(&t.app, scheduled_event(), None, "zabota-maintenance").await;
+    assert_all_jobs_ran(&summary);
+    let line: Value = serde_json::from_str(&line).unwrap();
+    let declared = &line["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(
+        (declared["Namespace"].as_str(), &declared["Dimensions"]),
+        (Some("Zabota"), &serde_json::json!([["Function"]]))
+    );
+    let names: Vec<&str> =
+        declared["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "MaintenanceFailures",
+            "BotApi429",
+            "BotApi5xx",
+            "MaintenanceDuration",
+            "OutboxPending",
+            "OutboxOldestPendingAge",
+            "TicketsWaiting",
+            "OldestWaitingTicketAge",
+            "TicketsAssigned",
+        ]
+    );
+    for name in names {
+        assert!(line[name].is_number(), "{name} in {line}");
+    }
+    assert_eq!(
+        (line["Function"].as_str(), line["MaintenanceFailures"].as_u64()),
+        (Some("zabota-maintenance"), Some(0))
+    );
+    assert_eq!((line["TicketsWaiting"].as_i64(), line["TicketsAssigned"].as_i64()), (Some(1), Some(0)));
+    let oldest = line["OldestWaitingTicketAge"].as_f64().unwrap();
+    assert!((1200.0..1300.0).contains(&oldest), "{oldest}");
+}

@@ -9,6 +9,7 @@ use super::ctx::Ctx;
 use super::{Outcome, ProcessError, Route, process_until};
 use crate::app::App;
 use crate::db::updates;
+use crate::metrics::counters::Ended;
 use crate::telegram::{SendMessage, Update};
 use crate::texts;
 
@@ -21,6 +22,18 @@ pub const PARK_AFTER: Duration = Duration::from_secs(10 * 60);
 /// Processes an update as every shell should: like [`process_until`], but an update that cannot succeed is parked
 /// and answered for, instead of failing on every delivery. `Err` only for a failure worth a redelivery.
 pub async fn handle_update(app: &App, update: &Update, deadline: Instant) -> Result<Outcome, ProcessError> {
+    let started = Instant::now();
+    let handled = handle_counted(app, update, deadline).await;
+    let ended = match handled {
+        Ok(Outcome::Duplicate) => Ended::Duplicate,
+        Ok(Outcome::Parked) | Err(_) => Ended::Failed,
+        Ok(_) => Ended::Processed,
+    };
+    crate::metrics::counters::update_handled(update.kind(), ended, started.elapsed());
+    handled
+}
+
+async fn handle_counted(app: &App, update: &Update, deadline: Instant) -> Result<Outcome, ProcessError> {
     let e = match process_until(app, update, deadline).await {
         Ok(outcome) => return Ok(outcome),
         Err(e) => e,

@@ -124,6 +124,7 @@ fn none<R>() -> Option<R> {
 impl<R: DeserializeOwned> ApiReply<R> {
     /// Turns an HTTP status and body into the result or a typed error.
     pub(crate) fn decode(method: &str, status: u16, body: &[u8]) -> Result<R, TelegramError> {
+        crate::metrics::counters::bot_api_answered(status);
         let reply: ApiReply<R> = match serde_json::from_slice(body) {
             Ok(reply) => reply,
             // A proxy or load balancer answering 5xx with HTML is a server error, not a protocol error.

@@ -1,8 +1,12 @@
-//! The desk's state as gauges, read from PostgreSQL when asked (every execution shares it, so no process keeps
-//! counts of its own): what waits in the outbox and for how long, and the tickets waiting and in dialogs.
-//! `zabota serve` serves them at `GET /metrics` in Prometheus' text format.
+//! The desk's figures. Gauges are the desk's state, read from PostgreSQL when asked (every execution shares it):
+//! what waits in the outbox and for how long, and the tickets waiting and in dialogs. Counters
+//! ([`counters`]) are what this process did. `zabota serve` serves both at `GET /metrics` in Prometheus' text
+//! format; the Lambdas write them as EMF lines ([`emf`]).
 
 use std::fmt::Write as _;
+
+pub mod counters;
+pub mod emf;
 
 use crate::db::{DbError, Sql};
 
