@@ -24,16 +24,7 @@ fn export(t: &TestApp, args: &[&str]) -> (bool, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_writes_a_line_per_ticket_that_parses_back_to_what_was_stored() {
     let t = spawn_app().await;
-    let d = t.open_dialog(1, Topic::Warranty).await;
-    let said = updates::private_text(&d.customer, "Чайник не греет");
-    let said_id = said["message"]["message_id"].as_i64().unwrap();
-    t.send(said).await;
-    t.send(updates::edited_text(&d.customer, said_id, "Чайник совсем не греет")).await;
-    t.send(updates::photo(&d.customer, "photo1", Some("Вот чек"))).await;
-    t.send(updates::private_text(&d.operator, "Принесите его в сервис")).await;
-    t.press(&d.operator, &format!("close:{}", d.ticket)).await;
-    t.press(&d.customer, &format!("rate:{}:4", d.ticket)).await;
-    t.send(updates::private_text(&d.customer, "Спасибо")).await;
+    let d = t.closed_dialog_with_history(1).await;
     let (waiting, _) = t.queue_ticket(&zabota_testkit::TgUser::customer(2), Topic::Return).await;
 
     let since = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
@@ -49,7 +40,7 @@ async fn export_writes_a_line_per_ticket_that_parses_back_to_what_was_stored() {
     assert_eq!((r.close_reason.as_deref(), r.operator_tg_id), (Some("operator"), Some(d.operator.id)));
     assert!(r.first_assigned_at.is_some() && r.first_reply_at.is_some() && r.closed_at.is_some());
     let rating = r.rating.as_ref().unwrap();
-    assert_eq!((rating.score, rating.comment.as_deref()), (4, Some("Спасибо")));
+    assert_eq!((rating.score, rating.comment.as_deref()), (4, Some("Быстро ответили")));
     let said: Vec<(&str, &str, Option<&str>, Option<&str>)> = r
         .messages
         .iter()

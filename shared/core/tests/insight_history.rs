@@ -82,16 +82,7 @@ async fn a_returning_customers_card_and_summary_show_their_history() {
 #[tokio::test]
 async fn history_n_sends_the_transcript_as_one_document() {
     let t = spawn_app().await;
-    let d = t.open_dialog(1, Topic::Warranty).await;
-    let said = updates::private_text(&d.customer, "Чайник не греет");
-    let said_id = said["message"]["message_id"].as_i64().unwrap();
-    t.send(said).await;
-    t.send(updates::edited_text(&d.customer, said_id, "Чайник совсем не греет")).await;
-    t.send(updates::photo(&d.customer, "photo1", Some("Вот чек"))).await;
-    t.send(updates::private_text(&d.operator, "Принесите его в сервис")).await;
-    t.press(&d.operator, &format!("close:{}", d.ticket)).await;
-    t.press(&d.customer, &format!("rate:{}:4", d.ticket)).await;
-    t.send(updates::private_text(&d.customer, "Быстро ответили")).await;
+    let d = t.closed_dialog_with_history(1).await;
     let attachment: i64 = t.db.row("SELECT id FROM message_attachments", &[]).await.get(0);
 
     let reader = TgUser::operator(2);

@@ -112,6 +112,24 @@ impl TestApp {
         Dialog { customer, operator, ticket, card }
     }
 
+    /// A dialog about a warranty between customer `n` and operator `n`, closed by the operator and rated, with
+    /// something of each kind history keeps: the customer's «Чайник не греет», edited to «Чайник совсем не
+    /// греет», a photo captioned «Вот чек», the operator's «Принесите его в сервис», the rating 4 and the
+    /// comment «Быстро ответили».
+    pub async fn closed_dialog_with_history(&self, n: i64) -> Dialog {
+        let d = self.open_dialog(n, Topic::Warranty).await;
+        let said = updates::private_text(&d.customer, "Чайник не греет");
+        let said_id = said["message"]["message_id"].as_i64().unwrap_or_default();
+        self.send(said).await;
+        self.send(updates::edited_text(&d.customer, said_id, "Чайник совсем не греет")).await;
+        self.send(updates::photo(&d.customer, "photo1", Some("Вот чек"))).await;
+        self.send(updates::private_text(&d.operator, "Принесите его в сервис")).await;
+        self.press(&d.operator, &format!("close:{}", d.ticket)).await;
+        self.press(&d.customer, &format!("rate:{}:4", d.ticket)).await;
+        self.send(updates::private_text(&d.customer, "Быстро ответили")).await;
+        d
+    }
+
     /// Customers `1..=n`, each in a dialog about `topic` with the operator of the same number.
     pub async fn open_dialogs(&self, n: i64, topic: Topic) -> Vec<Dialog> {
         let mut all = Vec::new();
