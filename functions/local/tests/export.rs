@@ -6,7 +6,7 @@ use std::process::Command;
 
 use zabota_core::domain::Topic;
 use zabota_core::history::TicketRecord;
-use zabota_testkit::{TestApp, spawn_app, updates};
+use zabota_testkit::{TestApp, spawn_app};
 
 fn export(t: &TestApp, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_zabota"))
