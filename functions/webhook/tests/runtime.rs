@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use zabota_testkit::app::test_env;
-use zabota_testkit::lambda::events::function_url_event;
-use zabota_testkit::{LambdaRuntimeEmulator, TgUser, WEBHOOK_SECRET, spawn_app, updates};
+use zabota_testkit::lambda::events::{SECRET_HEADER, function_url_event, signed_update_event};
+use zabota_testkit::{LambdaRuntimeEmulator, TgUser, spawn_app, updates};
 
-const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 const FUNCTION: &str = "zabota-webhook";
 /// Generous: a debug binary on a loaded machine; a healthy invocation takes milliseconds.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -22,7 +21,7 @@ async fn the_binary_answers_a_cold_then_a_warm_function_url_invocation() {
     let customer = TgUser::customer(1);
     let start = updates::command(&customer, "/start").to_string();
 
-    let cold = lambda.invoke(function_url_event(&start, &[(SECRET_HEADER, WEBHOOK_SECRET)]), PATIENCE).await;
+    let cold = lambda.invoke(signed_update_event(&start), PATIENCE).await;
     let cold = cold.unwrap_or_else(|e| panic!("{e}\n--- function logs ---\n{}", function.logs()));
     // The API Gateway v2 response lambda_http builds for a Function URL.
     assert_eq!(cold["statusCode"], 200, "{cold}");

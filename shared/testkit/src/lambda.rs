@@ -376,6 +376,14 @@ pub mod events {
     /// The EventBridge rule that schedules maintenance.
     pub const SCHEDULE_RULE_ARN: &str = "arn:aws:events:eu-central-1:123456789012:rule/zabota-maintenance";
 
+    /// The header Telegram signs each webhook call with, as a Function URL delivers it: lower-cased.
+    pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+    /// A Function URL request carrying `body` as Telegram sends it: with the test desk's webhook secret.
+    pub fn signed_update_event(body: &str) -> Value {
+        function_url_event(body, &[(SECRET_HEADER, crate::WEBHOOK_SECRET)])
+    }
+
     /// A Lambda Function URL request (payload format 2.0): a POST to "/" with `body` as text, carrying the headers
     /// a Function URL adds (host, x-forwarded-*, content-type application/json...) and then `headers`, whose
     /// names are lower-cased as Function URLs do, overriding defaults of the same name.
