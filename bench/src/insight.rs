@@ -17,9 +17,10 @@ const FILL: &str = "
 INSERT INTO users (tg_id, first_name) SELECT 100000 + g, 'Клиент' FROM generate_series(1, 20000) g;
 INSERT INTO users (tg_id, username, first_name) SELECT 900000 + g, 'op' || g, 'Оператор' FROM generate_series(1, 20) g;
 INSERT INTO tickets (user_id, topic, phone, status, operator_tg_id, created_at, queued_at, assigned_at,
-                     first_assigned_at, first_reply_at, closed_at, close_reason)
+                     first_assigned_at, first_reply_at, operator_reply_at, closed_at, close_reason)
 SELECT u.id, (ARRAY['warranty', 'return', 'other'])[g % 3 + 1], '+7916' || lpad((g % 10000000)::text, 7, '0'),
-       'CLOSED', 900001 + g % 20, s.c, s.c, s.c + s.a, s.c + s.a, s.c + s.a + s.r, s.c + s.a + s.r + s.d,
+       'CLOSED', 900001 + g % 20, s.c, s.c, s.c + s.a, s.c + s.a, s.c + s.a + s.r, s.c + s.a + s.r,
+       s.c + s.a + s.r + s.d,
        (ARRAY['operator', 'operator', 'operator', 'idle', 'supervisor', 'cancelled'])[g % 6 + 1]
   FROM generate_series(1, $TICKETS) g
   CROSS JOIN LATERAL (SELECT now() - random() * interval '30 days' AS c, random() * interval '20 minutes' AS a,
@@ -35,6 +36,11 @@ SELECT id, 1 + id % 5, operator_tg_id, closed_at FROM tickets WHERE id % 3 = 0;
 ANALYZE;
 ";
 
+/// V18's indexes built again: what its migration blocks writes for.
+const V18_INDEXES: &str = "DROP INDEX ix_tickets_created, ix_tickets_phone, ix_users_username; \
+     CREATE INDEX ix_tickets_created ON tickets (created_at); CREATE INDEX ix_tickets_phone ON tickets (phone); \
+     CREATE INDEX ix_users_username ON users (lower(username))";
+
 /// Builds the history in a database of its own and measures.
 pub async fn run() -> anyhow::Result<Value> {
     let db = TestDb::new().await;
@@ -42,6 +48,10 @@ pub async fn run() -> anyhow::Result<Value> {
     let fill = FILL.replace("$TICKETS", &TICKETS.to_string()).replace("$MESSAGES", &MESSAGES_PER_TICKET.to_string());
     db.client().await.batch_execute(&fill).await?;
     let built_s = started.elapsed().as_secs_f64();
+    // How long V18's plain CREATE INDEX statements hold writes to tickets and users on this history.
+    let t = Instant::now();
+    db.client().await.batch_execute(V18_INDEXES).await?;
+    let v18_indexes_ms = t.elapsed().as_secs_f64() * 1000.0;
     let pool = db.pool(1);
     let client = pool.get().await?;
     let tz: chrono_tz::Tz = "Europe/Moscow".parse().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -71,6 +81,7 @@ pub async fn run() -> anyhow::Result<Value> {
         "opened_in_period": opened,
         "stats_30d_ms": median,
         "stats_30d_cold_ms": runs_ms[0],
+        "v18_indexes_ms": v18_indexes_ms,
         "export_tickets": exported,
         "export_tickets_per_s": exported as f64 / export_s,
         "bench_process_peak_rss_kib_after_export": crate::probes::peak_rss_kib(),

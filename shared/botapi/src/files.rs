@@ -88,7 +88,9 @@ pub(crate) fn check_upload(kind: &str, bytes: &[u8]) -> Result<Option<(u32, u32)
         return Err(ApiError::bad_request("IMAGE_PROCESS_FAILED"));
     };
     let (long, short) = (width.max(height), width.min(height).max(1));
-    if width == 0 || height == 0 || width + height > 10_000 || long / short > 20 {
+    // In u64: a crafted header's dimensions must not overflow; the ratio compared exactly (20.5:1 is refused too).
+    let (long, short) = (u64::from(long), u64::from(short));
+    if width == 0 || height == 0 || u64::from(width) + u64::from(height) > 10_000 || long > 20 * short {
         return Err(ApiError::bad_request("PHOTO_INVALID_DIMENSIONS"));
     }
     Ok(Some((width, height)))
@@ -116,4 +118,33 @@ fn image_size(bytes: &[u8]) -> Option<(u32, u32)> {
         at += 2 + usize::try_from(be16(at + 2)?).ok()?;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_upload;
+
+    /// A PNG's signature and IHDR with these dimensions (all a dimension check reads).
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        bytes.extend_from_slice(&width.to_be_bytes());
+        bytes.extend_from_slice(&height.to_be_bytes());
+        bytes.extend_from_slice(&[8, 2, 0, 0, 0]);
+        bytes
+    }
+
+    fn refused(width: u32, height: u32) -> bool {
+        check_upload("photo", &png(width, height)).is_err()
+    }
+
+    #[test]
+    fn photo_dimensions_are_checked_as_telegram_does() {
+        assert_eq!(check_upload("photo", &png(1200, 800)).ok().flatten(), Some((1200, 800)));
+        assert!(!refused(2000, 100), "20:1 is allowed");
+        assert!(refused(41, 2), "20.5:1 is not");
+        assert!(refused(6000, 4001), "width and height add up to over 10000");
+        assert!(refused(u32::MAX, u32::MAX), "a crafted header does not overflow");
+        assert!(refused(0, 10));
+        assert!(check_upload("document", &png(u32::MAX, 1)).is_ok(), "documents are not images");
+    }
 }

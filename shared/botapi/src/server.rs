@@ -218,7 +218,9 @@ fn multipart_fields(content_type: &str, body: &[u8]) -> Result<Map<String, Value
     let mut fields = Map::new();
     while !body[at..].starts_with(b"--") {
         let head_end = find(body, b"\r\n\r\n", at).ok_or_else(bad)?;
-        let end = find(body, &delimiter, head_end).ok_or_else(bad)?;
+        // The content starts after the blank line: the next delimiter is searched from there, so a part whose
+        // delimiter comes before its blank line is refused rather than sliced backwards.
+        let end = find(body, &delimiter, head_end + 4).ok_or_else(bad)?;
         let head = String::from_utf8_lossy(&body[at..head_end]);
         let content = &body[head_end + 4..end];
         let attribute = |key: &str| {
@@ -312,5 +314,38 @@ impl AsyncWrite for KillableStream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multipart_fields;
+
+    const TYPE: &str = "multipart/form-data; boundary=b0undary";
+
+    #[test]
+    fn a_well_formed_body_reads_back_byte_for_byte() {
+        let body = b"--b0undary\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n42\r\n--b0undary\r\n\
+            Content-Disposition: form-data; name=\"document\"; filename=\"a.bin\"\r\n\r\n\xff\x00\r\n--b0undary--\r\n";
+        let fields = multipart_fields(TYPE, body).unwrap_or_default();
+        assert_eq!(fields["chat_id"], "42");
+        assert_eq!(fields["document"]["bytes"], "\u{ff}\u{0}");
+    }
+
+    #[test]
+    fn malformed_bodies_are_refused_never_a_panic() {
+        let bodies: [&[u8]; 6] = [
+            b"",
+            b"--b0undary",
+            b"--b0undary\r\n",
+            // The next delimiter before the blank line that would end this part's head.
+            b"--b0undary\r\nname=\"a\"\r\n--b0undary\r\n\r\n",
+            b"--b0undary\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
+            b"--b0undary\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b0undary--",
+        ];
+        for body in bodies {
+            assert!(multipart_fields(TYPE, body).is_err(), "{:?}", String::from_utf8_lossy(body));
+        }
+        assert!(multipart_fields("multipart/form-data", b"--x\r\n").is_err(), "no boundary");
     }
 }

@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
+use std::time::{Duration, Instant};
+
 use zabota_core::domain::Topic;
 use zabota_core::texts;
-use zabota_testkit::{OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
+use zabota_testkit::{Fault, OPERATORS_CHAT_ID, Received, TestApp, TgUser, spawn_app, updates};
 
 /// Today in the desk's zone, as history lines write dates.
 fn today(t: &TestApp) -> String {
@@ -162,4 +164,43 @@ async fn customers_never_reach_history() {
     t.in_operators_chat(&stranger, &format!("/history {dialog}")).await;
     assert_eq!(t.last(OPERATORS_CHAT_ID).text.as_deref(), Some(texts::ONLY_OPERATORS));
     assert!(t.telegram.calls_to("sendDocument").is_empty());
+}
+
+#[tokio::test]
+async fn a_transcript_upload_that_outlasts_the_invocation_is_given_up_and_sent_on_the_redelivery() {
+    let t = spawn_app().await;
+    let d = t.closed_dialog_with_history(1).await;
+    let reader = TgUser::operator(2);
+    t.make_operator(reader.id);
+    let update = updates::command(&reader, &format!("/history {}", d.ticket));
+    let documents = || t.telegram.received(reader.id).iter().filter(|m| m.method == "sendDocument").count();
+    // Telegram takes longer over the upload than the invocation has left (the webhook's deadline is a margin
+    // before the Lambda's): the update gives up at its deadline instead of being killed by the Lambda's timeout
+    // with the conversation locked, and nothing of it is recorded.
+    t.telegram.fail_next("sendDocument", Fault::Delay(Duration::from_secs(60)), 1);
+    let failed = t.try_send_until(update.clone(), Instant::now() + Duration::from_secs(2)).await;
+    assert!(failed.as_ref().is_err_and(|e| e.is_transient()), "{failed:?}");
+    let processed = format!("processed_updates WHERE update_id = {}", update["update_id"]);
+    assert_eq!(t.db.count(&processed).await, 0, "Telegram delivers it again");
+    assert_eq!(documents(), 0);
+    // The redelivery sends it, once.
+    t.send(update).await;
+    assert_eq!(documents(), 1);
+    assert_eq!(t.db.count(&processed).await, 1);
+}
+
+#[tokio::test]
+async fn history_is_refused_while_telegram_says_nothing_of_the_operators_chat() {
+    let t = spawn_app().await;
+    let d = t.closed_dialog_with_history(1).await;
+    let reader = TgUser::operator(2);
+    t.make_operator(reader.id);
+    t.send(updates::command(&reader, &format!("/history {}", d.ticket))).await;
+    assert_eq!(t.last(reader.id).method, "sendDocument", "an operator reads it");
+    // The bot was removed from the operators' chat (or it was upgraded): the role remembered from before opens
+    // no history.
+    t.telegram.fail_next("getChatMember", Fault::BadRequest("chat not found".into()), 10);
+    t.send(updates::command(&reader, &format!("/history {}", d.ticket))).await;
+    assert_eq!(t.last(reader.id).text.as_deref(), Some(texts::ONLY_OPERATORS));
+    assert_eq!(t.telegram.received(reader.id).iter().filter(|m| m.method == "sendDocument").count(), 1);
 }

@@ -156,3 +156,34 @@ async fn a_text_long_after_rating_is_not_a_comment() {
     assert_eq!(t.last(d.customer.id).text.as_deref(), Some(texts::USE_MENU));
     assert_eq!(ratings(&t).await, [(d.ticket, 3, Some(d.operator.id), None)]);
 }
+
+#[tokio::test]
+async fn a_text_after_a_newer_ticket_is_not_a_comment_on_the_old_rating() {
+    let t = spawn_app().await;
+    let d = t.open_dialog(1, Topic::Return).await;
+    let ask = closed_by_operator(&t, &d).await;
+    rate(&t, &d, &ask, 4).await;
+    // Within the comment window the customer opens another ticket and withdraws it; what they write next is not
+    // about the dialog they rated.
+    let (second, _) = t.queue_ticket(&d.customer, Topic::Warranty).await;
+    t.send(updates::private_text(&d.customer, "/cancel")).await;
+    assert_eq!(t.ticket_status(second).await.0, zabota_core::db::tickets::Status::Closed);
+    t.send(updates::private_text(&d.customer, "Здравствуйте")).await;
+    assert_eq!(t.last(d.customer.id).text.as_deref(), Some(texts::USE_MENU));
+    assert_eq!(ratings(&t).await, [(d.ticket, 4, Some(d.operator.id), None)]);
+}
+
+#[tokio::test]
+async fn an_operator_who_left_the_desk_is_not_told_of_the_rating_or_the_comment() {
+    let t = spawn_app().await;
+    let d = t.open_dialog(1, Topic::Return).await;
+    let ask = closed_by_operator(&t, &d).await;
+    t.remove_operator(d.operator.id, "left").await;
+    let operator_before = t.telegram.texts(d.operator.id).len();
+    rate(&t, &d, &ask, 2).await;
+    t.send(updates::private_text(&d.customer, "Долго отвечали")).await;
+    assert_eq!(t.last(d.customer.id).text.as_deref(), Some(texts::COMMENT_THANKS));
+    // Stored all the same, with who handled the dialog; nothing went to them.
+    assert_eq!(ratings(&t).await, [(d.ticket, 2, Some(d.operator.id), Some("Долго отвечали".to_owned()))]);
+    assert_eq!(t.telegram.texts(d.operator.id).len(), operator_before);
+}

@@ -42,6 +42,18 @@ impl TestApp {
         Box::pin(bot::process(&self.app, &update)).await
     }
 
+    /// Like `try_send`, with the update's own calls and its sending stopping at `deadline`, as the webhook's do
+    /// (a margin before the Lambda's invocation deadline).
+    pub async fn try_send_until(
+        &self,
+        update: serde_json::Value,
+        deadline: std::time::Instant,
+    ) -> Result<Outcome, bot::ProcessError> {
+        self.telegram.observe(&update);
+        let update: Update = serde_json::from_value(update).unwrap_or_else(|e| panic!("not an update: {e}"));
+        Box::pin(bot::process_until(&self.app, &update, deadline)).await
+    }
+
     /// Sends every outbox call that is due (what the periodic redelivery does).
     pub async fn redeliver(&self) {
         bot::deliver_due(&self.app).await.unwrap_or_else(|e| panic!("redelivery failed: {e}"));

@@ -28,6 +28,8 @@ pub(crate) struct Ctx<'a> {
     albums: Vec<(i64, Duration)>,
     /// Chats to flush after the commit though this handler queued nothing for them.
     flush: Vec<i64>,
+    /// When the handler's own calls inside the transaction (an upload) must have ended: an update's deadline.
+    deadline: Instant,
 }
 
 /// What a committed handler left to send, and the files to archive after that. Holds no connection.
@@ -37,6 +39,9 @@ pub(crate) struct Deliveries {
     archive: Vec<i64>,
     albums: Vec<(i64, Duration)>,
 }
+
+/// How long a job's own calls inside its transaction may take.
+const JOB_CALL_BUDGET: Duration = Duration::from_secs(60);
 
 /// How long an album's copy waits after its latest part for the next one (Telegram sends an album's parts back
 /// to back, as separate updates)…
@@ -54,8 +59,18 @@ enum Sent {
 impl<'a> Ctx<'a> {
     /// An update's context on `tx`, which it owns from now on: with one destination, [`Ctx::commit`] sends the head
     /// of its queue inside the transaction (the update's locks are held for that one call).
-    pub fn for_update(app: &'a App, tx: Tx) -> Self {
-        Ctx { app, tx, send_head: true, calls: Vec::new(), archive: Vec::new(), albums: Vec::new(), flush: Vec::new() }
+    /// Its own calls (an upload) end by `deadline`.
+    pub fn for_update(app: &'a App, tx: Tx, deadline: Instant) -> Self {
+        Ctx {
+            app,
+            tx,
+            send_head: true,
+            calls: Vec::new(),
+            archive: Vec::new(),
+            albums: Vec::new(),
+            flush: Vec::new(),
+            deadline,
+        }
     }
 
     /// A job's context on a new transaction: [`Ctx::commit`] only writes and commits.
@@ -69,7 +84,13 @@ impl<'a> Ctx<'a> {
             archive: Vec::new(),
             albums: Vec::new(),
             flush: Vec::new(),
+            deadline: Instant::now() + JOB_CALL_BUDGET,
         })
+    }
+
+    /// When a call the handler makes itself inside the transaction (an upload) must have ended.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     /// The transaction.
@@ -94,7 +115,7 @@ impl<'a> Ctx<'a> {
     /// head of its queue is sent inside the transaction (recorded with the COMMIT; see
     /// [`outbox::write_and_flush`]); otherwise everything waits for [`Deliveries::deliver`].
     pub async fn commit(self, deadline: Instant) -> Result<Deliveries, DbError> {
-        let Ctx { app, tx, send_head, calls, archive, albums, flush } = self;
+        let Ctx { app, tx, send_head, calls, archive, albums, flush, .. } = self;
         let in_time = Instant::now() < deadline;
         let mut chats = chats_of(&calls);
         for chat in flush {

@@ -120,9 +120,9 @@ pub(crate) async fn supervisor(
 }
 
 /// `/history ARG` from `from`, answered in `reply_to`: only someone Telegram says right now is in the operators'
-/// chat (a removed operator reads no history from a stale role).
+/// chat (a removed operator reads no history from a stale role, nor anyone while Telegram says nothing of the chat).
 pub(crate) async fn history(ctx: &mut Ctx<'_>, from: &User, reply_to: i64, arg: &str) -> Result<(), ProcessError> {
-    if !super::roles::confirm_role(ctx, from.id).await?.is_operator() {
+    if !super::roles::confirm_access(ctx, from.id).await?.is_operator() {
         tracing::info!(user = from.id, "history refused: not an operator");
         ctx.send(SendMessage::new(reply_to, texts::ONLY_OPERATORS))?;
         return Ok(());

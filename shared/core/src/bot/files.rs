@@ -81,7 +81,14 @@ async fn send(ctx: &Ctx<'_>, operator: i64, id: i64) -> Result<Option<String>, P
     let sent = ctx
         .app
         .telegram
-        .send_document_upload(operator, &name, bytes, &content_type(file.mime.as_deref(), file.kind), Some(&caption))
+        .send_document_upload(
+            ctx.deadline(),
+            operator,
+            &name,
+            bytes,
+            &content_type(file.mime.as_deref(), file.kind),
+            Some(&caption),
+        )
         .await;
     match sent {
         Ok(_) => Ok(None),
@@ -89,7 +96,7 @@ async fn send(ctx: &Ctx<'_>, operator: i64, id: i64) -> Result<Option<String>, P
         Err(e) => {
             // Telegram refused the upload: the operator hears it, and the update is not retried for ever.
             tracing::warn!(attachment = id, error = %e, "archived file could not be sent");
-            Ok(Some(texts::file_not_sent(id, &e.to_string())))
+            Ok(Some(texts::file_not_sent(id, e.said())))
         }
     }
 }

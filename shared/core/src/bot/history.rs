@@ -90,7 +90,7 @@ async fn send(ctx: &mut Ctx<'_>, chat: i64, id: i64, json: &str) -> Result<Optio
         Ok(record) => record,
         Err(e) => {
             tracing::error!(ticket = id, error = %e, "a ticket's record does not read back");
-            return Ok(Some(texts::transcript_not_sent(id, "запись заявки не читается")));
+            return Ok(Some(texts::transcript_unreadable(id)));
         }
     };
     let mut ids: Vec<i64> = record.operator_tg_id.into_iter().collect();
@@ -107,7 +107,14 @@ async fn send(ctx: &mut Ctx<'_>, chat: i64, id: i64, json: &str) -> Result<Optio
     let sent = ctx
         .app
         .telegram
-        .send_document_upload(chat, &name, Bytes::from(text), "text/plain; charset=utf-8", Some(&caption))
+        .send_document_upload(
+            ctx.deadline(),
+            chat,
+            &name,
+            Bytes::from(text),
+            "text/plain; charset=utf-8",
+            Some(&caption),
+        )
         .await;
     match sent {
         Ok(_) => {
@@ -117,7 +124,7 @@ async fn send(ctx: &mut Ctx<'_>, chat: i64, id: i64, json: &str) -> Result<Optio
         Err(e) if e.is_transient() => Err(e.into()),
         Err(e) => {
             tracing::warn!(ticket = id, error = %e, "transcript could not be sent");
-            Ok(Some(texts::transcript_not_sent(id, &e.to_string())))
+            Ok(Some(texts::transcript_not_sent(id, e.said())))
         }
     }
 }

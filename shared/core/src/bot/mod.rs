@@ -125,7 +125,7 @@ pub async fn process_until(app: &App, update: &Update, deadline: Instant) -> Res
         tracing::info!(update_id = update.update_id, "redelivered update, already processed");
         return Ok(Outcome::Duplicate);
     };
-    let mut ctx = ctx::Ctx::for_update(app, tx);
+    let mut ctx = ctx::Ctx::for_update(app, tx, deadline);
     if let Err(e) = loaded.dispatch(&mut ctx).await {
         ctx.rollback().await;
         return Err(e);

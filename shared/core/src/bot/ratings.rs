@@ -56,10 +56,21 @@ pub(crate) async fn rate(
         let thanks = texts::rated(score);
         ctx.edit_text(EditMessageText { chat_id, message_id, text: thanks, entities: None, reply_markup: None })?;
     }
-    if let Some(operator) = ticket.operator_tg_id {
+    if let Some(operator) = on_desk(ctx, ticket.operator_tg_id).await? {
         ctx.send(SendMessage::new(operator, texts::rated_operator(ticket_id, i16::from(score))))?;
     }
     Ok(())
+}
+
+/// `operator`, when they are still at the desk: someone who has left the operators' chat is not told of ratings
+/// (nor of comments) on their old dialogs.
+async fn on_desk(ctx: &Ctx<'_>, operator: Option<i64>) -> Result<Option<i64>, ProcessError> {
+    let Some(operator) = operator else { return Ok(None) };
+    if super::roles::role(ctx, operator).await?.is_operator() {
+        return Ok(Some(operator));
+    }
+    tracing::info!(operator, "the operator of a rated dialog has left the desk; not told");
+    Ok(None)
 }
 
 /// A text from `user` (no open ticket, at the menu): their comment on the rating they just gave, if there is one
@@ -72,7 +83,7 @@ pub(crate) async fn comment(ctx: &mut Ctx<'_>, user: &UserRow, message: &Message
     let Some(rated) = ratings::comment(ctx.db(), user.id, &text, COMMENT_WINDOW).await? else { return Ok(false) };
     tracing::info!(ticket = rated.ticket_id, "customer commented on their rating");
     ctx.send(SendMessage::new(user.tg_id, texts::COMMENT_THANKS).with_markup(keyboards::home()))?;
-    if let Some(operator) = rated.operator_tg_id {
+    if let Some(operator) = on_desk(ctx, rated.operator_tg_id).await? {
         ctx.send(SendMessage::new(operator, texts::comment_operator(rated.ticket_id, rated.score, &text)))?;
     }
     Ok(true)

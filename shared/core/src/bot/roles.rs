@@ -81,6 +81,18 @@ pub(crate) async fn confirm_role(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, Pr
     Ok(role)
 }
 
+/// `user_id`'s role for reading the history (transcripts, a customer's tickets, archived files: personal data), as
+/// Telegram says it right now. Unlike [`confirm_role`], when Telegram says nothing about the operators' chat (see
+/// [`ask`]) nobody is taken for an operator: a set-up trouble must not open the history to whoever once had a role.
+pub(crate) async fn confirm_access(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, ProcessError> {
+    if listed(ctx, user_id) {
+        return Ok(Role::Supervisor);
+    }
+    let Some(role) = ask(ctx, user_id).await? else { return Ok(Role::Outsider) };
+    tickets::remember_role(ctx.db(), user_id, role).await?;
+    Ok(role)
+}
+
 /// Whether `user_id` is still in the operators' chat, as Telegram says now (remembered); `None` when Telegram says
 /// nothing about the chat (see [`ask`]). For the maintenance re-check, which must never take a dialog away on a
 /// set-up trouble.

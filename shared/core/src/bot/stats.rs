@@ -24,7 +24,7 @@ pub(crate) async fn command(ctx: &mut Ctx<'_>, chat: i64, arg: &str) -> Result<O
         Err(StatsError::Db(e)) => return Err(crate::db::DbError::from(e).into()),
         Err(StatsError::Decode(e)) => {
             tracing::error!(error = %e, "the desk's figures do not read back");
-            return Ok(Some(texts::STATS_USAGE.to_owned()));
+            return Ok(Some(texts::STATS_FAILED.to_owned()));
         }
     };
     let from = period.since(now, tz).with_timezone(&tz).format("%d.%m").to_string();
@@ -60,7 +60,8 @@ async fn send_chart(
     };
     crate::db::budgets::take_slot_waiting(ctx.db(), chat, &ctx.app.config.send_limits, UPLOAD_PACE_WAIT).await?;
     let caption = texts::chart_caption(period_text);
-    match ctx.app.telegram.send_photo_upload(chat, "stats.png", Bytes::from(png), Some(&caption)).await {
+    match ctx.app.telegram.send_photo_upload(ctx.deadline(), chat, "stats.png", Bytes::from(png), Some(&caption)).await
+    {
         Ok(_) => Ok(()),
         Err(e) if e.is_transient() => Err(e.into()),
         Err(e) => {
@@ -84,8 +85,8 @@ fn text(f: &Figures, period: &str, zone: &str) -> String {
         texts::stats_header(period, zone),
         texts::stats_now(f.waiting, &d(f.oldest_wait_s), f.assigned),
         texts::stats_period_counts(f.opened, closed, &reasons.join(", ")),
-        texts::stats_claim(&d(f.claim_median_s), &d(f.claim_p90_s)),
-        texts::stats_reply(&d(f.reply_median_s), &d(f.reply_p90_s)),
+        texts::stats_claim(&d(f.claim_median_s), &d(f.claim_p90_s), f.unclaimed),
+        texts::stats_reply(&d(f.reply_median_s), &d(f.reply_p90_s), f.unanswered),
         texts::stats_close(&d(f.close_median_s)),
         texts::stats_ratings(f.rating_avg, f.rating_count),
     ];

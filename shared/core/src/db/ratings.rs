@@ -19,6 +19,7 @@ const COMMENT: &str = "UPDATE ticket_ratings SET comment = $2, commented_at = no
        (SELECT r.ticket_id FROM ticket_ratings r JOIN tickets t ON t.id = r.ticket_id \
          WHERE t.user_id = $1 AND r.rated_at > now() - make_interval(secs => $3) ORDER BY r.rated_at DESC LIMIT 1) \
        AND comment IS NULL \
+       AND NOT EXISTS (SELECT 1 FROM tickets later WHERE later.user_id = $1 AND later.created_at > ticket_ratings.rated_at) \
      RETURNING ticket_id, score, operator_tg_id";
 
 /// A rating a comment was added to.
@@ -32,7 +33,8 @@ pub(crate) struct Commented {
     pub operator_tg_id: Option<i64>,
 }
 
-/// Stores `comment` with customer `user_id`'s rating made within the last `window`, if it has none yet.
+/// Stores `comment` with customer `user_id`'s rating made within the last `window`, if it has none yet and they
+/// opened no ticket since (a text then belongs to the new ticket, not to the old rating).
 pub(crate) async fn comment(
     db: &impl Sql,
     user_id: i64,

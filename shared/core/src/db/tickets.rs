@@ -131,7 +131,8 @@ pub(crate) async fn lock_tickets_of(
 
 /// The statement of [`touch`].
 const TOUCH: &str = "UPDATE tickets SET last_activity_at = now(), idle_warned_at = NULL, \
-     first_reply_at = CASE WHEN $2 THEN coalesce(first_reply_at, now()) ELSE first_reply_at END WHERE id = $1";
+     first_reply_at = CASE WHEN $2 THEN coalesce(first_reply_at, now()) ELSE first_reply_at END, \
+     operator_reply_at = CASE WHEN $2 THEN coalesce(operator_reply_at, now()) ELSE operator_reply_at END WHERE id = $1";
 
 /// The operator's active (ASSIGNED) ticket, row-locked.
 pub(crate) async fn lock_active_ticket_of_operator(
@@ -164,7 +165,7 @@ pub(crate) async fn insert_ticket(
 }
 
 const CLAIM: &str = "UPDATE tickets SET status = 'ASSIGNED', operator_tg_id = $2, assigned_at = now(), last_activity_at = now(), \
-               idle_warned_at = NULL, first_assigned_at = coalesce(first_assigned_at, now()) WHERE id = $1 AND status = 'WAITING' AND board_id IS NOT DISTINCT FROM $3";
+               idle_warned_at = NULL, first_assigned_at = coalesce(first_assigned_at, now()), operator_reply_at = NULL WHERE id = $1 AND status = 'WAITING' AND board_id IS NOT DISTINCT FROM $3";
 /// The atomic claim: true only for the one operator whose UPDATE found the ticket still WAITING, in the place the
 /// press came from (`board`: the queue board it is listed on; `None`: its cards). Re-checked after any lock wait,
 /// so a ticket that moved to the board meanwhile is not claimed from its card.

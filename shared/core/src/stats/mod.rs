@@ -63,14 +63,20 @@ pub struct Figures {
     pub opened: i64,
     /// Closed in the period, by close reason.
     pub closed: BTreeMap<String, i64>,
-    /// Time from opening to the first claim (tickets opened in the period), seconds.
+    /// How long the customers of tickets opened in the period waited for an operator to claim them, seconds:
+    /// until the first claim, or until the ticket closed unclaimed (expired, withdrawn), or until now for one still
+    /// waiting. Counting those too is what makes an overloaded desk show.
     pub claim_median_s: Option<f64>,
     /// Its 90th percentile.
     pub claim_p90_s: Option<f64>,
-    /// Time from opening to the first operator's message.
+    /// Tickets opened in the period no operator has claimed (yet, or ever).
+    pub unclaimed: i64,
+    /// How long they waited for the first operator's message, counted the same way.
     pub reply_median_s: Option<f64>,
     /// Its 90th percentile.
     pub reply_p90_s: Option<f64>,
+    /// Tickets opened in the period no operator has answered (yet, or ever).
+    pub unanswered: i64,
     /// Time from opening to closing (tickets closed in the period).
     pub close_median_s: Option<f64>,
     /// Average rating given in the period.
@@ -92,7 +98,8 @@ pub struct OperatorFigures {
     pub handle: String,
     /// Tickets they had when closed, in the period.
     pub closed: i64,
-    /// Median time from their (first) claim to the first reply, seconds.
+    /// Median time from their claim to their first reply, seconds (after a hand-over, the time of whoever closed
+    /// it, not of the colleague before).
     pub reply_median_s: Option<f64>,
     /// Average rating of those tickets.
     pub rating_avg: Option<f64>,
@@ -109,25 +116,27 @@ pub struct Bucket {
     pub opened: i64,
     /// Closed in it.
     pub closed: i64,
-    /// Median wait for a claim of the tickets opened in it, seconds.
+    /// Median wait for a claim of the tickets opened in it (counted as `claim_median_s` is), seconds.
     pub wait_median_s: Option<f64>,
 }
 
 /// The statement: `$1` since, `$2` until, `$3` the zone's name, `$4` the bucket unit (`hour`, `day`).
-const FIGURES: &str = "WITH period AS MATERIALIZED (SELECT id, created_at, first_assigned_at, first_reply_at \
+const FIGURES: &str = "WITH period AS MATERIALIZED (SELECT id, created_at, first_assigned_at, first_reply_at, \
+       extract(epoch FROM coalesce(first_assigned_at, closed_at, $2) - created_at) AS claim_s, \
+       extract(epoch FROM coalesce(first_reply_at, closed_at, $2) - created_at) AS reply_s \
        FROM tickets WHERE created_at >= $1 AND created_at < $2), \
-     closed AS MATERIALIZED (SELECT id, created_at, closed_at, close_reason, operator_tg_id, first_assigned_at, \
-       first_reply_at FROM tickets WHERE status = 'CLOSED' AND closed_at >= $1 AND closed_at < $2), \
+     closed AS MATERIALIZED (SELECT id, created_at, closed_at, close_reason, operator_tg_id, assigned_at, \
+       operator_reply_at FROM tickets WHERE status = 'CLOSED' AND closed_at >= $1 AND closed_at < $2), \
      rated AS (SELECT score FROM ticket_ratings WHERE rated_at >= $1 AND rated_at < $2), \
      buckets AS (SELECT generate_series(date_trunc($4, $1 AT TIME ZONE $3), \
        date_trunc($4, ($2 - interval '1 microsecond') AT TIME ZONE $3), ('1 ' || $4)::interval) AS at), \
      opened_by AS (SELECT date_trunc($4, created_at AT TIME ZONE $3) AS at, count(*) AS n, \
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_assigned_at - created_at)) AS wait \
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY claim_s) AS wait \
        FROM period GROUP BY 1), \
      closed_by AS (SELECT date_trunc($4, closed_at AT TIME ZONE $3) AS at, count(*) AS n FROM closed GROUP BY 1), \
      per_operator AS (SELECT c.operator_tg_id AS tg_id, \
        coalesce('@' || u.username, nullif(u.first_name, ''), c.operator_tg_id::text) AS handle, count(*) AS closed, \
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.first_reply_at - c.first_assigned_at)) \
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.operator_reply_at - c.assigned_at)) \
          AS reply_median_s, avg(r.score)::float8 AS rating_avg, count(r.score) AS ratings \
        FROM closed c LEFT JOIN ticket_ratings r ON r.ticket_id = c.id LEFT JOIN users u ON u.tg_id = c.operator_tg_id \
        WHERE c.operator_tg_id IS NOT NULL GROUP BY c.operator_tg_id, u.username, u.first_name) \
@@ -138,14 +147,12 @@ const FIGURES: &str = "WITH period AS MATERIALIZED (SELECT id, created_at, first
        'opened', (SELECT count(*) FROM period), \
        'closed', (SELECT coalesce(json_object_agg(reason, n), '{}') FROM \
          (SELECT coalesce(close_reason, 'unknown') AS reason, count(*) AS n FROM closed GROUP BY 1) c), \
-       'claim_median_s', (SELECT percentile_cont(0.5) WITHIN GROUP \
-         (ORDER BY extract(epoch FROM first_assigned_at - created_at)) FROM period), \
-       'claim_p90_s', (SELECT percentile_cont(0.9) WITHIN GROUP \
-         (ORDER BY extract(epoch FROM first_assigned_at - created_at)) FROM period), \
-       'reply_median_s', (SELECT percentile_cont(0.5) WITHIN GROUP \
-         (ORDER BY extract(epoch FROM first_reply_at - created_at)) FROM period), \
-       'reply_p90_s', (SELECT percentile_cont(0.9) WITHIN GROUP \
-         (ORDER BY extract(epoch FROM first_reply_at - created_at)) FROM period), \
+       'claim_median_s', (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY claim_s) FROM period), \
+       'claim_p90_s', (SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY claim_s) FROM period), \
+       'unclaimed', (SELECT count(*) FROM period WHERE first_assigned_at IS NULL), \
+       'reply_median_s', (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY reply_s) FROM period), \
+       'reply_p90_s', (SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY reply_s) FROM period), \
+       'unanswered', (SELECT count(*) FROM period WHERE first_reply_at IS NULL), \
        'close_median_s', (SELECT percentile_cont(0.5) WITHIN GROUP \
          (ORDER BY extract(epoch FROM closed_at - created_at)) FROM closed), \
        'rating_avg', (SELECT avg(score)::float8 FROM rated), \

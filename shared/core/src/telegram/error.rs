@@ -77,6 +77,16 @@ impl TelegramError {
         matches!(self, TelegramError::Api { code: 403, description, .. } if description.contains("can't initiate"))
     }
 
+    /// What Telegram said (its `description`), or what went wrong on the way, without the method's name: for a
+    /// reply that quotes Telegram to an operator.
+    pub fn said(&self) -> &str {
+        match self {
+            TelegramError::Api { description, .. } => description,
+            TelegramError::RetryAfter { .. } => "Too Many Requests",
+            TelegramError::Network { message, .. } | TelegramError::InvalidJson { message, .. } => message,
+        }
+    }
+
     /// How long Telegram asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<u64> {
         match self {

@@ -89,8 +89,15 @@ pub fn transcript_missing(ticket_id: i64) -> String {
     format!("Заявки #{ticket_id} нет: номер неверный или её история уже удалена по сроку хранения.")
 }
 /// The transcript could not be sent.
-pub(crate) fn transcript_not_sent(ticket_id: i64, why: &str) -> String {
-    format!("Не удалось отправить переписку по заявке #{ticket_id}: {why}")
+pub(crate) fn transcript_not_sent(ticket_id: i64, telegram_said: &str) -> String {
+    format!("Не удалось отправить переписку по заявке #{ticket_id}: Telegram ответил «{telegram_said}».")
+}
+
+/// A ticket's record that does not read back (a defect, logged).
+pub(crate) fn transcript_unreadable(ticket_id: i64) -> String {
+    format!(
+        "Не удалось собрать переписку по заявке #{ticket_id}: запись заявки не читается. Подробности — в журнале бота."
+    )
 }
 
 /// The transcript's title.

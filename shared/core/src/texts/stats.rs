@@ -5,6 +5,9 @@ use crate::domain::CloseReason;
 /// `/stats` with an argument it does not know.
 pub const STATS_USAGE: &str =
     "Статистика: /stats — за сегодня, /stats 7d — за 7 дней, /stats 30d — за 30 дней (не больше 90).";
+/// The figures could not be computed (a defect, logged).
+pub(crate) const STATS_FAILED: &str =
+    "Не удалось посчитать статистику: ошибка на стороне бота. Подробности — в журнале.";
 /// The chart's title.
 pub(crate) fn chart_title(period: &str) -> String {
     format!("Обращения {period}")
@@ -77,13 +80,19 @@ pub(crate) fn stats_period_counts(opened: i64, closed: i64, reasons: &str) -> St
         _ => format!("За период: открыто {opened}, закрыто {closed} ({reasons})."),
     }
 }
-/// Time to claim.
-pub(crate) fn stats_claim(median: &str, p90: &str) -> String {
-    format!("До взятия в работу: медиана {median}, 90% — быстрее {p90}.")
+/// Time to claim (a ticket never claimed counts until it closed, or until now), and how many were not claimed.
+pub(crate) fn stats_claim(median: &str, p90: &str, unclaimed: i64) -> String {
+    match unclaimed {
+        0 => format!("До взятия в работу: медиана {median}, 90% — быстрее {p90}."),
+        n => format!("До взятия в работу: медиана {median}, 90% — быстрее {p90}; не взяты: {n}."),
+    }
 }
-/// Time to the first operator's reply.
-pub(crate) fn stats_reply(median: &str, p90: &str) -> String {
-    format!("До первого ответа оператора: медиана {median}, 90% — быстрее {p90}.")
+/// Time to the first operator's reply, counted the same way, and how many got none.
+pub(crate) fn stats_reply(median: &str, p90: &str, unanswered: i64) -> String {
+    match unanswered {
+        0 => format!("До первого ответа оператора: медиана {median}, 90% — быстрее {p90}."),
+        n => format!("До первого ответа оператора: медиана {median}, 90% — быстрее {p90}; без ответа: {n}."),
+    }
 }
 /// Time to close.
 pub(crate) fn stats_close(median: &str) -> String {

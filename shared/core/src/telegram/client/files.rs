@@ -1,6 +1,6 @@
 //! Bytes to and from Telegram: a document uploaded from the archive (multipart), and a file downloaded with a cap.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use secrecy::ExposeSecret;
@@ -14,41 +14,56 @@ const OCTET_STREAM: &str = "application/octet-stream";
 
 /// The timeout of one upload or download of a file's bytes, instead of the policy's per-call timeout.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
+/// An upload that would have less time than this before its deadline is not started.
+const MIN_UPLOAD_TIME: Duration = Duration::from_millis(500);
 
 impl TelegramClient {
-    /// sendDocument with the file's bytes uploaded (multipart). One attempt: the caller decides about retries.
+    /// sendDocument with the file's bytes uploaded (multipart). One attempt, given up at `until` (a transient
+    /// network error, so the update is delivered again rather than the Lambda killed mid-upload by its timeout);
+    /// the caller decides about retries.
     pub(crate) async fn send_document_upload(
         &self,
+        until: Instant,
         chat_id: i64,
         file_name: &str,
         bytes: Bytes,
         content_type: &str,
         caption: Option<&str>,
     ) -> Result<Message, TelegramError> {
-        self.send_upload(("sendDocument", "document"), chat_id, file_name, bytes, content_type, caption).await
+        self.send_upload(("sendDocument", "document"), until, chat_id, file_name, bytes, content_type, caption).await
     }
 
-    /// sendPhoto with the image's bytes uploaded (multipart). One attempt: the caller decides about retries.
+    /// sendPhoto with the image's bytes uploaded (multipart), like [`Self::send_document_upload`].
     pub(crate) async fn send_photo_upload(
         &self,
+        until: Instant,
         chat_id: i64,
         file_name: &str,
         bytes: Bytes,
         caption: Option<&str>,
     ) -> Result<Message, TelegramError> {
-        self.send_upload(("sendPhoto", "photo"), chat_id, file_name, bytes, "image/png", caption).await
+        self.send_upload(("sendPhoto", "photo"), until, chat_id, file_name, bytes, "image/png", caption).await
     }
 
-    /// `method` with the file's bytes uploaded as its `field`.
+    /// `method` with the file's bytes uploaded as its `field`, until `until` at most.
+    #[allow(clippy::too_many_arguments)] // the shared body of the two typed wrappers above
     async fn send_upload(
         &self,
         (method, field): (&'static str, &'static str),
+        until: Instant,
         chat_id: i64,
         file_name: &str,
         bytes: Bytes,
         content_type: &str,
         caption: Option<&str>,
     ) -> Result<Message, TelegramError> {
+        let left = until.saturating_duration_since(Instant::now()).min(TRANSFER_TIMEOUT);
+        if left < MIN_UPLOAD_TIME {
+            return Err(TelegramError::Network {
+                method: method.into(),
+                message: "no time left for the upload before the invocation's deadline".into(),
+            });
+        }
         let part = || reqwest::multipart::Part::stream(bytes.clone()).file_name(file_name.to_owned());
         // The MIME type comes from the customer's client ("pdf", "image/"): one that is not a MIME type at all
         // is sent as plain bytes rather than failing the upload.
@@ -68,8 +83,7 @@ impl TelegramClient {
         }
         let url = self.method_url(method);
         let network = |e: reqwest::Error| self.network_error(method, e);
-        let response =
-            self.http(method)?.post(url).multipart(form).timeout(TRANSFER_TIMEOUT).send().await.map_err(network)?;
+        let response = self.http(method)?.post(url).multipart(form).timeout(left).send().await.map_err(network)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(network)?;
         ApiReply::decode(method, status, &body)
