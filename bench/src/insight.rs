@@ -13,6 +13,8 @@ use zabota_testkit::TestDb;
 pub const TICKETS: i64 = 100_000;
 const MESSAGES_PER_TICKET: i64 = 10;
 
+/// (The lateral subquery refers to `g` so that it is drawn again for every ticket: without that, PostgreSQL draws
+/// it once, and every ticket would open at the same moment.)
 const FILL: &str = "
 INSERT INTO users (tg_id, first_name) SELECT 100000 + g, 'Клиент' FROM generate_series(1, 20000) g;
 INSERT INTO users (tg_id, username, first_name) SELECT 900000 + g, 'op' || g, 'Оператор' FROM generate_series(1, 20) g;
@@ -23,7 +25,7 @@ SELECT u.id, (ARRAY['warranty', 'return', 'other'])[g % 3 + 1], '+7916' || lpad(
        s.c + s.a + s.r + s.d,
        (ARRAY['operator', 'operator', 'operator', 'idle', 'supervisor', 'cancelled'])[g % 6 + 1]
   FROM generate_series(1, $TICKETS) g
-  CROSS JOIN LATERAL (SELECT now() - random() * interval '30 days' AS c, random() * interval '20 minutes' AS a,
+  CROSS JOIN LATERAL (SELECT now() - random() * interval '30 days' + g * interval '0' AS c, random() * interval '20 minutes' AS a,
                              random() * interval '5 minutes' AS r, random() * interval '2 hours' AS d) s
   JOIN users u ON u.tg_id = 100000 + 1 + g % 20000;
 INSERT INTO ticket_messages (ticket_id, sender_type, sender_tg_id, content_type, message_text, source_chat_id,

@@ -26,6 +26,12 @@ async fn main() -> anyhow::Result<()> {
     let customers = env_number("BENCH_CUSTOMERS", 160);
     let operators = env_number("BENCH_OPERATORS", 16);
     let out = std::env::var("BENCH_OUTPUT").unwrap_or_else(|_| "bench/results.json".into());
+    // `BENCH_ONLY=insight make bench`: only the /stats and export figures, printed (results.json is left alone).
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("insight") {
+        let insight = insight::run().await.context("the insight bench")?;
+        println!("{}", serde_json::to_string_pretty(&insight)?);
+        return Ok(());
+    }
     eprintln!("bench: {customers} customers, {operators} operators (concurrency {operators})");
 
     let setup = std::sync::Arc::new(workload::Setup::new(operators).await);
