@@ -63,6 +63,9 @@ export: ## Tickets opened since SINCE (YYYY-MM-DD; UNTIL, TICKET optional) as JS
 	@[ -n "$(SINCE)" ] || { echo "usage: make export SINCE=YYYY-MM-DD [UNTIL=YYYY-MM-DD] [TICKET=N] > tickets.jsonl" >&2; exit 2; }
 	@infra/run-local.sh export --since "$(SINCE)" $(if $(UNTIL),--until "$(UNTIL)") $(if $(TICKET),--ticket "$(TICKET)")
 
+check-desk: ## Check a desk file (FILE, default: DESK_CONFIG or the built-in desk.toml): every problem with its line
+	@infra/run-local.sh check-desk $(if $(FILE),"$(FILE)")
+
 set-webhook: ## Point Telegram at URL (default: the deployed stack's WebhookUrl) with WEBHOOK_SECRET
 	@url="$(URL)"; [ -n "$$url" ] || url="$$($(MAKE) --no-print-directory stack-url)"; \
 	  [ -n "$$url" ] || { echo "usage: make set-webhook URL=https://your-endpoint (or deploy the stack first)" >&2; exit 2; }; \

@@ -43,6 +43,12 @@ enum Command {
         #[arg(long)]
         ticket: Option<i64>,
     },
+    /// Check a desk file (topics, templates, texts): every problem with its line; exits non-zero on any. Without
+    /// FILE, the one DESK_CONFIG names (a path or s3://bucket/key), else the built-in desk.toml.
+    CheckDesk {
+        /// The desk file to check.
+        file: Option<std::path::PathBuf>,
+    },
     #[command(flatten)]
     App(AppCommand),
 }
@@ -94,6 +100,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Migrate => migrate().await,
         Command::Export { since, until, ticket } => zabota_local::export::run(since, until, ticket).await,
+        Command::CheckDesk { file } => return check_desk(file).await,
         Command::Sandbox { listen } => {
             // The desk's own lines, not every maintenance run (each 15 s here); RUST_LOG=info shows everything.
             telemetry::init_with_default(LogFormat::Pretty, "warn,zabota_local=info");
@@ -115,6 +122,38 @@ async fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "zabota failed");
             eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `zabota check-desk [FILE]`: 0 when the file is valid, 1 with every problem on stderr, 2 when `DESK_CONFIG` is
+/// not a place a desk file can be.
+async fn check_desk(file: Option<std::path::PathBuf>) -> ExitCode {
+    use zabota_core::desk::DeskSource;
+    let env = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let source = match file {
+        Some(path) => DeskSource::File(path),
+        None => match DeskSource::parse(env("DESK_CONFIG").as_deref(), env("S3_ENDPOINT").as_deref()) {
+            Ok(source) => source,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match source.load().await {
+        Ok(desk) => {
+            println!(
+                "{}: valid ({} topics; languages: {})",
+                source.name(),
+                desk.topics().len(),
+                desk.languages().join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }

@@ -105,7 +105,7 @@ async fn play_whole_flow(t: &zabota_testkit::TestApp, deliver: impl AsyncFn(serd
     deliver(updates::command(&customer, "/start")).await;
     received(customer.id, 1).await;
     let menu = t.last(customer.id);
-    assert_eq!(menu.text.as_deref(), Some(texts::GREETING));
+    assert_eq!(menu.text.as_deref(), Some(zabota_testkit::shipped::greeting()));
     deliver(updates::callback(&customer, customer.id, menu.message_id, "topic:warranty")).await;
     received(customer.id, 2).await;
     deliver(updates::callback(&customer, customer.id, t.last(customer.id).message_id, "operator:warranty")).await;

@@ -59,6 +59,16 @@ impl Received {
             .filter_map(|button| button.get("callback_data")?.as_str().map(str::to_owned))
             .collect()
     }
+
+    /// The label of every inline button, row by row.
+    pub fn button_texts(&self) -> Vec<String> {
+        let rows = self.inline_keyboard().cloned().unwrap_or_default();
+        rows.iter()
+            .filter_map(Value::as_array)
+            .flatten()
+            .filter_map(|button| button.get("text")?.as_str().map(str::to_owned))
+            .collect()
+    }
 }
 
 /// An answerCallbackQuery the bot made.

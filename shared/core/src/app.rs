@@ -16,6 +16,8 @@ pub struct App {
     pub telegram: TelegramClient,
     /// Where media bytes go (`config.media`).
     pub media: MediaStore,
+    /// The desk file (`config.desk`): the topics and the menu's texts.
+    pub desk: crate::desk::Desk,
     /// Updates are handled concurrently (a webhook, where Telegram may deliver them out of order): the handler of
     /// an album's part waits the album out and sends it, and an edit that overtook its message is delivered again.
     /// Off for long polling, which handles updates one after another, in order (its outbox loop sends albums).
@@ -30,16 +32,21 @@ pub enum AppError {
     /// bundle, a `sslmode` refused for a remote host.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The desk file cannot be read, or has problems (each listed with its line).
+    #[error(transparent)]
+    Desk(#[from] crate::desk::DeskError),
 }
 
 impl App {
-    /// Builds the app without connecting to anything (the pool connects lazily). `pool_size` is 1 on Lambda
-    /// (one update at a time per environment) and larger for the local server.
+    /// Builds the app without connecting to the database (the pool connects lazily), reading the desk file
+    /// (`DESK_CONFIG`) and refusing an invalid one. `pool_size` is 1 on Lambda (one update at a time per
+    /// environment) and larger for the local server.
     pub async fn new(config: Config, pool_size: usize) -> Result<Self, AppError> {
         let db = db::build_pool(&config.database, pool_size)?;
         let telegram = TelegramClient::new(&config.telegram_api_url, config.bot_token.clone());
         let media = MediaStore::from_config(&config.media).await;
-        Ok(App { config, db, telegram, media, concurrent_updates: true })
+        let desk = config.desk.load().await?;
+        Ok(App { config, db, telegram, media, desk, concurrent_updates: true })
     }
 
     /// Whether the database answers a trivial query within `within` (a health check: a pooled connection, or a

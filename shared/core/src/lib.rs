@@ -6,6 +6,7 @@ pub mod bot;
 pub mod config;
 pub mod db;
 pub mod deadline;
+pub mod desk;
 pub mod domain;
 pub mod history;
 pub mod maintenance;

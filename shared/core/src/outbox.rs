@@ -221,7 +221,7 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
             report.stop = Stop::NotDue;
             return Ok(report);
         };
-        let Some(pending) = drawn(&tx, chat_id, pending).await? else {
+        let Some(pending) = drawn(&tx, &app.desk, chat_id, pending).await? else {
             // A board call with nothing to do: cancelled; the queue goes on in a fresh transaction.
             tx.commit().await?;
             if !more {
@@ -271,9 +271,14 @@ pub(crate) async fn flush_chat(app: &App, chat_id: i64, deadline: Instant, turn:
 
 /// `pending` as it goes: a queue board's call is drawn from the database now (so it shows every change committed
 /// before); one with nothing to do is cancelled and `None` returned.
-async fn drawn(tx: &Tx, chat_id: i64, mut pending: Pending) -> Result<Option<Pending>, DbError> {
+async fn drawn(
+    tx: &Tx,
+    desk: &crate::desk::Desk,
+    chat_id: i64,
+    mut pending: Pending,
+) -> Result<Option<Pending>, DbError> {
     let Some(on_result) = pending.board_call() else { return Ok(Some(pending)) };
-    match crate::bot::board::draw_call(tx, chat_id, on_result).await? {
+    match crate::bot::board::draw_call(tx, desk, chat_id, on_result).await? {
         Some((method, params, drawing)) => {
             pending.method = method.to_owned();
             pending.params = params;
@@ -418,7 +423,7 @@ async fn send_head(
         tx.commit().await?;
         return Ok(Some(Stop::NotDue));
     };
-    let Some(pending) = drawn(&tx, chat_id, pending).await? else {
+    let Some(pending) = drawn(&tx, &app.desk, chat_id, pending).await? else {
         tx.commit().await?;
         return Ok((!more).then_some(Stop::Empty));
     };

@@ -62,5 +62,5 @@ async fn a_cancel_and_reopen_loop_stops_at_the_days_limit_with_a_clear_reply_and
     assert_eq!(t.telegram.texts(OPERATORS_CHAT_ID).len(), cards_before, "no card");
     // Back in the menu: a /start shows it as usual.
     t.send(updates::command(&customer, "/start")).await;
-    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::GREETING));
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(zabota_testkit::shipped::greeting()));
 }

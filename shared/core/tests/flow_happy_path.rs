@@ -23,13 +23,13 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     // Start menu.
     t.send(updates::command(&customer, "/start")).await;
     let greeting = t.last(customer.id);
-    assert_eq!(greeting.text.as_deref(), Some(texts::GREETING));
+    assert_eq!(greeting.text.as_deref(), Some(zabota_testkit::shipped::greeting()));
     assert_eq!(greeting.callback_data(), ["topic:warranty", "topic:return", "topic:other"]);
 
     // Гарантия: the template answer with Понятно / Обратиться к оператору.
     t.press(&customer, "topic:warranty").await;
     let template = t.last(customer.id);
-    assert_eq!(template.text.as_deref(), Some(texts::template(Topic::Warranty)));
+    assert_eq!(template.text.as_deref(), Some(zabota_testkit::shipped::template(Topic::Warranty)));
     assert_eq!(template.callback_data(), ["ok", "operator:warranty"]);
 
     // Обратиться к оператору: asked for the phone with a share-contact button.
@@ -123,6 +123,6 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
 
     // В начало: the menu again. Every press was answered.
     t.press(&customer, "home").await;
-    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::GREETING));
+    assert_eq!(t.last(customer.id).text.as_deref(), Some(zabota_testkit::shipped::greeting()));
     assert_eq!(t.telegram.callback_answers().len(), 5);
 }

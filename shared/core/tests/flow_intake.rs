@@ -51,7 +51,7 @@ async fn understood_thanks_the_customer_and_shows_the_menu_again() {
     press(&t, &customer, "topic:return").await;
     press(&t, &customer, "ok").await;
     let reply = t.last(customer.id);
-    assert_eq!(reply.text.as_deref(), Some(texts::UNDERSTOOD));
+    assert_eq!(reply.text.as_deref(), Some(zabota_testkit::shipped::text(zabota_core::desk::Text::Understood)));
     assert_eq!(reply.callback_data(), MENU);
     assert_eq!(t.telegram.received(customer.id).len(), 3, "greeting, template, «Рады были помочь»");
     assert_eq!(t.db.count("tickets").await, 0);
@@ -64,12 +64,12 @@ async fn another_question_asks_first_and_no_returns_to_the_menu() {
     t.send(updates::command(&customer, "/start")).await;
     press(&t, &customer, "topic:other").await;
     let question = t.last(customer.id);
-    assert_eq!(question.text.as_deref(), Some(texts::OTHER_QUESTION));
+    assert_eq!(question.text.as_deref(), Some(zabota_testkit::shipped::text(zabota_core::desk::Text::ConfirmOperator)));
     assert_eq!(question.callback_data(), ["operator:other", "home"]);
 
     press(&t, &customer, "home").await;
     let menu = t.last(customer.id);
-    assert_eq!(menu.text.as_deref(), Some(texts::GREETING));
+    assert_eq!(menu.text.as_deref(), Some(zabota_testkit::shipped::greeting()));
     assert_eq!(menu.callback_data(), MENU);
     assert_eq!(t.db.count("tickets").await, 0);
 }

@@ -16,7 +16,7 @@ async fn a_redelivered_update_changes_nothing_and_sends_nothing() {
     let start = updates::command(&customer, "/start");
     assert_eq!(t.send(start.clone()).await, Outcome::Processed);
     assert_eq!(t.send(start).await, Outcome::Duplicate);
-    assert_eq!(t.telegram.texts(customer.id), vec![texts::GREETING]);
+    assert_eq!(t.telegram.texts(customer.id), vec![zabota_testkit::shipped::greeting()]);
     assert_eq!(t.db.count("outbox").await, 1);
 }
 

@@ -273,7 +273,7 @@ async fn a_stuck_conversation_lock_is_a_500_after_the_lock_timeout_not_a_hung_in
     stuck.rollback().await.unwrap();
     let again = t.post(&body).await;
     assert_eq!((again.status, again.body), (200, "ok"));
-    assert_eq!(t.telegram.texts(customer.id), vec![texts::GREETING]);
+    assert_eq!(t.telegram.texts(customer.id), vec![zabota_testkit::shipped::greeting()]);
 }
 
 #[tokio::test]

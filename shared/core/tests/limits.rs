@@ -114,7 +114,7 @@ async fn the_bots_budget_is_shared_by_every_chat() {
         t.redeliver().await;
     }
     for customer in &customers {
-        assert_eq!(t.telegram.texts(customer.id), [texts::GREETING], "customer {}", customer.id);
+        assert_eq!(t.telegram.texts(customer.id), [zabota_testkit::shipped::greeting()], "customer {}", customer.id);
     }
     assert!(t.telegram.over_limit_calls().is_empty(), "no 429: {:?}", t.telegram.over_limit_calls());
 }

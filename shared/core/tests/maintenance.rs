@@ -338,5 +338,5 @@ async fn retention_forgets_people_with_nothing_left_but_not_those_with_a_ticket_
     // Someone forgotten who comes back is simply new.
     t.send(updates::command(&gone, "/start")).await;
     assert_eq!(left(&[&gone]).await, 1);
-    assert_eq!(t.last(gone.id).text.as_deref(), Some(texts::GREETING));
+    assert_eq!(t.last(gone.id).text.as_deref(), Some(zabota_testkit::shipped::greeting()));
 }

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod desk;
 pub mod lambda;
 pub mod pg;
+pub mod shipped;
 pub mod storm;
 
 pub use app::{

@@ -151,6 +151,7 @@ pub(crate) struct BoardDrawing {
 /// it was posted, a refresh of a board that never got a message and is drained already…).
 pub(crate) async fn draw_call(
     db: &impl Sql,
+    desk: &crate::desk::Desk,
     chat_id: i64,
     on_result: OnResult,
 ) -> Result<Option<(&'static str, serde_json::Value, Option<BoardDrawing>)>, DbError> {
@@ -176,18 +177,25 @@ pub(crate) async fn draw_call(
         (OnResult::BoardPin { .. } | OnResult::BoardUnpin { .. }, _) => None,
         (_, Some(message_id)) => Some((
             "editMessageText",
-            message_params(chat_id, Some(message_id), &drawn)?,
+            message_params(desk, chat_id, Some(message_id), &drawn)?,
             Some(drawing(Some(message_id))),
         )),
         // Not posted (yet, or its post was given up): a board still in use is posted now.
-        (_, None) if drawn.active => Some(("sendMessage", message_params(chat_id, None, &drawn)?, Some(drawing(None)))),
+        (_, None) if drawn.active => {
+            Some(("sendMessage", message_params(desk, chat_id, None, &drawn)?, Some(drawing(None))))
+        }
         (_, None) => None,
     })
 }
 
 /// The parameters of the board's sendMessage (no `message_id`) or editMessageText, as `drawn`.
-fn message_params(chat_id: i64, message_id: Option<i64>, drawn: &Drawn) -> Result<serde_json::Value, DbError> {
-    let (text, markup) = content(drawn);
+fn message_params(
+    desk: &crate::desk::Desk,
+    chat_id: i64,
+    message_id: Option<i64>,
+    drawn: &Drawn,
+) -> Result<serde_json::Value, DbError> {
+    let (text, markup) = content(desk, drawn);
     let mut params = json!({ "chat_id": chat_id, "text": text });
     if let Some(message_id) = message_id {
         params["message_id"] = json!(message_id);
@@ -199,12 +207,15 @@ fn message_params(chat_id: i64, message_id: Option<i64>, drawn: &Drawn) -> Resul
 }
 
 /// The board's text and buttons as `drawn`.
-fn content(drawn: &Drawn) -> (String, Option<InlineKeyboardMarkup>) {
+fn content(desk: &crate::desk::Desk, drawn: &Drawn) -> (String, Option<InlineKeyboardMarkup>) {
     if !drawn.active {
         return (texts::BOARD_DRAINED.to_owned(), None);
     }
-    let lines: Vec<String> =
-        drawn.listed.iter().map(|t| texts::board_line(t.id, &t.name, t.topic, t.queued_at, drawn.now)).collect();
+    let lines: Vec<String> = drawn
+        .listed
+        .iter()
+        .map(|t| texts::board_line(t.id, &t.name, &desk.topic_label(t.topic), t.queued_at, drawn.now))
+        .collect();
     let text = texts::board(&lines, drawn.waiting, &drawn.taken);
     let buttons: Vec<InlineKeyboardButton> = drawn
         .listed

@@ -36,16 +36,24 @@ pub(crate) async fn text_and_history(
     let (profile, (earlier, count)) = (profile?, earlier?);
     let phone = Phone::parse(&ticket.phone, &ctx.app.config.default_region)
         .map_or_else(|_| ticket.phone.clone(), |p| p.display());
-    let card = texts::card(ticket.id, &profile.full_name(), profile.username.as_deref(), &phone, ticket.topic, count);
+    let card = texts::card(
+        ticket.id,
+        &profile.full_name(),
+        profile.username.as_deref(),
+        &phone,
+        &ctx.app.desk.topic_label(ticket.topic),
+        count,
+    );
     let tz = ctx.app.config.desk_tz;
-    let lines: Vec<String> = earlier.iter().map(|p| past_line(p, tz)).collect();
+    let lines: Vec<String> = earlier.iter().map(|p| past_line(p, tz, &ctx.app.desk)).collect();
     Ok((card + &texts::card_history(&lines), earlier))
 }
 
 /// A past ticket as one line of a customer's history.
-pub(crate) fn past_line(p: &history::PastTicket, tz: chrono_tz::Tz) -> String {
+pub(crate) fn past_line(p: &history::PastTicket, tz: chrono_tz::Tz, desk: &crate::desk::Desk) -> String {
     let date = p.created_at.with_timezone(&tz).format("%d.%m.%Y").to_string();
-    texts::past_ticket_line(p.id, &date, p.topic, p.operator.as_deref(), p.status, p.close_reason, p.score)
+    let topic = p.topic.map_or_else(|| "—".to_owned(), |t| desk.topic_label(t));
+    texts::past_ticket_line(p.id, &date, &topic, p.operator.as_deref(), p.status, p.close_reason, p.score)
 }
 
 /// Posts the ticket's card with «Взять в работу», with a header line above it (a reminder) if given. Where it

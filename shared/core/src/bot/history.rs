@@ -99,7 +99,7 @@ async fn send(ctx: &mut Ctx<'_>, chat: i64, id: i64, json: &str) -> Result<Optio
     ids.sort_unstable();
     ids.dedup();
     let names: HashMap<i64, String> = users::handles_of(ctx.db(), &ids).await?.into_iter().collect();
-    let text = transcript::render(&record, ctx.app.config.desk_tz, &names);
+    let text = transcript::render(&record, ctx.app.config.desk_tz, &names, &ctx.app.desk);
     let limits = &ctx.app.config.send_limits;
     crate::db::budgets::take_slot_waiting(ctx.db(), chat, limits, UPLOAD_PACE_WAIT).await?;
     let caption = texts::transcript_caption(id, record.messages.len());
@@ -146,7 +146,7 @@ async fn customers(ctx: &Ctx<'_>, lookup: Lookup<'_>, asked: &str) -> Result<Str
         let mut text = texts::history_header(&customer.handle, customer.tg_id, total);
         for ticket in &tickets {
             text.push('\n');
-            text.push_str(&super::card::past_line(ticket, tz));
+            text.push_str(&super::card::past_line(ticket, tz, &ctx.app.desk));
         }
         if total > i64::try_from(tickets.len()).unwrap_or(i64::MAX) {
             text.push('\n');

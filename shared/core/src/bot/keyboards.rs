@@ -1,5 +1,6 @@
 //! Keyboards: which buttons each message carries.
 
+use crate::desk::{Desk, Text};
 use crate::domain::{Callback, Topic};
 use crate::telegram::{InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyMarkup};
 use crate::texts;
@@ -13,28 +14,25 @@ fn inline(rows: Vec<Vec<(&str, Callback)>>) -> InlineKeyboardMarkup {
     }
 }
 
-/// Гарантия / Возврат / Другой вопрос.
-pub fn menu() -> ReplyMarkup {
-    ReplyMarkup::Inline(inline(vec![
-        vec![(texts::BTN_WARRANTY, Callback::Topic(Topic::Warranty))],
-        vec![(texts::BTN_RETURN, Callback::Topic(Topic::Return))],
-        vec![(texts::BTN_OTHER, Callback::Topic(Topic::Other))],
-    ]))
+/// The desk's topics, one per row (the shipped desk: Гарантия / Возврат / Другой вопрос).
+pub fn menu(desk: &Desk) -> ReplyMarkup {
+    let rows = desk.topics().iter().map(|t| vec![(desk.label(t), Callback::Topic(t.id))]).collect();
+    ReplyMarkup::Inline(inline(rows))
 }
 
 /// Понятно / Обратиться к оператору under a template answer.
-pub fn template(topic: Topic) -> ReplyMarkup {
+pub fn template(desk: &Desk, topic: Topic) -> ReplyMarkup {
     ReplyMarkup::Inline(inline(vec![
-        vec![(texts::BTN_UNDERSTOOD, Callback::Understood)],
-        vec![(texts::BTN_CONTACT_OPERATOR, Callback::Operator(topic))],
+        vec![(desk.text(Text::ButtonUnderstood), Callback::Understood)],
+        vec![(desk.text(Text::ButtonContactOperator), Callback::Operator(topic))],
     ]))
 }
 
-/// Да / Нет under «Связаться с оператором?».
-pub fn yes_no() -> ReplyMarkup {
+/// Да / Нет under «Связаться с оператором?» for `topic`.
+pub fn yes_no(desk: &Desk, topic: Topic) -> ReplyMarkup {
     ReplyMarkup::Inline(inline(vec![vec![
-        (texts::BTN_YES, Callback::Operator(Topic::Other)),
-        (texts::BTN_NO, Callback::Home),
+        (desk.text(Text::ButtonYes), Callback::Operator(topic)),
+        (desk.text(Text::ButtonNo), Callback::Home),
     ]]))
 }
 

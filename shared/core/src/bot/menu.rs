@@ -5,6 +5,7 @@ use super::ctx::Ctx;
 use super::keyboards;
 use crate::db::tickets::{self, SenderTickets, Status};
 use crate::db::users::{self, UserRow};
+use crate::desk::{self, Text, TopicAction};
 use crate::domain::{CloseReason, DialogState, Topic};
 use crate::telegram::{CallbackQuery, SendMessage};
 use crate::texts;
@@ -12,7 +13,10 @@ use crate::texts;
 /// `/start`: greeting with the topics; any half-finished intake is forgotten.
 pub async fn start(ctx: &mut Ctx<'_>, user: &UserRow) -> Result<(), ProcessError> {
     users::set_dialog_state(ctx.db(), user.id, DialogState::Menu).await?;
-    ctx.send(SendMessage::new(user.tg_id, texts::GREETING).with_markup(keyboards::menu()))?;
+    let desk = &ctx.app.desk;
+    let greeting = desk::render(desk.text(Text::Greeting), &[("name", &user.first_name)]);
+    let message = SendMessage::new(user.tg_id, greeting).with_markup(keyboards::menu(desk));
+    ctx.send(message)?;
     Ok(())
 }
 
@@ -54,14 +58,28 @@ pub async fn home(ctx: &mut Ctx<'_>, query: &CallbackQuery, user: &UserRow) -> R
     start(ctx, user).await
 }
 
-/// A topic from the menu: its template answer, or the «Связаться с оператором?» question.
-pub async fn topic(ctx: &mut Ctx<'_>, query: &CallbackQuery, topic: Topic) -> Result<(), ProcessError> {
-    ctx.ack(query)?;
-    let chat = query.from.id;
-    let message = match topic {
-        Topic::Other => SendMessage::new(chat, texts::OTHER_QUESTION).with_markup(keyboards::yes_no()),
-        topic => SendMessage::new(chat, texts::template(topic)).with_markup(keyboards::template(topic)),
+/// A topic from the menu, as the desk file says: its template answer, the «Связаться с оператором?» question, or
+/// straight to the phone step. A topic the desk no longer has (an old menu's button) is answered as stale.
+pub async fn topic(ctx: &mut Ctx<'_>, query: &CallbackQuery, user: &UserRow, topic: Topic) -> Result<(), ProcessError> {
+    let desk = &ctx.app.desk;
+    let Some(def) = desk.topic(topic) else {
+        tracing::info!(topic = %topic, "a topic the desk file no longer has was pressed");
+        return Ok(ctx.alert(query, texts::ALERT_STALE)?);
     };
+    let chat = query.from.id;
+    let label = desk.label(def);
+    let values = [("name", user.first_name.as_str()), ("topic", label)];
+    let message = match (def.action, desk.template(topic)) {
+        (TopicAction::Phone, _) => return super::intake::request_operator(ctx, query, user, topic).await,
+        (TopicAction::Template, Some(template)) => {
+            SendMessage::new(chat, desk::render(template, &values)).with_markup(keyboards::template(desk, topic))
+        }
+        (TopicAction::Confirm | TopicAction::Template, _) => {
+            let question = desk::render(desk.text(Text::ConfirmOperator), &values);
+            SendMessage::new(chat, question).with_markup(keyboards::yes_no(desk, topic))
+        }
+    };
+    ctx.ack(query)?;
     ctx.send(message)?;
     Ok(())
 }
@@ -69,6 +87,8 @@ pub async fn topic(ctx: &mut Ctx<'_>, query: &CallbackQuery, topic: Topic) -> Re
 /// «Понятно»: a polite end and the menu again.
 pub async fn understood(ctx: &mut Ctx<'_>, query: &CallbackQuery) -> Result<(), ProcessError> {
     ctx.ack(query)?;
-    ctx.send(SendMessage::new(query.from.id, texts::UNDERSTOOD).with_markup(keyboards::menu()))?;
+    let desk = &ctx.app.desk;
+    let text = desk::render(desk.text(Text::Understood), &[("name", &query.from.first_name)]);
+    ctx.send(SendMessage::new(query.from.id, text).with_markup(keyboards::menu(desk)))?;
     Ok(())
 }

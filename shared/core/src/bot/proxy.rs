@@ -46,7 +46,7 @@ pub async fn private_message(
             let reply = if super::roles::role(ctx, user.tg_id).await?.is_operator() {
                 SendMessage::new(user.tg_id, texts::NO_ACTIVE_DIALOG)
             } else {
-                SendMessage::new(user.tg_id, texts::USE_MENU).with_markup(keyboards::menu())
+                SendMessage::new(user.tg_id, texts::USE_MENU).with_markup(keyboards::menu(&ctx.app.desk))
             };
             ctx.send(reply)?;
             Ok(())

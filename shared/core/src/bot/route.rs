@@ -120,7 +120,7 @@ impl Loaded<'_> {
             }
             Loaded::Button { query, user, .. } => match query.data.as_deref().and_then(Callback::parse) {
                 None => Ok(ctx.alert(query, texts::ALERT_STALE)?),
-                Some(Callback::Topic(topic)) => menu::topic(ctx, query, topic).await,
+                Some(Callback::Topic(topic)) => menu::topic(ctx, query, &user, topic).await,
                 Some(Callback::Understood) => menu::understood(ctx, query).await,
                 Some(Callback::Home) => menu::home(ctx, query, &user).await,
                 Some(Callback::Operator(topic)) => intake::request_operator(ctx, query, &user, topic).await,

@@ -103,6 +103,8 @@ pub struct Config {
     pub webhook_secret: Option<SecretString>,
     /// `MEDIA_BACKEND` (`s3`, `fs` or `off`) and the settings of the backend it names.
     pub media: MediaBackend,
+    /// `DESK_CONFIG`: where the desk file comes from (the built-in one when unset).
+    pub desk: crate::desk::DeskSource,
     /// `HISTORY_RETENTION_DAYS`: messages, attachments and closed tickets older than this are deleted (at least
     /// [`MIN_HISTORY_RETENTION_DAYS`], default [`DEFAULT_HISTORY_RETENTION_DAYS`]).
     pub history_retention_days: u32,
@@ -175,6 +177,8 @@ impl Config {
         let telegram_api_url = parse::api_url(get("TELEGRAM_API_URL"))?;
         let webhook_secret = get("WEBHOOK_SECRET").map(parse::webhook_secret).transpose()?;
         let media = parse::media(get("MEDIA_BACKEND"), get("MEDIA_BUCKET"), get("S3_ENDPOINT"), get("MEDIA_ROOT"))?;
+        let desk = crate::desk::DeskSource::parse(get("DESK_CONFIG").as_deref(), get("S3_ENDPOINT").as_deref())
+            .map_err(|reason| parse::invalid("DESK_CONFIG", reason, "a path to a desk file, or s3://bucket/key"))?;
         let history_retention_days = parse::retention(get("HISTORY_RETENTION_DAYS"))?;
         let duration = |name: &'static str, default: &str| parse::duration(name, get(name), default);
         let ticket_idle_close_after = duration("TICKET_IDLE_CLOSE_AFTER", "24h")?;
@@ -207,6 +211,7 @@ impl Config {
             telegram_api_url,
             webhook_secret,
             media,
+            desk,
             history_retention_days,
             ticket_idle_close_after,
             ticket_idle_warn_before,

@@ -16,6 +16,8 @@ pub(crate) struct UserRow {
     pub phone: Option<String>,
     /// Where they are in the conversation with the bot.
     pub state: DialogState,
+    /// Their first name, as this update's profile gives it (for texts that greet them by name).
+    pub first_name: String,
 }
 
 /// The statement of [`upsert_user`]. The row is rewritten only when the profile changed: most updates come from
@@ -60,7 +62,8 @@ pub(crate) async fn upsert_user(db: &impl Sql, user: &User) -> Result<UserRow, t
         tracing::warn!(user = user.id, %step, "dialog state without its topic; back to the menu");
         DialogState::Menu
     });
-    Ok(UserRow { id: row.try_get(0)?, tg_id: row.try_get(1)?, phone: row.try_get(2)?, state })
+    let first_name = user.first_name.clone();
+    Ok(UserRow { id: row.try_get(0)?, tg_id: row.try_get(1)?, phone: row.try_get(2)?, state, first_name })
 }
 
 const SET_STATE: &str = "UPDATE users SET dialog_state = $2, dialog_topic = $3, updated_at = now() WHERE id = $1";

@@ -43,23 +43,13 @@ pub mod command;
 pub mod content;
 pub mod phone;
 pub mod ticket;
+pub mod topic;
 
 pub use callback::Callback;
 pub use command::{Command, TicketArg};
 pub use content::{ArchiveStatus, Content, ContentKind};
 pub use ticket::{BannedEvent, CloseReason, HandoverKind, Role, Sender, Status};
-
-text_enum! {
-    /// What a customer needs help with (`tickets.topic`, and callback data).
-    pub enum Topic {
-        /// «Гарантия».
-        Warranty = "warranty",
-        /// «Возврат».
-        Return = "return",
-        /// «Другой вопрос».
-        Other = "other",
-    }
-}
+pub use topic::Topic;
 
 /// Where a customer is in the conversation with the bot (`users.dialog_state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::TicketRecord;
-use crate::domain::{CloseReason, ContentKind, Status, Topic};
+use crate::domain::{CloseReason, ContentKind, Status};
 use crate::texts::{self, TranscriptTime};
 
 /// `record` as a transcript; times in `tz`. `names`: how operators are shown, by Telegram id.
-pub fn render(record: &TicketRecord, tz: Tz, names: &HashMap<i64, String>) -> String {
+pub fn render(record: &TicketRecord, tz: Tz, names: &HashMap<i64, String>, desk: &crate::desk::Desk) -> String {
     let at = |t: DateTime<Utc>| t.with_timezone(&tz).format("%d.%m.%Y %H:%M:%S").to_string();
     let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
     let c = &record.customer;
@@ -22,14 +22,11 @@ pub fn render(record: &TicketRecord, tz: Tz, names: &HashMap<i64, String>) -> St
         .filter(|n| !n.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let topic = match Topic::parse(&record.topic) {
-        Some(topic) => texts::topic_name(topic),
-        None => record.topic.as_str(),
-    };
+    let topic = desk.topic_text_label(&record.topic);
     let mut out = vec![
         texts::transcript_title(record.ticket),
         texts::transcript_customer(&full_name, c.username.as_deref(), c.tg_id, &record.phone),
-        texts::transcript_topic(topic),
+        texts::transcript_topic(&topic),
         texts::transcript_time(TranscriptTime::Opened, &format!("{} ({tz})", at(record.created_at))),
     ];
     let times = [

@@ -3,7 +3,7 @@
 
 pub mod archive;
 mod fs;
-mod s3;
+pub(crate) mod s3;
 
 pub use fs::FsMediaStore;
 pub use s3::S3MediaStore;

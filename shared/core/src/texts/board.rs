@@ -3,9 +3,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::topic_name;
-use crate::domain::Topic;
-
 /// A board button.
 pub fn btn_board_claim(ticket_id: i64) -> String {
     format!("Взять #{ticket_id}")
@@ -24,12 +21,12 @@ fn waited(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
 const NAME_CHARS: usize = 32;
 
 /// One line of the board: number, name, topic and waiting time.
-pub fn board_line(ticket_id: i64, name: &str, topic: Topic, since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub fn board_line(ticket_id: i64, name: &str, topic: &str, since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let mut short: String = name.chars().take(NAME_CHARS).collect();
     if name.chars().count() > NAME_CHARS {
         short.push('…');
     }
-    format!("#{ticket_id} · {short} · {} · {}", topic_name(topic), waited(since, now))
+    format!("#{ticket_id} · {short} · {topic} · {}", waited(since, now))
 }
 
 /// The board's text while tickets wait on it: `lines` are the oldest, `waiting` counts them all, `taken` are the

@@ -1,7 +1,7 @@
 //! The texts of a customer's history (on cards, summaries, `/history`) and of the transcript, part of
 //! [`crate::texts`].
 
-use crate::domain::{CloseReason, ContentKind, Status, Topic};
+use crate::domain::{CloseReason, ContentKind, Status};
 
 /// How a past ticket ended (or where it is), in a few words.
 pub(crate) fn outcome_short(status: Status, reason: Option<CloseReason>) -> &'static str {
@@ -23,13 +23,12 @@ pub(crate) fn outcome_short(status: Status, reason: Option<CloseReason>) -> &'st
 pub(crate) fn past_ticket_line(
     id: i64,
     date: &str,
-    topic: Option<Topic>,
+    topic: &str,
     operator: Option<&str>,
     status: Status,
     reason: Option<CloseReason>,
     score: Option<i16>,
 ) -> String {
-    let topic = topic.map_or("—", super::topic_name);
     let operator = operator.unwrap_or("без оператора");
     let outcome = outcome_short(status, reason);
     let rating = score.map_or_else(String::new, |s| format!(", оценка {s}"));

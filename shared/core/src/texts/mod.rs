@@ -1,6 +1,7 @@
-//! Every user-visible string and button label, in one place. Russian, as in the seed.
+//! Every user-visible string and button label, in one place, Russian, as in the seed; except the start menu's
+//! topics, template answers and texts, which the desk file sets (`crate::desk`, the shipped `desk.toml`).
 
-use crate::domain::{CloseReason, ContentKind, Topic};
+use crate::domain::{CloseReason, ContentKind};
 
 mod bans;
 mod board;
@@ -17,22 +18,6 @@ pub use history::*;
 pub use ratings::*;
 pub use stats::*;
 
-/// Start-menu greeting.
-pub const GREETING: &str = "Здравствуйте! Это Служба Заботы.\nВыберите тему обращения:";
-/// Button: warranty topic.
-pub(crate) const BTN_WARRANTY: &str = "Гарантия";
-/// Button: return topic.
-pub(crate) const BTN_RETURN: &str = "Возврат";
-/// Button: anything else.
-pub(crate) const BTN_OTHER: &str = "Другой вопрос";
-/// Button under a template answer: the answer was enough.
-pub(crate) const BTN_UNDERSTOOD: &str = "Понятно";
-/// Button: ask for a human.
-pub(crate) const BTN_CONTACT_OPERATOR: &str = "Обратиться к оператору";
-/// Button: yes.
-pub(crate) const BTN_YES: &str = "Да";
-/// Button: no.
-pub(crate) const BTN_NO: &str = "Нет";
 /// Button: back to the start menu.
 pub(crate) const BTN_HOME: &str = "В начало";
 /// Operators' card button.
@@ -46,36 +31,6 @@ pub(crate) const BTN_PHONE_KEEP: &str = "Да, этот номер";
 /// Button: type another phone number.
 pub(crate) const BTN_PHONE_OTHER: &str = "Другой номер";
 
-/// Template answer for a topic.
-pub fn template(topic: Topic) -> &'static str {
-    match topic {
-        Topic::Warranty => {
-            "Гарантия.\nГарантийный срок указан в гарантийном талоне и чеке. Для гарантийного обращения \
-             сохраните чек и опишите неисправность; по возможности приложите фото или видео.\n\
-             Если остались вопросы — обратитесь к оператору."
-        }
-        Topic::Return => {
-            "Возврат.\nТовар надлежащего качества можно вернуть в течение 14 дней, если сохранены товарный вид \
-             и чек. Деньги возвращаются тем же способом, которым была оплата.\n\
-             Если остались вопросы — обратитесь к оператору."
-        }
-        Topic::Other => OTHER_QUESTION,
-    }
-}
-
-/// Russian name of a topic for the operators' card.
-pub(crate) fn topic_name(topic: Topic) -> &'static str {
-    match topic {
-        Topic::Warranty => BTN_WARRANTY,
-        Topic::Return => BTN_RETURN,
-        Topic::Other => BTN_OTHER,
-    }
-}
-
-/// «Другой вопрос»: confirm before queueing.
-pub const OTHER_QUESTION: &str = "Связаться с оператором?";
-/// After «Понятно».
-pub const UNDERSTOOD: &str = "Рады были помочь! Если появятся вопросы — выберите тему:";
 /// Ask for a phone number.
 pub const ASK_PHONE: &str = "Чтобы оператор мог связаться с вами, отправьте номер телефона кнопкой ниже \
     или напишите его сообщением, например +7 916 123-45-67.";
@@ -123,12 +78,11 @@ pub const OPERATOR_CONNECTED: &str = "Оператор подключился";
 pub const OPERATOR_DISCONNECTED: &str = "Оператор отключился";
 
 /// The card in the operators' chat.
-pub fn card(ticket_id: i64, name: &str, username: Option<&str>, phone: &str, topic: Topic, earlier: i64) -> String {
+pub fn card(ticket_id: i64, name: &str, username: Option<&str>, phone: &str, topic: &str, earlier: i64) -> String {
     let username = username.map_or_else(|| "—".to_owned(), |u| format!("@{u}"));
     format!(
-        "Новый клиент #{ticket_id}\nИмя: {name}\nUsername: {username}\nТелефон: {phone}\nТема: {}\n\
-         Прежних обращений: {earlier}",
-        topic_name(topic)
+        "Новый клиент #{ticket_id}\nИмя: {name}\nUsername: {username}\nТелефон: {phone}\nТема: {topic}\n\
+         Прежних обращений: {earlier}"
     )
 }
 /// The card after a claim: who took it.
