@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Tests are I/O-bound (PostgreSQL, the Bot API emulator): run more of them at once than there are cores.
 TEST_THREADS ?= 8
 
-.PHONY: help run sandbox test test-faults fuzz lint fmt ci migrate serve set-webhook delete-webhook maintain export db-start db-stop clean \
+.PHONY: help run sandbox test test-faults fuzz lint fmt ci migrate serve check-desk set-commands set-webhook delete-webhook maintain export db-start db-stop clean \
 	build sam-build deploy cfn-lint security-lint logs stack-url bench
 
 # AWS: the CloudFormation stack, and the Lambda architecture (arm64 in production; x86_64 where the arm64
@@ -65,6 +65,9 @@ export: ## Tickets opened since SINCE (YYYY-MM-DD; UNTIL, TICKET optional) as JS
 
 check-desk: ## Check a desk file (FILE, default: DESK_CONFIG or the built-in desk.toml): every problem with its line
 	@infra/run-local.sh check-desk $(if $(FILE),"$(FILE)")
+
+set-commands: ## Register the command menus with Telegram now (the maintenance jobs also do whenever they change)
+	@infra/run-local.sh set-commands
 
 set-webhook: ## Point Telegram at URL (default: the deployed stack's WebhookUrl) with WEBHOOK_SECRET
 	@url="$(URL)"; [ -n "$$url" ] || url="$$($(MAKE) --no-print-directory stack-url)"; \

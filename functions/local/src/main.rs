@@ -79,6 +79,9 @@ enum AppCommand {
         #[arg(long, default_value_t = 20)]
         max_connections: u32,
     },
+    /// Register the command menus (customers', the operators' chat's, supervisors') with Telegram now, in every
+    /// language of the desk file. The maintenance jobs also do it whenever they change.
+    SetCommands,
     /// Remove the webhook (needed before `poll`).
     DeleteWebhook {
         /// Drop updates Telegram has queued so far.
@@ -220,6 +223,11 @@ async fn run(command: AppCommand, config: Config) -> anyhow::Result<()> {
         }
         AppCommand::SetWebhook { url, drop_pending, max_connections } => {
             set_webhook(config, url, drop_pending, max_connections).await?;
+        }
+        AppCommand::SetCommands => {
+            let app = App::new(config, 1).await?;
+            let calls = maintenance::keep_command_menus(&app, true).await.context("setMyCommands")?;
+            println!("command menus registered ({calls} setMyCommands calls)");
         }
         AppCommand::DeleteWebhook { drop_pending } => {
             let app = App::new(config, 1).await?;

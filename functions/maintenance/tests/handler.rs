@@ -20,9 +20,9 @@ fn assert_all_jobs_ran(summary: &Value) {
     assert_eq!(names, JOBS, "{summary}");
     assert_eq!(
         JOBS.len(),
-        11,
+        12,
         "operator checks, idle warning and close, waiting expiry, reminders, stale cards, queue board, redelivery, \
-         archive, retention, dead letters"
+         archive, retention, command menus, dead letters"
     );
     for job in jobs {
         assert!(job["error"].is_null() && job["affected"].is_u64(), "{summary}");

@@ -4,6 +4,7 @@
 //! `TELEGRAM_API_URL` at [`BotApiEmulator::base_url`]. Nothing it is told reaches Telegram.
 
 mod chats;
+mod commands;
 mod edits;
 mod files;
 mod limits;
@@ -253,5 +254,22 @@ impl BotApiEmulator {
     /// The webhook as last set, or `None` when none is set.
     pub fn webhook(&self) -> Option<WebhookSettings> {
         self.shared.lock().webhook.clone()
+    }
+
+    /// The command menu set for `scope` (e.g. `{"type":"all_private_chats"}`) and `language` (`""`: the default):
+    /// each command and its description, in order.
+    pub fn command_menu(&self, scope: &serde_json::Value, language: &str) -> Vec<(String, String)> {
+        let key = (scope.to_string(), language.to_owned());
+        let state = self.shared.lock();
+        let menu = state.command_menus.get(&key).cloned().unwrap_or_default();
+        let text = |c: &serde_json::Value, k: &str| {
+            c.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned()
+        };
+        menu.iter().map(|c| (text(c, "command"), text(c, "description"))).collect()
+    }
+
+    /// How many command menus are set (scope × language).
+    pub fn command_menu_count(&self) -> usize {
+        self.shared.lock().command_menus.len()
     }
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::state::{Shared, bot_user};
 use super::types::{ApiError, CallbackAnswer, Reply};
-use super::{edits, files, messages, polling};
+use super::{commands, edits, files, messages, polling};
 
 /// Handles `method` (lowercased) with `params`; unknown methods answer 404 like Telegram.
 pub(crate) async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Reply {
@@ -26,15 +26,9 @@ pub(crate) async fn dispatch(shared: &Shared, method: &str, params: &Value) -> R
         "unpinchatmessage" => edits::unpin_message(shared, params),
         "sendchataction" => send_chat_action(shared, params),
         "answercallbackquery" => answer_callback_query(shared, params),
-        "setmycommands" => {
-            shared.lock().commands = json_param(params, "commands").unwrap_or_else(|| json!([]));
-            Ok(json!(true))
-        }
-        "getmycommands" => Ok(shared.lock().commands.clone()),
-        "deletemycommands" => {
-            shared.lock().commands = json!([]);
-            Ok(json!(true))
-        }
+        "setmycommands" => commands::set(shared, params),
+        "getmycommands" => commands::get(shared, params),
+        "deletemycommands" => commands::delete(shared, params),
         "setmydescription" | "setmyshortdescription" | "setmyname" | "setchatmenubutton" => Ok(json!(true)),
         "getchatmember" => get_chat_member(shared, params),
         "getfile" => files::get_file(shared, params),

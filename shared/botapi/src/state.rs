@@ -63,7 +63,8 @@ pub(crate) struct State {
     pub(crate) webhook: Option<WebhookSettings>,
     pub(crate) webhook_error: Option<(i64, String)>,
     pub(crate) callback_answers: Vec<CallbackAnswer>,
-    pub(crate) commands: Value,
+    /// The command menus set, by scope (canonical JSON) and language code.
+    pub(crate) command_menus: std::collections::BTreeMap<super::commands::MenuKey, Vec<Value>>,
     /// The bot's reaction on each message it reacted to, by (chat_id, message_id).
     pub(crate) reactions: HashMap<(i64, i64), Vec<Value>>,
     /// Pinned messages per chat, the latest last.
@@ -120,7 +121,7 @@ impl State {
             webhook: None,
             webhook_error: None,
             callback_answers: Vec::new(),
-            commands: json!([]),
+            command_menus: std::collections::BTreeMap::new(),
         }
     }
 

@@ -545,3 +545,69 @@ async fn uploads_keep_their_bytes_and_photos_are_checked_like_telegram_does() {
     let (status, _) = upload(&emulator, "sendPhoto", "photo", vec![0; 10 * 1024 * 1024 + 1]).await;
     assert_eq!(status, 413);
 }
+
+#[tokio::test]
+async fn command_menus_are_kept_per_scope_and_language_and_checked_as_telegram_checks_them() {
+    let emulator = BotApiEmulator::start().await;
+    let start = json!([{ "command": "start", "description": "Начать" }]);
+    let private = json!({ "type": "all_private_chats" });
+    let group = json!({ "type": "chat", "chat_id": -100 });
+    for (scope, language, commands) in [
+        (&private, "", &start),
+        (&private, "en", &json!([{ "command": "start", "description": "Start" }])),
+        (&group, "", &json!([{ "command": "history", "description": "История" }])),
+    ] {
+        let (status, answer) = call(
+            &emulator,
+            "setMyCommands",
+            json!({ "commands": commands, "scope": scope, "language_code": language }),
+        )
+        .await;
+        assert_eq!((status, &answer["result"]), (200, &json!(true)), "{answer}");
+    }
+    assert_eq!(emulator.command_menu(&private, ""), [("start".to_owned(), "Начать".to_owned())]);
+    assert_eq!(emulator.command_menu(&private, "en"), [("start".to_owned(), "Start".to_owned())]);
+    assert_eq!(emulator.command_menu(&group, "")[0].0, "history");
+    let (_, got) = call(&emulator, "getMyCommands", json!({ "scope": group })).await;
+    assert_eq!(got["result"], json!([{ "command": "history", "description": "История" }]));
+    let (_, none) = call(&emulator, "getMyCommands", json!({ "scope": group, "language_code": "de" })).await;
+    assert_eq!(none["result"], json!([]));
+
+    let refused = |commands: Value, scope: Value, language: &str| json!({ "commands": commands, "scope": scope, "language_code": language });
+    let many: Vec<Value> = (0..101).map(|i| json!({ "command": format!("c{i}"), "description": "x" })).collect();
+    for (params, description) in [
+        (
+            refused(json!([{ "command": "Start", "description": "x" }]), private.clone(), ""),
+            "Bad Request: BOT_COMMAND_INVALID",
+        ),
+        (
+            refused(json!([{ "command": "/start", "description": "x" }]), private.clone(), ""),
+            "Bad Request: BOT_COMMAND_INVALID",
+        ),
+        (
+            refused(json!([{ "command": "a".repeat(33), "description": "x" }]), private.clone(), ""),
+            "Bad Request: BOT_COMMAND_INVALID",
+        ),
+        (
+            refused(json!([{ "command": "start", "description": " " }]), private.clone(), ""),
+            "Bad Request: command description must be non-empty",
+        ),
+        (
+            refused(json!([{ "command": "start", "description": "д".repeat(257) }]), private.clone(), ""),
+            "Bad Request: command description is too long",
+        ),
+        (refused(json!(many), private.clone(), ""), "Bad Request: too many commands specified"),
+        (
+            refused(start.clone(), json!({ "type": "everyone" }), ""),
+            "Bad Request: can't parse BotCommandScope: unknown type",
+        ),
+        (refused(start.clone(), json!({ "type": "chat" }), ""), "Bad Request: chat not found"),
+        (refused(start.clone(), private.clone(), "russian"), "Bad Request: invalid language code specified"),
+    ] {
+        let (status, answer) = call(&emulator, "setMyCommands", params).await;
+        assert_eq!((status, answer["description"].as_str()), (400, Some(description)), "{answer}");
+    }
+    assert_eq!(emulator.command_menu_count(), 3, "nothing refused was kept");
+    let (_, _) = call(&emulator, "deleteMyCommands", json!({ "scope": group })).await;
+    assert_eq!(emulator.command_menu_count(), 2);
+}

@@ -1,13 +1,15 @@
 //! A desk its owners shape with the desk file: a fourth topic that goes straight to the phone step, a changed
 //! template answer, another language's texts; a ticket whose topic was later removed from the file still shows
-//! and closes; a pressed topic the desk no longer has is answered as stale.
+//! and closes; a pressed topic the desk no longer has is answered as stale; the command menus, per scope and
+//! language, registered again only when they change.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure with its message
 
+use serde_json::json;
 use zabota_core::db::tickets::Status;
 use zabota_core::desk::{Desk, Text};
 use zabota_core::domain::Topic;
-use zabota_core::texts;
+use zabota_core::{maintenance, texts};
 use zabota_testkit::{OPERATORS_CHAT_ID, PHONE, TestApp, TgUser, shipped, spawn_app_with, updates};
 
 /// The shipped desk with a «Доставка» topic (straight to the phone step) before «Другой вопрос», and another
@@ -100,4 +102,55 @@ async fn the_desk_speaks_the_language_its_file_makes_the_default() {
     assert_eq!(question.text.as_deref(), Some("Contact an operator?"));
     assert_eq!(question.button_texts(), ["Yes", "No"]);
     assert_eq!(question.callback_data(), ["operator:other", "home"]);
+}
+
+/// A menu as the emulator holds it: each command and its description.
+fn menu(t: &TestApp, scope: serde_json::Value, language: &str) -> Vec<String> {
+    t.telegram.command_menu(&scope, language).into_iter().map(|(command, _)| command).collect()
+}
+
+#[tokio::test]
+async fn the_command_menus_are_registered_per_scope_and_language_and_again_only_when_they_change() {
+    let t = spawn_app_with(|env| {
+        env.insert("SUPERVISOR_IDS".into(), "777".into());
+    })
+    .await;
+    // Four menus (private chats, the operators' chat, its administrators, the listed supervisor) in two languages.
+    assert_eq!(maintenance::keep_command_menus(&t.app, false).await.unwrap(), 8);
+    let private = json!({ "type": "all_private_chats" });
+    assert_eq!(
+        t.telegram.command_menu(&private, ""),
+        [
+            ("start".to_owned(), "Начать сначала: выбрать тему обращения".to_owned()),
+            ("cancel".to_owned(), "Отменить обращение".to_owned())
+        ]
+    );
+    assert_eq!(t.telegram.command_menu(&private, "en")[0].1, "Start over: choose a topic");
+    assert_eq!(menu(&t, json!({ "type": "chat", "chat_id": OPERATORS_CHAT_ID }), ""), ["history"]);
+    assert_eq!(
+        menu(&t, json!({ "type": "chat_administrators", "chat_id": OPERATORS_CHAT_ID }), "en"),
+        ["history", "stats", "requeue", "close", "ban", "unban", "bans"]
+    );
+    let supervisor = menu(&t, json!({ "type": "chat", "chat_id": 777 }), "");
+    assert_eq!(supervisor[..3], ["start", "history", "files"]);
+    assert!(supervisor.contains(&"stats".to_owned()) && supervisor.contains(&"transfer".to_owned()));
+
+    // Unchanged: nothing is sent again (the job runs every minute).
+    assert_eq!(maintenance::keep_command_menus(&t.app, false).await.unwrap(), 0);
+    let jobs = maintenance::run_now(&t.app).await;
+    let menus = jobs.iter().find(|r| r.job == "command_menus").unwrap();
+    assert_eq!((menus.affected, menus.error.as_deref()), (Some(0), None));
+    assert_eq!(t.telegram.calls_to("setMyCommands").len(), 8);
+
+    // The owner reworded a command (an edited desk file, the next cold start): registered again; a 429 on the way
+    // fails the job without recording anything, so the next run does it.
+    let mut t = t;
+    let edited =
+        shop_desk().replacen("command_cancel = \"Отменить обращение\"", "command_cancel = \"Отозвать заявку\"", 1);
+    t.app.desk = zabota_core::desk::parse(&edited).unwrap();
+    t.telegram.fail_next("setMyCommands", zabota_testkit::Fault::TooManyRequests { retry_after: 30 }, 1);
+    assert!(maintenance::keep_command_menus(&t.app, false).await.is_err());
+    assert_eq!(maintenance::keep_command_menus(&t.app, false).await.unwrap(), 8);
+    assert_eq!(t.telegram.command_menu(&private, "")[1].1, "Отозвать заявку");
+    assert_eq!(maintenance::keep_command_menus(&t.app, false).await.unwrap(), 0);
 }

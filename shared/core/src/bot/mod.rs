@@ -6,6 +6,7 @@ mod bans;
 mod blocked;
 pub(crate) mod board;
 mod card;
+pub mod commands;
 mod ctx;
 mod delivery;
 mod desk;

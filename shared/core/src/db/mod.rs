@@ -17,6 +17,7 @@ pub mod operators;
 pub mod outbox;
 pub mod ratings;
 pub mod retention;
+pub(crate) mod settings;
 mod sql;
 mod text;
 pub mod tickets;

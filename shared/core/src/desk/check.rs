@@ -14,6 +14,8 @@ use crate::domain::{Callback, Topic};
 const MESSAGE_CHARS: usize = 4096;
 /// The longest button label the desk takes, in characters: what a phone shows on one button without cutting it.
 const LABEL_CHARS: usize = 64;
+/// Telegram's limit on a command's description in a command menu, in characters.
+const COMMAND_DESCRIPTION_CHARS: usize = 256;
 /// Telegram's limit on a button's callback data, in bytes.
 const CALLBACK_BYTES: usize = 64;
 /// The most topics a start menu shows.
@@ -363,7 +365,11 @@ impl Checker<'_> {
                     self.problem(offset, format!("`{}` in {context} must be a string", text.key()));
                     continue;
                 };
-                let max = if text.key().starts_with("button_") { LABEL_CHARS } else { MESSAGE_CHARS };
+                let max = match text.key() {
+                    k if k.starts_with("button_") => LABEL_CHARS,
+                    k if k.starts_with("command_") => COMMAND_DESCRIPTION_CHARS,
+                    _ => MESSAGE_CHARS,
+                };
                 self.text_limits(offset, &format!("{context} {}", text.key()), value, max, text.placeholders());
                 set.insert(*text, value.to_owned());
             }

@@ -177,7 +177,13 @@ impl Desk {
 
     /// The default language's `text`.
     pub fn text(&self, text: Text) -> &str {
-        self.texts.get(&self.default_language).and_then(|t| t.get(&text)).map_or(text.key(), String::as_str)
+        self.text_in(&self.default_language, text)
+    }
+
+    /// `text` in `language` (the default language's when the desk does not have that one).
+    pub fn text_in(&self, language: &str, text: Text) -> &str {
+        let texts = self.texts.get(language).or_else(|| self.texts.get(&self.default_language));
+        texts.and_then(|t| t.get(&text)).map_or(text.key(), String::as_str)
     }
 
     /// The languages it has every text in.

@@ -50,6 +50,28 @@ texts! {
     ButtonYes = "button_yes" [],
     /// Button under the confirm question: no (back to the menu).
     ButtonNo = "button_no" [],
+    /// Command menus: `/start`.
+    CommandStart = "command_start" [],
+    /// `/cancel`.
+    CommandCancel = "command_cancel" [],
+    /// `/history`.
+    CommandHistory = "command_history" [],
+    /// `/stats`.
+    CommandStats = "command_stats" [],
+    /// `/files`.
+    CommandFiles = "command_files" [],
+    /// `/transfer`.
+    CommandTransfer = "command_transfer" [],
+    /// `/close`.
+    CommandClose = "command_close" [],
+    /// `/requeue`.
+    CommandRequeue = "command_requeue" [],
+    /// `/ban`.
+    CommandBan = "command_ban" [],
+    /// `/unban`.
+    CommandUnban = "command_unban" [],
+    /// `/bans`.
+    CommandBans = "command_bans" [],
 }
 
 /// The placeholders a template answer may use.

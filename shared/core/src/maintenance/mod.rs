@@ -4,6 +4,7 @@
 mod dead_letters;
 mod desk;
 mod idle;
+mod menus;
 mod reminders;
 mod retention;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use crate::app::App;
 pub use crate::bot::Due;
+pub use menus::keep_command_menus;
 
 /// How long one run may take in all: below the maintenance Lambda's 300 s timeout, with room to report.
 pub const RUN_BUDGET: Duration = Duration::from_secs(240);
@@ -36,7 +38,7 @@ pub struct JobReport {
 }
 
 /// The jobs, in the order they run. Each gets its turn every run.
-pub const JOBS: [&str; 11] = [
+pub const JOBS: [&str; 12] = [
     "operator_checks",
     "idle_warning",
     "idle_close",
@@ -47,6 +49,7 @@ pub const JOBS: [&str; 11] = [
     "outbox_redelivery",
     "media_archive",
     "retention",
+    "command_menus",
     "dead_letters",
 ];
 
@@ -111,6 +114,7 @@ async fn run_job(app: &App, job: &'static str, now: DateTime<Utc>, until: Instan
         }
         "media_archive" => Box::pin(crate::media::archive::archive_due(app)).await,
         "retention" => Box::pin(retention::prune_until(app, now, until)).await,
+        "command_menus" => Box::pin(menus::keep_command_menus(app, false)).await,
         _ => return dead_letters::report(app).await,
     };
     let out_of_time = Instant::now() >= until;

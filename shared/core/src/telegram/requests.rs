@@ -253,6 +253,45 @@ pub struct SetWebhook {
     pub drop_pending_updates: bool,
 }
 
+/// A command in a command menu (setMyCommands).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BotCommand {
+    /// Without the slash: 1–32 of `a`–`z`, `0`–`9` and `_`.
+    pub command: String,
+    /// What it does, 1–256 characters.
+    pub description: String,
+}
+
+/// Where a command menu shows (BotCommandScope).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BotCommandScope {
+    /// Every private chat.
+    AllPrivateChats,
+    /// One chat (a group, or a person's private chat with the bot).
+    Chat {
+        /// The chat.
+        chat_id: i64,
+    },
+    /// The administrators of one group.
+    ChatAdministrators {
+        /// The group.
+        chat_id: i64,
+    },
+}
+
+/// setMyCommands.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SetMyCommands {
+    /// The menu, in order.
+    pub commands: Vec<BotCommand>,
+    /// Where it shows.
+    pub scope: BotCommandScope,
+    /// For users of this language; empty: everyone without a menu in their own.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub language_code: String,
+}
+
 /// The update kinds the bot handles; everything else is not even sent to us.
 pub fn allowed_updates() -> Vec<String> {
     ["message", "edited_message", "callback_query", "message_reaction"].into_iter().map(String::from).collect()

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::TelegramClient;
 use crate::telegram::error::TelegramError;
-use crate::telegram::requests::{GetUpdates, SendMessage, SetWebhook};
+use crate::telegram::requests::{GetUpdates, SendMessage, SetMyCommands, SetWebhook};
 use crate::telegram::types::{ChatMember, File, Message, User};
 
 impl TelegramClient {
@@ -24,6 +24,11 @@ impl TelegramClient {
     /// setWebhook: Telegram answers `true` once the URL is registered.
     pub async fn set_webhook(&self, params: &SetWebhook) -> Result<bool, TelegramError> {
         self.call("setWebhook", params).await
+    }
+
+    /// setMyCommands: one command menu, for a scope and a language.
+    pub async fn set_my_commands(&self, params: &SetMyCommands) -> Result<bool, TelegramError> {
+        self.call("setMyCommands", params).await
     }
 
     /// deleteWebhook, so that getUpdates works again.
