@@ -44,9 +44,9 @@ enum Command {
         ticket: Option<i64>,
     },
     /// Check a desk file (topics, templates, texts): every problem with its line; exits non-zero on any. Without
-    /// FILE, the one DESK_CONFIG names (a path or s3://bucket/key), else the built-in desk.toml.
+    /// FILE, the one DESK_CONFIG names, else the built-in desk.toml.
     CheckDesk {
-        /// The desk file to check.
+        /// The desk file to check: a path, or s3://bucket/key.
         file: Option<std::path::PathBuf>,
     },
     #[command(flatten)]
@@ -135,15 +135,14 @@ async fn main() -> ExitCode {
 async fn check_desk(file: Option<std::path::PathBuf>) -> ExitCode {
     use zabota_core::desk::DeskSource;
     let env = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let source = match file {
-        Some(path) => DeskSource::File(path),
-        None => match DeskSource::parse(env("DESK_CONFIG").as_deref(), env("S3_ENDPOINT").as_deref()) {
-            Ok(source) => source,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    // FILE may be an S3 object too: checking the uploaded file before the deploy that reads it.
+    let named = file.map(|f| f.to_string_lossy().into_owned()).or_else(|| env("DESK_CONFIG"));
+    let source = match DeskSource::parse(named.as_deref(), env("S3_ENDPOINT").as_deref()) {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
     match source.load().await {
         Ok(desk) => {

@@ -108,6 +108,9 @@ async fn a_desk_file_is_read_from_s3_as_on_lambda() {
     ];
     let (code, stdout, stderr) = run(zabota(&env).arg("check-desk"));
     assert_eq!((code, stdout), (0, format!("{config}: valid (3 topics; languages: ru, en)\n")), "{stderr}");
+    // Named on the command line: the uploaded file checked before the deploy that points at it.
+    let (code, stdout, stderr) = run(zabota(&env[1..]).arg("check-desk").arg(&config));
+    assert_eq!((code, stdout), (0, format!("{config}: valid (3 topics; languages: ru, en)\n")), "{stderr}");
     let missing = format!("s3://{bucket}/desks/none.toml");
     let (code, _, stderr) = run(zabota(&[&env[1..], &[("DESK_CONFIG", missing.as_str())]].concat()).arg("check-desk"));
     assert_eq!(code, 1);

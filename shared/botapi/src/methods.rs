@@ -8,6 +8,7 @@ use super::{commands, edits, files, messages, polling};
 
 /// Handles `method` (lowercased) with `params`; unknown methods answer 404 like Telegram.
 pub(crate) async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Reply {
+    check_markup(params)?;
     match method {
         "getme" => Ok(bot_user()),
         "sendmessage" => messages::send_message(shared, params),
@@ -38,6 +39,21 @@ pub(crate) async fn dispatch(shared: &Shared, method: &str, params: &Value) -> R
         "getwebhookinfo" => Ok(polling::webhook_info(shared)),
         _ => Err(ApiError::new(404, "Not Found")),
     }
+}
+
+/// Telegram's check of an inline keyboard, whatever the method: each button's callback data is 1–64 bytes.
+fn check_markup(params: &Value) -> Result<(), ApiError> {
+    let Some(markup) = json_param(params, "reply_markup") else { return Ok(()) };
+    let rows = markup.get("inline_keyboard").and_then(Value::as_array).cloned().unwrap_or_default();
+    for button in rows.iter().filter_map(Value::as_array).flatten() {
+        if let Some(data) = button.get("callback_data") {
+            let len = data.as_str().map_or(0, str::len);
+            if !(1..=64).contains(&len) {
+                return Err(ApiError::bad_request("BUTTON_DATA_INVALID"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An integer parameter, given as a JSON number or a numeric string (form encoding).

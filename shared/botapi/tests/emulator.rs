@@ -611,3 +611,21 @@ async fn command_menus_are_kept_per_scope_and_language_and_checked_as_telegram_c
     let (_, _) = call(&emulator, "deleteMyCommands", json!({ "scope": group })).await;
     assert_eq!(emulator.command_menu_count(), 2);
 }
+
+#[tokio::test]
+async fn a_button_whose_callback_data_is_over_64_bytes_or_empty_is_refused() {
+    let emulator = BotApiEmulator::start().await;
+    for data in ["x".repeat(65), String::new()] {
+        let params = json!({ "chat_id": 1001, "text": "Меню", "reply_markup": keyboard(&data) });
+        let (status, answer) = call(&emulator, "sendMessage", params).await;
+        assert_eq!((status, answer["description"].as_str()), (400, Some("Bad Request: BUTTON_DATA_INVALID")));
+    }
+    let (status, _) = call(
+        &emulator,
+        "sendMessage",
+        json!({ "chat_id": 1001, "text": "Меню", "reply_markup": keyboard(&"x".repeat(64)) }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(emulator.texts(1001), ["Меню"]);
+}

@@ -85,6 +85,9 @@ async fn a_ticket_whose_topic_left_the_desk_file_still_shows_and_closes() {
     // An old menu's «Доставка» button is answered as stale, and nothing starts.
     let answer = t.press(&d.customer, "topic:delivery").await;
     assert_eq!((answer.text.as_deref(), answer.show_alert), (Some(texts::ALERT_STALE), true));
+    let answer = t.press(&d.customer, "operator:delivery").await;
+    assert_eq!((answer.text.as_deref(), answer.show_alert), (Some(texts::ALERT_STALE), true));
+    assert_eq!(t.db.count("tickets").await, 1, "no ticket opened for a topic the desk no longer has");
 }
 
 #[tokio::test]
@@ -152,5 +155,14 @@ async fn the_command_menus_are_registered_per_scope_and_language_and_again_only_
     assert!(maintenance::keep_command_menus(&t.app, false).await.is_err());
     assert_eq!(maintenance::keep_command_menus(&t.app, false).await.unwrap(), 8);
     assert_eq!(t.telegram.command_menu(&private, "")[1].1, "Отозвать заявку");
+    assert_eq!(maintenance::keep_command_menus(&t.app, false).await.unwrap(), 0);
+
+    // The supervisor is no longer listed: their menus go (two deletions), the six others are set again; Telegram
+    // refusing one of those for good is logged, the rest still go and the run is not repeated every minute.
+    t.app.config.supervisor_ids.clear();
+    t.telegram.fail_next("setMyCommands", zabota_testkit::Fault::BadRequest("chat not found".into()), 1);
+    assert_eq!(maintenance::keep_command_menus(&t.app, false).await.unwrap(), 2 + 5);
+    assert!(menu(&t, json!({ "type": "chat", "chat_id": 777 }), "").is_empty());
+    assert!(menu(&t, json!({ "type": "chat", "chat_id": 777 }), "en").is_empty());
     assert_eq!(maintenance::keep_command_menus(&t.app, false).await.unwrap(), 0);
 }

@@ -65,7 +65,7 @@ pub fn calls(app: &App) -> Vec<SetMyCommands> {
                 .iter()
                 .map(|(command, text)| BotCommand {
                     command: (*command).to_owned(),
-                    description: desk.text_in(language, *text).to_owned(),
+                    description: crate::desk::render(desk.text_in(language, *text), &[]),
                 })
                 .collect();
             let language_code = if language == desk.language() { String::new() } else { language.to_owned() };

@@ -21,6 +21,10 @@ pub async fn request_operator(
     user: &UserRow,
     topic: Topic,
 ) -> Result<(), ProcessError> {
+    if ctx.app.desk.topic(topic).is_none() {
+        tracing::info!(topic = %topic, "a topic the desk file no longer has was asked for");
+        return Ok(ctx.alert(query, texts::ALERT_STALE)?);
+    }
     ctx.ack(query)?;
     if let Some(open) = tickets::lock_open_ticket_of_customer(ctx.db(), user.tg_id).await? {
         ctx.send(SendMessage::new(user.tg_id, texts::already_open(open.id)))?;

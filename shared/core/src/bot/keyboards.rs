@@ -16,24 +16,31 @@ fn inline(rows: Vec<Vec<(&str, Callback)>>) -> InlineKeyboardMarkup {
 
 /// The desk's topics, one per row (the shipped desk: Гарантия / Возврат / Другой вопрос).
 pub fn menu(desk: &Desk) -> ReplyMarkup {
-    let rows = desk.topics().iter().map(|t| vec![(desk.label(t), Callback::Topic(t.id))]).collect();
+    let labels: Vec<(String, Callback)> =
+        desk.topics().iter().map(|t| (plain(desk.label(t)), Callback::Topic(t.id))).collect();
+    let rows = labels.iter().map(|(label, callback)| vec![(label.as_str(), *callback)]).collect();
     ReplyMarkup::Inline(inline(rows))
+}
+
+/// A desk-file text without placeholders as shown (`{{` and `}}` are braces).
+fn plain(text: &str) -> String {
+    crate::desk::render(text, &[])
 }
 
 /// Понятно / Обратиться к оператору under a template answer.
 pub fn template(desk: &Desk, topic: Topic) -> ReplyMarkup {
+    let understood = plain(desk.text(Text::ButtonUnderstood));
+    let contact = plain(desk.text(Text::ButtonContactOperator));
     ReplyMarkup::Inline(inline(vec![
-        vec![(desk.text(Text::ButtonUnderstood), Callback::Understood)],
-        vec![(desk.text(Text::ButtonContactOperator), Callback::Operator(topic))],
+        vec![(understood.as_str(), Callback::Understood)],
+        vec![(contact.as_str(), Callback::Operator(topic))],
     ]))
 }
 
 /// Да / Нет under «Связаться с оператором?» for `topic`.
 pub fn yes_no(desk: &Desk, topic: Topic) -> ReplyMarkup {
-    ReplyMarkup::Inline(inline(vec![vec![
-        (desk.text(Text::ButtonYes), Callback::Operator(topic)),
-        (desk.text(Text::ButtonNo), Callback::Home),
-    ]]))
+    let (yes, no) = (plain(desk.text(Text::ButtonYes)), plain(desk.text(Text::ButtonNo)));
+    ReplyMarkup::Inline(inline(vec![vec![(yes.as_str(), Callback::Operator(topic)), (no.as_str(), Callback::Home)]]))
 }
 
 /// Share-my-contact reply keyboard; the user may also type a number.

@@ -18,6 +18,8 @@ const LABEL_CHARS: usize = 64;
 const COMMAND_DESCRIPTION_CHARS: usize = 256;
 /// Telegram's limit on a button's callback data, in bytes.
 const CALLBACK_BYTES: usize = 64;
+/// What a placeholder may grow to: a first name or a topic's label, at most 64 characters.
+const PLACEHOLDER_ROOM: usize = 64;
 /// The most topics a start menu shows.
 const MAX_TOPICS: usize = 20;
 
@@ -139,8 +141,8 @@ impl Checker<'_> {
         };
         let mut languages = Vec::new();
         for value in array.iter() {
-            let code =
-                value.as_str().filter(|c| (2..=3).contains(&c.len()) && c.chars().all(|ch| ch.is_ascii_lowercase()));
+            // Two letters (ISO 639-1): what Telegram's clients report and setMyCommands takes.
+            let code = value.as_str().filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_lowercase()));
             match code {
                 Some(code) if languages.iter().any(|l| l == code) => {
                     self.problem(offset, format!("language {code:?} is listed twice"));
@@ -149,7 +151,7 @@ impl Checker<'_> {
                 None => {
                     let shown =
                         value.as_str().map_or_else(|| "a value that is no text".to_owned(), |v| format!("{v:?}"));
-                    self.problem(offset, format!("{shown} is not a language code (two or three letters: ru, en)"));
+                    self.problem(offset, format!("{shown} is not a language code (two letters: ru, en)"));
                 }
             }
         }
@@ -299,11 +301,19 @@ impl Checker<'_> {
 
     /// A text's length and placeholders.
     fn text_limits(&mut self, offset: usize, name: &str, text: &str, max_chars: usize, allowed: &[&str]) {
-        let chars = text.chars().count();
+        // What Telegram counts (UTF-16 code units: an emoji is two), with room for what each placeholder may
+        // become (a first name or a label).
+        let placeholders = placeholders_in(text).map_or(0, |used| used.len());
+        let chars = text.encode_utf16().count() + placeholders * PLACEHOLDER_ROOM;
         if text.trim().is_empty() {
             self.problem(offset, format!("{name} is empty"));
         } else if chars > max_chars {
-            self.problem(offset, format!("{name} is {chars} characters, Telegram takes {max_chars}"));
+            let room = if placeholders > 0 {
+                format!(" (with {PLACEHOLDER_ROOM} for each placeholder)")
+            } else {
+                String::new()
+            };
+            self.problem(offset, format!("{name} is {chars} characters{room}, Telegram takes {max_chars}"));
         }
         match placeholders_in(text) {
             Err(at) => {

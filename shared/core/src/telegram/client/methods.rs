@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::TelegramClient;
 use crate::telegram::error::TelegramError;
-use crate::telegram::requests::{GetUpdates, SendMessage, SetMyCommands, SetWebhook};
+use crate::telegram::requests::{BotCommandScope, GetUpdates, SendMessage, SetMyCommands, SetWebhook};
 use crate::telegram::types::{ChatMember, File, Message, User};
 
 impl TelegramClient {
@@ -29,6 +29,19 @@ impl TelegramClient {
     /// setMyCommands: one command menu, for a scope and a language.
     pub async fn set_my_commands(&self, params: &SetMyCommands) -> Result<bool, TelegramError> {
         self.call("setMyCommands", params).await
+    }
+
+    /// deleteMyCommands: the command menu of a scope and a language (empty: the default one) goes.
+    pub async fn delete_my_commands(
+        &self,
+        scope: &BotCommandScope,
+        language_code: &str,
+    ) -> Result<bool, TelegramError> {
+        let mut params = serde_json::json!({ "scope": scope });
+        if !language_code.is_empty() {
+            params["language_code"] = serde_json::json!(language_code);
+        }
+        self.call("deleteMyCommands", &params).await
     }
 
     /// deleteWebhook, so that getUpdates works again.
