@@ -52,21 +52,21 @@ impl Received {
 
     /// The callback_data of every inline button, row by row.
     pub fn callback_data(&self) -> Vec<String> {
-        let rows = self.inline_keyboard().cloned().unwrap_or_default();
-        rows.iter()
-            .filter_map(Value::as_array)
-            .flatten()
-            .filter_map(|button| button.get("callback_data")?.as_str().map(str::to_owned))
-            .collect()
+        self.button_field("callback_data")
     }
 
     /// The label of every inline button, row by row.
     pub fn button_texts(&self) -> Vec<String> {
+        self.button_field("text")
+    }
+
+    /// `field` of every inline button that has it, row by row.
+    fn button_field(&self, field: &str) -> Vec<String> {
         let rows = self.inline_keyboard().cloned().unwrap_or_default();
         rows.iter()
             .filter_map(Value::as_array)
             .flatten()
-            .filter_map(|button| button.get("text")?.as_str().map(str::to_owned))
+            .filter_map(|button| button.get(field)?.as_str().map(str::to_owned))
             .collect()
     }
 }
