@@ -293,14 +293,23 @@ impl Checker<'_> {
         for language in languages {
             let name = format!("{key}.{language} of {context}");
             let Some(text) = self.string(values, language, &format!("`{key}` of {context}"), offset) else { continue };
-            self.text_limits(at(values, language, offset), &name, text, max_chars, allowed);
+            let span = values.get(language).and_then(Item::span);
+            self.text_limits((at(values, language, offset), span), &name, text, max_chars, allowed);
             out.insert(language.clone(), text.to_owned());
         }
         (out.len() == languages.len()).then_some(out)
     }
 
-    /// A text's length and placeholders.
-    fn text_limits(&mut self, offset: usize, name: &str, text: &str, max_chars: usize, allowed: &[&str]) {
+    /// A text's length and placeholders. `(offset, span)`: where its key is, and its value's bytes in the file
+    /// (an unknown placeholder is reported on its own line, deep in a multi-line text too).
+    fn text_limits(
+        &mut self,
+        (offset, span): (usize, Option<std::ops::Range<usize>>),
+        name: &str,
+        text: &str,
+        max_chars: usize,
+        allowed: &[&str],
+    ) {
         // What Telegram counts (UTF-16 code units: an emoji is two), with room for what each placeholder may
         // become (a first name or a label).
         let placeholders = placeholders_in(text).map_or(0, |used| used.len());
@@ -336,7 +345,9 @@ impl Checker<'_> {
                             allowed.iter().map(|p| format!("{{{p}}}")).collect::<Vec<_>>().join(", ")
                         )
                     };
-                    self.problem(offset, format!("{name}: unknown placeholder {{{placeholder}}} ({known})"));
+                    let token = format!("{{{placeholder}}}");
+                    let raw = span.clone().and_then(|s| Some(s.start + self.source.get(s)?.find(&token)?));
+                    self.problem(raw.unwrap_or(offset), format!("{name}: unknown placeholder {token} ({known})"));
                 }
             }
         }
@@ -380,7 +391,9 @@ impl Checker<'_> {
                     k if k.starts_with("command_") => COMMAND_DESCRIPTION_CHARS,
                     _ => MESSAGE_CHARS,
                 };
-                self.text_limits(offset, &format!("{context} {}", text.key()), value, max, text.placeholders());
+                let span = table.get(text.key()).and_then(Item::span);
+                let name = format!("{context} {}", text.key());
+                self.text_limits((offset, span), &name, value, max, text.placeholders());
                 set.insert(*text, value.to_owned());
             }
             out.insert(language.clone(), set);
@@ -486,6 +499,8 @@ mod tests {
                 "a brace at character 15",
             ),
             (edited("version = 1", "version = 1\nversion = 2"), "version = 2", "not valid TOML"),
+            // Deep in a multi-line template, on its own line.
+            (edited("неисправность;", "неисправность {fault};"), "{fault}", "unknown placeholder {fault}"),
         ];
         for (source, at, message) in cases {
             let found = problems(&source);
