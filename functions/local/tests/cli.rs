@@ -114,7 +114,10 @@ async fn play_whole_flow(t: &zabota_testkit::TestApp, deliver: impl AsyncFn(serd
     received(customer.id, 2).await;
     deliver(updates::callback(&customer, customer.id, t.last(customer.id).message_id, "operator:warranty")).await;
     received(customer.id, 3).await;
-    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::ASK_PHONE));
+    assert_eq!(
+        t.last(customer.id).text.as_deref(),
+        Some(zabota_testkit::shipped::text(zabota_core::desk::Text::AskPhone))
+    );
     deliver(updates::contact(&customer, "79161234567", Some(customer.id))).await;
     received(OPERATORS_CHAT_ID, 1).await;
     let card = t.last(OPERATORS_CHAT_ID);

@@ -60,7 +60,10 @@ async fn a_fourth_topic_goes_straight_to_the_phone_step_and_its_ticket_carries_i
     t.send(updates::command(&customer, "/start")).await;
     let pressed = t.press(&customer, "topic:delivery").await;
     assert_eq!((pressed.text, pressed.show_alert), (None, false));
-    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::ASK_PHONE));
+    assert_eq!(
+        t.last(customer.id).text.as_deref(),
+        Some(zabota_testkit::shipped::text(zabota_core::desk::Text::AskPhone))
+    );
     t.send(updates::private_text(&customer, PHONE)).await;
     let card = t.last(OPERATORS_CHAT_ID);
     assert!(card.text.as_deref().unwrap().contains("Тема: Доставка"), "{card:?}");

@@ -35,7 +35,7 @@ async fn a_customer_reaches_an_operator_and_back_to_the_start() {
     // Обратиться к оператору: asked for the phone with a share-contact button.
     t.press(&customer, "operator:warranty").await;
     let ask = t.last(customer.id);
-    assert_eq!(ask.text.as_deref(), Some(texts::ASK_PHONE));
+    assert_eq!(ask.text.as_deref(), Some(zabota_testkit::shipped::text(zabota_core::desk::Text::AskPhone)));
     assert_eq!(ask.reply_markup.as_ref().unwrap()["keyboard"][0][0]["request_contact"], true);
 
     // A typed number with the Russian trunk prefix.

@@ -80,7 +80,7 @@ async fn another_question_yes_asks_for_the_phone_and_queues_an_other_ticket() {
     let customer = TgUser::customer(1);
     t.ask_for_operator(&customer, Topic::Other).await;
     let ask = t.last(customer.id);
-    assert_eq!(ask.text.as_deref(), Some(texts::ASK_PHONE));
+    assert_eq!(ask.text.as_deref(), Some(zabota_testkit::shipped::text(zabota_core::desk::Text::AskPhone)));
     assert!(offers_share_phone(&ask));
     assert_eq!(user(&t, customer.id).await.0, "awaiting_phone");
 
@@ -100,7 +100,11 @@ async fn typed_text_that_is_not_a_phone_number_is_refused_and_the_bot_keeps_wait
     {
         t.send(updates::private_text(&customer, typed)).await;
         let reply = t.last(customer.id);
-        assert_eq!(reply.text.as_deref(), Some(texts::PHONE_INVALID), "{typed:?}");
+        assert_eq!(
+            reply.text.as_deref(),
+            Some(zabota_testkit::shipped::phone_reply(zabota_core::desk::Text::PhoneInvalid).as_str()),
+            "{typed:?}"
+        );
         assert!(offers_share_phone(&reply), "{typed:?}");
     }
     assert_eq!(t.db.count("tickets").await, 0);
@@ -124,7 +128,10 @@ async fn media_instead_of_a_phone_is_answered_with_what_is_expected() {
     for update in sent {
         t.send(update).await;
         let reply = t.last(customer.id);
-        assert_eq!(reply.text.as_deref(), Some(texts::PHONE_EXPECTED));
+        assert_eq!(
+            reply.text.as_deref(),
+            Some(zabota_testkit::shipped::phone_reply(zabota_core::desk::Text::PhoneExpected).as_str())
+        );
         assert!(offers_share_phone(&reply));
     }
     assert_eq!(t.db.count("tickets").await, 0);
@@ -140,11 +147,18 @@ async fn someone_elses_contact_is_refused_and_creates_no_ticket() {
     for contact_user_id in [Some(friend.id), None] {
         t.send(updates::contact(&customer, "+79031234567", contact_user_id)).await;
         let reply = t.last(customer.id);
-        assert_eq!(reply.text.as_deref(), Some(texts::CONTACT_NOT_OWN), "{contact_user_id:?}");
+        assert_eq!(
+            reply.text.as_deref(),
+            Some(zabota_testkit::shipped::phone_reply(zabota_core::desk::Text::ContactNotOwn).as_str()),
+            "{contact_user_id:?}"
+        );
         assert!(offers_share_phone(&reply));
     }
     t.send(updates::contact_card(&customer, "+79031234567", "Мария")).await;
-    assert_eq!(t.last(customer.id).text.as_deref(), Some(texts::CONTACT_NOT_OWN));
+    assert_eq!(
+        t.last(customer.id).text.as_deref(),
+        Some(zabota_testkit::shipped::phone_reply(zabota_core::desk::Text::ContactNotOwn).as_str())
+    );
     assert_eq!(t.db.count("tickets").await, 0);
     assert_eq!(user(&t, customer.id).await, ("awaiting_phone".into(), Some(Topic::Return), None));
 }
@@ -202,7 +216,7 @@ async fn a_returning_customer_keeps_the_known_phone_and_the_card_counts_the_earl
     press(&t, &customer, "topic:warranty").await;
     press(&t, &customer, "operator:warranty").await;
     let confirm = t.last(customer.id);
-    assert_eq!(confirm.text, Some(texts::confirm_phone("+7 916 123-45-67")));
+    assert_eq!(confirm.text, Some(zabota_testkit::shipped::confirm_phone("+7 916 123-45-67")));
     assert_eq!(confirm.callback_data(), ["phone:keep", "phone:other"]);
     assert_eq!(user(&t, customer.id).await.0, "confirm_phone");
 
@@ -230,10 +244,10 @@ async fn a_returning_customer_can_give_another_phone() {
     press(&t, &customer, "home").await;
     press(&t, &customer, "topic:return").await;
     press(&t, &customer, "operator:return").await;
-    assert_eq!(t.last(customer.id).text, Some(texts::confirm_phone("+7 916 123-45-67")));
+    assert_eq!(t.last(customer.id).text, Some(zabota_testkit::shipped::confirm_phone("+7 916 123-45-67")));
     press(&t, &customer, "phone:other").await;
     let ask = t.last(customer.id);
-    assert_eq!(ask.text.as_deref(), Some(texts::ASK_PHONE));
+    assert_eq!(ask.text.as_deref(), Some(zabota_testkit::shipped::text(zabota_core::desk::Text::AskPhone)));
     assert!(offers_share_phone(&ask));
     assert_eq!(user(&t, customer.id).await.0, "awaiting_phone");
 

@@ -26,3 +26,14 @@ pub fn greeting() -> &'static str {
 pub fn template(topic: Topic) -> &'static str {
     SHIPPED.template(topic).unwrap_or_else(|| panic!("the shipped desk has no template for {topic}"))
 }
+
+/// A reply of the phone step that names the share-my-contact button (`{button}`), as the customer reads it.
+pub fn phone_reply(text: Text) -> String {
+    let button = zabota_core::desk::render(SHIPPED.text(Text::ButtonSharePhone), &[]);
+    zabota_core::desk::render(SHIPPED.text(text), &[("button", &button)])
+}
+
+/// «Связаться с вами по номеру {phone}?».
+pub fn confirm_phone(phone: &str) -> String {
+    zabota_core::desk::render(SHIPPED.text(Text::ConfirmPhone), &[("phone", phone)])
+}

@@ -8,6 +8,7 @@ use super::keyboards;
 use crate::db::cards;
 use crate::db::tickets::{self, SenderTickets, Status};
 use crate::db::users::{self, UserRow};
+use crate::desk::{self, Text};
 use crate::domain::phone::Phone;
 use crate::domain::{CloseReason, DialogState, Topic};
 use crate::outbox::OnResult;
@@ -34,8 +35,9 @@ pub async fn request_operator(
     match known {
         Some(phone) => {
             users::set_dialog_state(ctx.db(), user.id, DialogState::ConfirmPhone(topic)).await?;
-            let text = texts::confirm_phone(&phone.display());
-            ctx.send(SendMessage::new(user.tg_id, text).with_markup(keyboards::confirm_phone()))?;
+            let desk = &ctx.app.desk;
+            let text = desk::render(desk.text(Text::ConfirmPhone), &[("phone", &phone.display())]);
+            ctx.send(SendMessage::new(user.tg_id, text).with_markup(keyboards::confirm_phone(desk)))?;
         }
         None => ask_phone(ctx, user, topic).await?,
     }
@@ -44,7 +46,9 @@ pub async fn request_operator(
 
 async fn ask_phone(ctx: &mut Ctx<'_>, user: &UserRow, topic: Topic) -> Result<(), ProcessError> {
     users::set_dialog_state(ctx.db(), user.id, DialogState::AwaitingPhone(topic)).await?;
-    ctx.send(SendMessage::new(user.tg_id, texts::ASK_PHONE).with_markup(keyboards::share_phone()))?;
+    let desk = &ctx.app.desk;
+    let ask = SendMessage::new(user.tg_id, desk::render(desk.text(Text::AskPhone), &[]));
+    ctx.send(ask.with_markup(keyboards::share_phone(desk)))?;
     Ok(())
 }
 
@@ -81,20 +85,23 @@ pub async fn phone_input(
         (Some(contact), _) if contact.user_id == Some(user.tg_id) => {
             match Phone::from_contact(&contact.phone_number, &region) {
                 Ok(phone) => return create_ticket(ctx, user, topic, phone.as_e164()).await,
-                Err(_) => texts::PHONE_INVALID,
+                Err(_) => Text::PhoneInvalid,
             }
         }
-        (Some(_), _) => texts::CONTACT_NOT_OWN,
+        (Some(_), _) => Text::ContactNotOwn,
         (None, Some(text)) => match Phone::parse(text, &region) {
             Ok(phone) => return create_ticket(ctx, user, topic, phone.as_e164()).await,
             Err(e) => {
                 tracing::info!(user = user.tg_id, reason = %e, "typed phone refused");
-                texts::PHONE_INVALID
+                Text::PhoneInvalid
             }
         },
-        (None, None) => texts::PHONE_EXPECTED,
+        (None, None) => Text::PhoneExpected,
     };
-    ctx.send(SendMessage::new(user.tg_id, reply).with_markup(keyboards::share_phone()))?;
+    let desk = &ctx.app.desk;
+    let button = desk::render(desk.text(Text::ButtonSharePhone), &[]);
+    let reply = desk::render(desk.text(reply), &[("button", &button)]);
+    ctx.send(SendMessage::new(user.tg_id, reply).with_markup(keyboards::share_phone(desk)))?;
     Ok(())
 }
 

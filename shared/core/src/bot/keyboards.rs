@@ -44,25 +44,27 @@ pub fn yes_no(desk: &Desk, topic: Topic) -> ReplyMarkup {
 }
 
 /// Share-my-contact reply keyboard; the user may also type a number.
-pub fn share_phone() -> ReplyMarkup {
+pub fn share_phone(desk: &Desk) -> ReplyMarkup {
     ReplyMarkup::Keyboard(ReplyKeyboardMarkup {
-        keyboard: vec![vec![KeyboardButton { text: texts::BTN_SHARE_PHONE.into(), request_contact: true }]],
+        keyboard: vec![vec![KeyboardButton { text: plain(desk.text(Text::ButtonSharePhone)), request_contact: true }]],
         resize_keyboard: true,
         one_time_keyboard: true,
     })
 }
 
 /// Keep the known number, or type another.
-pub fn confirm_phone() -> ReplyMarkup {
+pub fn confirm_phone(desk: &Desk) -> ReplyMarkup {
+    let (keep, other) = (plain(desk.text(Text::ButtonPhoneKeep)), plain(desk.text(Text::ButtonPhoneOther)));
     ReplyMarkup::Inline(inline(vec![vec![
-        (texts::BTN_PHONE_KEEP, Callback::PhoneKeep),
-        (texts::BTN_PHONE_OTHER, Callback::PhoneOther),
+        (keep.as_str(), Callback::PhoneKeep),
+        (other.as_str(), Callback::PhoneOther),
     ]]))
 }
 
 /// В начало.
-pub fn home() -> ReplyMarkup {
-    ReplyMarkup::Inline(inline(vec![vec![(texts::BTN_HOME, Callback::Home)]]))
+pub fn home(desk: &Desk) -> ReplyMarkup {
+    let home = plain(desk.text(Text::ButtonHome));
+    ReplyMarkup::Inline(inline(vec![vec![(home.as_str(), Callback::Home)]]))
 }
 
 /// Взять в работу on a card.

@@ -48,7 +48,7 @@ pub(crate) async fn close(
         }
     };
     if let Some(farewell) = farewell {
-        ctx.send(SendMessage::new(ticket.customer_tg_id, farewell).with_markup(keyboards::home()))?;
+        ctx.send(SendMessage::new(ticket.customer_tg_id, farewell).with_markup(keyboards::home(&ctx.app.desk)))?;
     }
     if reason.invites_rating() && ticket.status == Status::Assigned {
         super::ratings::ask(ctx, ticket.customer_tg_id, ticket.id)?;

@@ -82,7 +82,7 @@ pub(crate) async fn comment(ctx: &mut Ctx<'_>, user: &UserRow, message: &Message
     let text: String = text.chars().take(COMMENT_CHARS).collect();
     let Some(rated) = ratings::comment(ctx.db(), user.id, &text, COMMENT_WINDOW).await? else { return Ok(false) };
     tracing::info!(ticket = rated.ticket_id, "customer commented on their rating");
-    ctx.send(SendMessage::new(user.tg_id, texts::COMMENT_THANKS).with_markup(keyboards::home()))?;
+    ctx.send(SendMessage::new(user.tg_id, texts::COMMENT_THANKS).with_markup(keyboards::home(&ctx.app.desk)))?;
     if let Some(operator) = on_desk(ctx, rated.operator_tg_id).await? {
         ctx.send(SendMessage::new(operator, texts::comment_operator(rated.ticket_id, rated.score, &text)))?;
     }

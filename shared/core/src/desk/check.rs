@@ -452,6 +452,34 @@ mod tests {
         for (text, seed) in texts {
             assert_eq!(desk.text(text), seed, "{text:?}");
         }
+        // The phone step, as the customer reads it (what the texts said before they moved into the file).
+        let button = crate::desk::render(desk.text(Text::ButtonSharePhone), &[]);
+        let phone = |text| crate::desk::render(desk.text(text), &[("button", &button), ("phone", "+7 916 ***-**-67")]);
+        let before = [
+            (
+                Text::AskPhone,
+                "Чтобы оператор мог связаться с вами, отправьте номер телефона кнопкой ниже или напишите его сообщением, например +7 916 123-45-67.",
+            ),
+            (Text::ConfirmPhone, "Связаться с вами по номеру +7 916 ***-**-67?"),
+            (
+                Text::PhoneInvalid,
+                "Не получилось распознать номер. Напишите номер телефона полностью, например +7 916 123-45-67 или 8 916 123-45-67, или нажмите кнопку «📱 Отправить мой номер».",
+            ),
+            (
+                Text::ContactNotOwn,
+                "Это чужой контакт. Отправьте, пожалуйста, свой номер кнопкой «📱 Отправить мой номер» или напишите его сообщением.",
+            ),
+            (
+                Text::PhoneExpected,
+                "Сейчас нужен номер телефона: нажмите кнопку «📱 Отправить мой номер» или напишите номер сообщением.",
+            ),
+            (Text::ButtonPhoneKeep, "Да, этот номер"),
+            (Text::ButtonPhoneOther, "Другой номер"),
+            (Text::ButtonHome, "В начало"),
+        ];
+        for (text, was) in before {
+            assert_eq!(phone(text), was, "{text:?}");
+        }
         let warranty = desk.template(Topic::Warranty).unwrap_or_default();
         assert!(warranty.starts_with("Гарантия.\nГарантийный срок указан") && !warranty.contains("  "), "{warranty:?}");
     }

@@ -50,6 +50,24 @@ texts! {
     ButtonYes = "button_yes" [],
     /// Button under the confirm question: no (back to the menu).
     ButtonNo = "button_no" [],
+    /// The phone step: asking for a number.
+    AskPhone = "ask_phone" [],
+    /// A returning customer: keep the number we know?
+    ConfirmPhone = "confirm_phone" ["phone"],
+    /// A typed number that is not a phone number.
+    PhoneInvalid = "phone_invalid" ["button"],
+    /// A shared contact that is not the customer's own.
+    ContactNotOwn = "contact_not_own" ["button"],
+    /// Anything but a phone while one is asked for.
+    PhoneExpected = "phone_expected" ["button"],
+    /// The reply keyboard's button that shares the customer's own contact.
+    ButtonSharePhone = "button_share_phone" [],
+    /// Keep the number we know.
+    ButtonPhoneKeep = "button_phone_keep" [],
+    /// Type another number.
+    ButtonPhoneOther = "button_phone_other" [],
+    /// Back to the start menu («В начало»).
+    ButtonHome = "button_home" [],
     /// Command menus: `/start`.
     CommandStart = "command_start" [],
     /// `/cancel`.

@@ -18,35 +18,11 @@ pub use history::*;
 pub use ratings::*;
 pub use stats::*;
 
-/// Button: back to the start menu.
-pub(crate) const BTN_HOME: &str = "В начало";
 /// Operators' card button.
 pub(crate) const BTN_CLAIM: &str = "Взять в работу";
 /// Operator's button to end the dialog.
 pub(crate) const BTN_CLOSE: &str = "Завершить диалог";
-/// Reply-keyboard button that shares the user's own contact.
-pub(crate) const BTN_SHARE_PHONE: &str = "📱 Отправить мой номер";
-/// Button: keep the phone number we have.
-pub(crate) const BTN_PHONE_KEEP: &str = "Да, этот номер";
-/// Button: type another phone number.
-pub(crate) const BTN_PHONE_OTHER: &str = "Другой номер";
 
-/// Ask for a phone number.
-pub const ASK_PHONE: &str = "Чтобы оператор мог связаться с вами, отправьте номер телефона кнопкой ниже \
-    или напишите его сообщением, например +7 916 123-45-67.";
-/// A returning customer: confirm the known number.
-pub fn confirm_phone(masked: &str) -> String {
-    format!("Связаться с вами по номеру {masked}?")
-}
-/// A typed number that is not a phone number.
-pub const PHONE_INVALID: &str = "Не получилось распознать номер. Напишите номер телефона полностью, \
-    например +7 916 123-45-67 или 8 916 123-45-67, или нажмите кнопку «📱 Отправить мой номер».";
-/// A shared contact that is not the user's own.
-pub const CONTACT_NOT_OWN: &str = "Это чужой контакт. Отправьте, пожалуйста, свой номер кнопкой \
-    «📱 Отправить мой номер» или напишите его сообщением.";
-/// Anything but a phone while we wait for one.
-pub const PHONE_EXPECTED: &str = "Сейчас нужен номер телефона: нажмите кнопку «📱 Отправить мой номер» \
-    или напишите номер сообщением.";
 /// The ticket was created.
 pub fn queued(ticket_id: i64) -> String {
     format!(
