@@ -67,42 +67,40 @@ pub(crate) async fn role_cached(ctx: &Ctx<'_>, user_id: i64, cached: Membership)
     Ok(role)
 }
 
-/// `user_id`'s role as Telegram says it right now (a claim or a supervisor's command must not rest on a cached
-/// answer), remembered. A transient failure is an error (the update is delivered again).
-pub(crate) async fn confirm_role(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, ProcessError> {
+/// `user_id`'s role as Telegram says it right now, remembered (a listed supervisor is one without asking);
+/// `None` when Telegram says nothing about the operators' chat (see [`ask`]). A transient failure is an error.
+async fn ask_now(ctx: &Ctx<'_>, user_id: i64) -> Result<Option<Role>, ProcessError> {
     if listed(ctx, user_id) {
-        return Ok(Role::Supervisor);
+        return Ok(Some(Role::Supervisor));
     }
-    let Some(role) = ask(ctx, user_id).await? else {
-        let cached = tickets::cached_membership(ctx.db(), user_id, ctx.app.config.role_cache_ttl).await?;
-        return Ok(cached.last.unwrap_or(Role::Outsider));
-    };
+    let Some(role) = ask(ctx, user_id).await? else { return Ok(None) };
     tickets::remember_role(ctx.db(), user_id, role).await?;
-    Ok(role)
+    Ok(Some(role))
+}
+
+/// `user_id`'s role as Telegram says it right now (a claim or a supervisor's command must not rest on a cached
+/// answer), remembered; the last answer when Telegram says nothing about the chat. A transient failure is an
+/// error (the update is delivered again).
+pub(crate) async fn confirm_role(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, ProcessError> {
+    if let Some(role) = ask_now(ctx, user_id).await? {
+        return Ok(role);
+    }
+    let cached = tickets::cached_membership(ctx.db(), user_id, ctx.app.config.role_cache_ttl).await?;
+    Ok(cached.last.unwrap_or(Role::Outsider))
 }
 
 /// `user_id`'s role for reading the history (transcripts, a customer's tickets, archived files: personal data), as
 /// Telegram says it right now. Unlike [`confirm_role`], when Telegram says nothing about the operators' chat (see
 /// [`ask`]) nobody is taken for an operator: a set-up trouble must not open the history to whoever once had a role.
 pub(crate) async fn confirm_access(ctx: &Ctx<'_>, user_id: i64) -> Result<Role, ProcessError> {
-    if listed(ctx, user_id) {
-        return Ok(Role::Supervisor);
-    }
-    let Some(role) = ask(ctx, user_id).await? else { return Ok(Role::Outsider) };
-    tickets::remember_role(ctx.db(), user_id, role).await?;
-    Ok(role)
+    Ok(ask_now(ctx, user_id).await?.unwrap_or(Role::Outsider))
 }
 
 /// Whether `user_id` is still in the operators' chat, as Telegram says now (remembered); `None` when Telegram says
 /// nothing about the chat (see [`ask`]). For the maintenance re-check, which must never take a dialog away on a
 /// set-up trouble.
 pub(crate) async fn still_operator(ctx: &Ctx<'_>, user_id: i64) -> Result<Option<bool>, ProcessError> {
-    if listed(ctx, user_id) {
-        return Ok(Some(true));
-    }
-    let Some(role) = ask(ctx, user_id).await? else { return Ok(None) };
-    tickets::remember_role(ctx.db(), user_id, role).await?;
-    Ok(Some(role.is_operator()))
+    Ok(ask_now(ctx, user_id).await?.map(Role::is_operator))
 }
 
 /// `user_id`'s role: the remembered answer, or Telegram's (see [`role_cached`]).

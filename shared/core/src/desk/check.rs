@@ -312,7 +312,8 @@ impl Checker<'_> {
     ) {
         // What Telegram counts (UTF-16 code units: an emoji is two), with room for what each placeholder may
         // become (a first name or a label).
-        let placeholders = placeholders_in(text).map_or(0, |used| used.len());
+        let found = placeholders_in(text);
+        let placeholders = found.as_ref().map_or(0, Vec::len);
         let chars = text.encode_utf16().count() + placeholders * PLACEHOLDER_ROOM;
         if text.trim().is_empty() {
             self.problem(offset, format!("{name} is empty"));
@@ -324,7 +325,7 @@ impl Checker<'_> {
             };
             self.problem(offset, format!("{name} is {chars} characters{room}, Telegram takes {max_chars}"));
         }
-        match placeholders_in(text) {
+        match found {
             Err(at) => {
                 let message = format!(
                     "{name}: a brace at character {} that is no placeholder (write {{{{ and }}}} for braces)",
